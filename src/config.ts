@@ -1,0 +1,96 @@
+// Server configuration: every environment variable, parsed and validated once at start-up.
+import { availableParallelism } from "node:os";
+
+export interface ServerConfig {
+  host: string;
+  port: number;
+  /** Where model packages live, in the reference's cache layout (`<dataset>/<version>/`). */
+  modelCacheDir: string;
+  /** Model id served by `bun run start` out of the box; built on first start when absent. Empty disables it. */
+  demoModelId: string;
+  /** Models loaded at start-up (comma-separated ids), so their first request is not a cold start. */
+  preloadModels: string[];
+  /** Largest batch one ONNX Runtime call runs for dynamic-batch models. */
+  maxBatchSize: number;
+  /** How long the batcher may hold a partial batch to let it fill (0 = run what is ready at once). */
+  batchMaxWaitMs: number;
+  /** Vision workers (decode, preprocess, postprocess). */
+  numWorkers: number;
+  /** Arena slots per model; each holds one preprocessed image and its raw outputs. */
+  arenaSlots: number;
+  /** Requests allowed to wait for a free arena slot, per model, before new ones get 503. */
+  maxQueue: number;
+  /** ONNX Runtime intra-op threads per session (0 = ORT's default: one per core). */
+  ortIntraOpThreads: number;
+  /** Execution providers in order of preference (`cuda`, `cpu`). */
+  executionProviders: string[];
+  /** CUDA device used by the inference worker. */
+  cudaDeviceId: number;
+  /** Explicit path to libonnxruntime.so (or its folder); empty = the npm package's copy. */
+  ortLibPath: string;
+  /** Global kill switches for preprocessing steps, as in the reference. */
+  disablePreprocAutoOrient: boolean;
+  disablePreprocContrast: boolean;
+  disablePreprocGrayscale: boolean;
+  disablePreprocStaticCrop: boolean;
+}
+
+type Env = Record<string, string | undefined>;
+
+class ConfigError extends Error {}
+
+function integer(env: Env, name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer in [${min}, ${max}], got "${raw}"`);
+  }
+  return value;
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === "") return fallback;
+  if (["1", "true", "yes", "on"].includes(raw)) return true;
+  if (["0", "false", "no", "off"].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${env[name]}"`);
+}
+
+function list(env: Env, name: string, fallback: string[]): string[] {
+  const raw = env[name];
+  if (raw === undefined) return fallback;
+  return raw.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+const KNOWN_PROVIDERS = new Set(["cuda", "cpu"]);
+
+/** Reads the configuration from an environment (process.env by default); throws on invalid values. */
+export function loadConfig(env: Env = process.env): ServerConfig {
+  const maxBatchSize = integer(env, "MAX_BATCH_SIZE", 32, 1, 1024);
+  const executionProviders = list(env, "EXECUTION_PROVIDERS", ["cuda", "cpu"]).map((p) => p.toLowerCase());
+  for (const p of executionProviders) {
+    if (!KNOWN_PROVIDERS.has(p)) throw new ConfigError(`EXECUTION_PROVIDERS: unknown provider "${p}" (known: cuda, cpu)`);
+  }
+  const demoModelId = env.DEMO_MODEL_ID ?? "demo-shapes/1";
+  return {
+    host: env.HOST || "0.0.0.0",
+    port: integer(env, "PORT", 9001, 0, 65535),
+    modelCacheDir: env.MODEL_CACHE_DIR || "/tmp/cache",
+    demoModelId,
+    preloadModels: list(env, "PRELOAD_MODELS", demoModelId ? [demoModelId] : []),
+    maxBatchSize,
+    batchMaxWaitMs: integer(env, "BATCH_MAX_WAIT_MS", 0, 0, 10_000),
+    numWorkers: integer(env, "NUM_WORKERS", availableParallelism(), 1, 256),
+    arenaSlots: integer(env, "ARENA_SLOTS", 2 * maxBatchSize, 1, 8192),
+    maxQueue: integer(env, "MAX_QUEUE", 1024, 0, 1_000_000),
+    ortIntraOpThreads: integer(env, "ORT_INTRA_OP_THREADS", 0, 0, 1024),
+    executionProviders: executionProviders.length > 0 ? executionProviders : ["cpu"],
+    cudaDeviceId: integer(env, "CUDA_DEVICE_ID", 0, 0, 64),
+    ortLibPath: env.ORT_LIB_PATH ?? "",
+    disablePreprocAutoOrient: boolean(env, "DISABLE_PREPROC_AUTO_ORIENT", false),
+    disablePreprocContrast: boolean(env, "DISABLE_PREPROC_CONTRAST", false),
+    disablePreprocGrayscale: boolean(env, "DISABLE_PREPROC_GRAYSCALE", false),
+    disablePreprocStaticCrop: boolean(env, "DISABLE_PREPROC_STATIC_CROP", false),
+  };
+}

@@ -1,0 +1,81 @@
+// Specification of the arena (slot table in shared memory) and its slot allocator.
+import { describe, expect, test } from "bun:test";
+import { Arena, SlotState, type ArenaLayout } from "../../../src/pipeline/arena.ts";
+import { SlotAllocator } from "../../../src/pipeline/slot-allocator.ts";
+
+const layout: ArenaLayout = { slots: 4, paddingSlots: 1, inputShape: [3, 2, 2], outputs: [{ name: "out", shape: [5, 3] }] };
+
+describe("Arena", () => {
+  test("gives consecutive slots contiguous input and output memory, so a batch is a pointer and a length", () => {
+    const arena = Arena.allocate(layout);
+    const batch = arena.input(1, 2);
+    expect(batch.length).toBe(2 * 12);
+    expect(batch.byteOffset).toBe(arena.input(1).byteOffset);
+    expect(arena.input(2).byteOffset).toBe(arena.input(1).byteOffset + 12 * 4);
+    expect(arena.output(0, 1, 3).length).toBe(3 * 15);
+    expect(arena.output(0, 2).byteOffset).toBe(arena.output(0, 1).byteOffset + 15 * 4);
+  });
+
+  test("keeps float regions 16-byte aligned", () => {
+    const arena = Arena.allocate({ ...layout, inputShape: [3, 1, 1], outputs: [{ name: "o", shape: [3] }] });
+    expect(arena.input(0).byteOffset % 16).toBe(0);
+    expect(arena.output(0, 0).byteOffset % 16).toBe(0);
+  });
+
+  test("sees the same memory from a second view over the same buffer (another thread's view)", () => {
+    const a = Arena.allocate(layout);
+    const b = new Arena(layout, a.buffer);
+    a.input(3)[0] = 42;
+    b.output(0, 4)[14] = 7;
+    expect(b.input(3)[0]).toBe(42);
+    expect(a.output(0, 4)[14]).toBe(7);
+  });
+
+  test("refuses views outside the arena, padding slots included in the bound", () => {
+    const arena = Arena.allocate(layout);
+    expect(() => arena.input(4, 2)).toThrow(RangeError);
+    expect(() => arena.output(0, -1)).toThrow(RangeError);
+    expect(arena.input(4).length).toBe(12);
+  });
+
+  test("moves slot states only by compare-and-swap", () => {
+    const arena = Arena.allocate(layout);
+    expect(arena.transition(0, SlotState.READY, SlotState.RUNNING)).toBe(false);
+    expect(arena.transition(0, SlotState.FREE, SlotState.ASSIGNED)).toBe(true);
+    expect(arena.markReady(0)).toBe(true);
+    expect(arena.state(0)).toBe(SlotState.READY);
+    expect(arena.readyAt[0]).toBeGreaterThan(0);
+  });
+
+  test("does not mark a cancelled slot ready", () => {
+    const arena = Arena.allocate(layout);
+    expect(arena.markReady(2)).toBe(false);
+    expect(arena.state(2)).toBe(SlotState.FREE);
+  });
+});
+
+describe("SlotAllocator", () => {
+  test("hands out slots in ring order so simultaneous requests land side by side", () => {
+    const allocator = new SlotAllocator(Arena.allocate(layout));
+    expect([allocator.acquire(), allocator.acquire(), allocator.acquire()]).toEqual([0, 1, 2]);
+  });
+
+  test("returns -1 when every assignable slot is busy, and never hands out padding slots", () => {
+    const arena = Arena.allocate(layout);
+    const allocator = new SlotAllocator(arena);
+    for (let i = 0; i < 4; i++) allocator.acquire();
+    expect(allocator.acquire()).toBe(-1);
+    expect(allocator.inUse()).toBe(4);
+    Atomics.store(arena.states, 1, SlotState.FREE);
+    expect(allocator.acquire()).toBe(1);
+  });
+
+  test("continues after the last slot it gave out rather than reusing the lowest free one", () => {
+    const arena = Arena.allocate(layout);
+    const allocator = new SlotAllocator(arena);
+    allocator.acquire();
+    allocator.acquire();
+    Atomics.store(arena.states, 0, SlotState.FREE);
+    expect(allocator.acquire()).toBe(2);
+  });
+});
