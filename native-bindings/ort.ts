@@ -1,0 +1,694 @@
+// ONNX Runtime through its C API over bun:ffi: runtime (library + OrtEnv), sessions, zero-copy runs. The only file that knows ORT's C API.
+//
+// Public surface:
+//   OrtRuntime.load(libPath?)          one per thread: loads the library, creates the OrtEnv (logging level warning)
+//     .version                         ORT's version string, e.g. "1.29.0"
+//     .libraryPath                     the library that was loaded
+//     .availableProviders()            GetAvailableProviders, e.g. ["CPUExecutionProvider"]
+//     .createSession(path, options?)   an OrtSession; executionProviders default ["cuda", "cpu"], CUDA falling back to CPU
+//     .release()                       releases still-open sessions, then the env; idempotent
+//   OrtSession
+//     .inputs / .outputs               TensorInfo: name, elementType, shape (symbolic dims by name, "?" if unnamed)
+//     .activeProvider                  "cuda" | "cpu": the execution provider actually appended
+//     .metadata                        the model's custom metadata map (Ultralytics keeps names/imgsz/task there)
+//     .run(inputs, outputs)            zero-copy: ORT reads and writes the caller's typed arrays in place
+//     .runAllocating(inputs)           ORT allocates the outputs; returns copies with their concrete shapes
+//     .release()                       idempotent
+//   OrtError                           every non-null OrtStatus*, with ORT's own message and error code
+//
+// Typed arrays per element type: float32 Float32Array, float64 Float64Array, int8 Int8Array, uint8 and bool Uint8Array,
+// int16 Int16Array, uint16/float16/bfloat16 Uint16Array (raw bits), int32 Int32Array, uint32 Uint32Array,
+// int64 BigInt64Array, uint64 BigUint64Array.
+import { CString, FFIType, dlopen, linkSymbols, ptr, read, toArrayBuffer, type ConvertFns, type Pointer } from "bun:ffi";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { locateOrtLibrary } from "./locate.ts";
+import { ORT_API_VERSION, OrtApiSlot, type OrtApiMember } from "./ort-api.ts";
+
+/** ONNX tensor element types, indexed by their ONNXTensorElementDataType code. */
+const ELEMENT_TYPES = [
+  "undefined", "float32", "uint8", "int8", "uint16", "int16", "int32", "int64", "string", "bool", "float16",
+  "float64", "uint32", "uint64", "complex64", "complex128", "bfloat16", "float8e4m3fn", "float8e4m3fnuz",
+  "float8e5m2", "float8e5m2fnuz", "uint4", "int4", "float4e2m1", "uint2", "int2", "float8e8m0",
+] as const;
+
+export type ElementType = (typeof ELEMENT_TYPES)[number];
+
+export type TensorArray =
+  | Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array
+  | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
+
+type TensorArrayConstructor = { new (length: number): TensorArray; readonly name: string };
+
+/** The typed array that holds each element type the zero-copy path supports. */
+const ARRAY_FOR_ELEMENT_TYPE: Partial<Record<ElementType, TensorArrayConstructor>> = {
+  float32: Float32Array, float64: Float64Array, int8: Int8Array, uint8: Uint8Array, bool: Uint8Array,
+  int16: Int16Array, uint16: Uint16Array, float16: Uint16Array, bfloat16: Uint16Array,
+  int32: Int32Array, uint32: Uint32Array, int64: BigInt64Array, uint64: BigUint64Array,
+};
+
+export interface TensorInfo {
+  name: string;
+  elementType: ElementType;
+  /** Fixed sizes as numbers; dynamic dims as their symbolic name, or "?" when the model leaves them unnamed. */
+  shape: (number | string)[];
+}
+
+export type ExecutionProvider = "cuda" | "cpu";
+
+export interface SessionOptions {
+  intraOpThreads?: number;
+  interOpThreads?: number;
+  /** In order of preference; default ["cuda", "cpu"]. Without "cpu", an unusable CUDA is an error instead of a fallback. */
+  executionProviders?: readonly string[];
+  /** CUDA device ordinal; default 0. */
+  deviceId?: number;
+  /** Default "all" (ORT_ENABLE_ALL). */
+  graphOptimization?: "all" | "extended" | "basic" | "disabled";
+}
+
+/** A caller-owned tensor: `data` must be the typed array for the declared element type and hold exactly prod(shape) elements. */
+export interface BoundTensor {
+  name: string;
+  data: TensorArray;
+  shape: number[];
+}
+
+/** A tensor ORT allocated, copied out into JS memory. */
+export interface OutputTensor {
+  name: string;
+  elementType: ElementType;
+  shape: number[];
+  data: TensorArray;
+}
+
+/** An OrtStatus turned into an exception: ORT's message, its OrtErrorCode and the API function that returned it. */
+export class OrtError extends Error {
+  constructor(
+    message: string,
+    readonly code: number,
+    readonly apiFunction: string,
+  ) {
+    super(message);
+    this.name = "OrtError";
+  }
+}
+
+const { ptr: P, i32, u32, u64, void: VOID, cstring } = FFIType;
+
+/** Argument types of the OrtApi functions that return OrtStatus* (NULL on success). */
+const STATUS_FUNCTIONS = {
+  CreateEnv: [i32, P, P],
+  GetAllocatorWithDefaultOptions: [P],
+  AllocatorFree: [P, P],
+  CreateCpuMemoryInfo: [i32, i32, P],
+  GetAvailableProviders: [P, P],
+  ReleaseAvailableProviders: [P, i32],
+  CreateSessionOptions: [P],
+  SetSessionGraphOptimizationLevel: [P, i32],
+  SetIntraOpNumThreads: [P, i32],
+  SetInterOpNumThreads: [P, i32],
+  CreateCUDAProviderOptions: [P],
+  UpdateCUDAProviderOptions: [P, P, P, u64],
+  SessionOptionsAppendExecutionProvider_CUDA_V2: [P, P],
+  CreateSession: [P, P, P, P],
+  SessionGetInputCount: [P, P],
+  SessionGetOutputCount: [P, P],
+  SessionGetInputName: [P, u64, P, P],
+  SessionGetOutputName: [P, u64, P, P],
+  SessionGetInputTypeInfo: [P, u64, P],
+  SessionGetOutputTypeInfo: [P, u64, P],
+  CastTypeInfoToTensorInfo: [P, P],
+  GetTensorElementType: [P, P],
+  GetDimensionsCount: [P, P],
+  GetDimensions: [P, P, u64],
+  GetSymbolicDimensions: [P, P, u64],
+  SessionGetModelMetadata: [P, P],
+  ModelMetadataGetCustomMetadataMapKeys: [P, P, P, P],
+  ModelMetadataLookupCustomMetadataMap: [P, P, P, P],
+  CreateTensorWithDataAsOrtValue: [P, P, u64, P, u64, i32, P],
+  Run: [P, P, P, P, u64, P, u64, P],
+  GetTensorTypeAndShape: [P, P],
+  GetTensorMutableData: [P, P],
+} as const satisfies Partial<Record<OrtApiMember, readonly FFIType[]>>;
+
+/** The OrtApi functions that report no status: error inspection and the Release* family. */
+const PLAIN_FUNCTIONS = {
+  GetErrorCode: { args: [P], returns: i32 },
+  GetErrorMessage: { args: [P], returns: cstring },
+  ReleaseStatus: { args: [P], returns: VOID },
+  ReleaseEnv: { args: [P], returns: VOID },
+  ReleaseMemoryInfo: { args: [P], returns: VOID },
+  ReleaseSessionOptions: { args: [P], returns: VOID },
+  ReleaseCUDAProviderOptions: { args: [P], returns: VOID },
+  ReleaseSession: { args: [P], returns: VOID },
+  ReleaseTypeInfo: { args: [P], returns: VOID },
+  ReleaseTensorTypeAndShapeInfo: { args: [P], returns: VOID },
+  ReleaseModelMetadata: { args: [P], returns: VOID },
+  ReleaseValue: { args: [P], returns: VOID },
+} as const satisfies Partial<Record<OrtApiMember, { args: readonly FFIType[]; returns: FFIType }>>;
+
+type StatusSymbols = { [K in keyof typeof STATUS_FUNCTIONS]: { args: (typeof STATUS_FUNCTIONS)[K]; returns: typeof P } };
+type PlainFunctions = ConvertFns<typeof PLAIN_FUNCTIONS>;
+/** Status functions as callers see them: they return nothing and throw OrtError instead of returning a status. */
+type CheckedFunctions = { [K in keyof StatusSymbols]: (...args: Parameters<ConvertFns<StatusSymbols>[K]>) => void };
+type OrtFunctions = CheckedFunctions & PlainFunctions;
+
+const OrtLoggingLevelWarning = 2;
+const OrtArenaAllocator = 1;
+const OrtMemTypeDefault = 0;
+const GRAPH_OPTIMIZATION_LEVELS = { disabled: 0, basic: 1, extended: 2, all: 99 } as const;
+
+const POINTER_SIZE = 8;
+
+/** A NUL-terminated UTF-8 copy of `text` for C; the caller keeps it referenced until C is done with it. */
+function cString(text: string): Buffer {
+  return Buffer.from(`${text}\0`, "utf8");
+}
+
+/** A C array of pointers to the given buffers (const char* const*, const OrtValue* const*). */
+function pointerArray(pointers: readonly (Pointer | number)[]): BigUint64Array {
+  return BigUint64Array.from(pointers, (pointer) => BigInt(pointer));
+}
+
+/** Calls `call` with the address of a zeroed 8-byte out-parameter and returns the pointer C stored there (null for NULL). */
+function outPointer(call: (out: Pointer) => void): Pointer | null {
+  const slot = new BigUint64Array(1);
+  call(ptr(slot));
+  return slot[0] === 0n ? null : (read.ptr(ptr(slot), 0) as Pointer);
+}
+
+/** Like outPointer, for out-parameters whose NULL would be an ORT bug rather than an answer. */
+function outHandle(what: string, call: (out: Pointer) => void): Pointer {
+  const handle = outPointer(call);
+  if (handle === null) throw new Error(`ONNX Runtime returned no ${what}`);
+  return handle;
+}
+
+/** Calls `call` with the address of an integer out-parameter (size_t, int64_t, int, enum) and returns its value. */
+function outInteger(call: (out: Pointer) => void): number {
+  const slot = new BigInt64Array(1);
+  call(ptr(slot));
+  return Number(slot[0]);
+}
+
+function outInt32(call: (out: Pointer) => void): number {
+  const slot = new Int32Array(1);
+  call(ptr(slot));
+  return slot[0]!;
+}
+
+function elementTypeOf(code: number): ElementType {
+  const type = ELEMENT_TYPES[code];
+  if (type === undefined) throw new Error(`unknown ONNX tensor element type code ${code}`);
+  return type;
+}
+
+function elementCount(shape: readonly number[]): number {
+  return shape.reduce((product, dim) => product * dim, 1);
+}
+
+/** Binds the OrtApi function table: status functions are wrapped so that a non-null OrtStatus* throws OrtError. */
+function bindOrtApi(api: Pointer): { functions: OrtFunctions; close(): void } {
+  const slotAddress = (member: OrtApiMember) => read.ptr(api, OrtApiSlot[member] * POINTER_SIZE);
+  const statusEntries = Object.entries(STATUS_FUNCTIONS).map(([name, args]) => [
+    name,
+    { args, returns: P, ptr: slotAddress(name as OrtApiMember) },
+  ]);
+  const plainEntries = Object.entries(PLAIN_FUNCTIONS).map(([name, signature]) => [
+    name,
+    { ...signature, ptr: slotAddress(name as OrtApiMember) },
+  ]);
+  const statusLibrary = linkSymbols(Object.fromEntries(statusEntries) as StatusSymbols);
+  const plainLibrary = linkSymbols(Object.fromEntries(plainEntries) as typeof PLAIN_FUNCTIONS);
+  const plain = plainLibrary.symbols;
+
+  const throwIfError = (apiFunction: string, status: Pointer | bigint | null) => {
+    if (status === null) return;
+    const statusPointer = status as Pointer;
+    try {
+      const message = plain.GetErrorMessage(statusPointer) ?? "(no message)";
+      throw new OrtError(message, plain.GetErrorCode(statusPointer), apiFunction);
+    } finally {
+      plain.ReleaseStatus(statusPointer);
+    }
+  };
+  const checked = Object.fromEntries(
+    Object.entries(statusLibrary.symbols).map(([name, fn]) => [
+      name,
+      (...args: unknown[]) => throwIfError(name, (fn as (...a: unknown[]) => Pointer | null)(...args)),
+    ]),
+  ) as CheckedFunctions;
+
+  return {
+    functions: { ...checked, ...plain },
+    close() {
+      statusLibrary.close();
+      plainLibrary.close();
+    },
+  };
+}
+
+/** Loaded ONNX Runtime: the bound API, the OrtEnv, and what every session shares. Create one per thread. */
+export class OrtRuntime {
+  readonly version: string;
+  private readonly ort: OrtFunctions;
+  private readonly closeBindings: () => void;
+  private readonly closeLibrary: () => void;
+  private readonly env: Pointer;
+  private readonly allocator: Pointer;
+  private readonly cpuMemoryInfo: Pointer;
+  private readonly openSessions = new Set<OrtSession>();
+  private released = false;
+
+  private constructor(readonly libraryPath: string) {
+    const library = dlopen(libraryPath, { OrtGetApiBase: { args: [], returns: P } });
+    this.closeLibrary = () => library.close();
+    try {
+      const apiBase = library.symbols.OrtGetApiBase();
+      if (apiBase === null) throw new Error(`OrtGetApiBase returned NULL in ${libraryPath}`);
+      // struct OrtApiBase { const OrtApi* (*GetApi)(uint32_t); const char* (*GetVersionString)(void); }
+      const baseFunctions = linkSymbols({
+        GetApi: { args: [u32], returns: P, ptr: read.ptr(apiBase, 0) as Pointer },
+        GetVersionString: { args: [], returns: cstring, ptr: read.ptr(apiBase, POINTER_SIZE) as Pointer },
+      } as const);
+      const api = baseFunctions.symbols.GetApi(ORT_API_VERSION);
+      this.version = baseFunctions.symbols.GetVersionString() ?? "unknown";
+      baseFunctions.close();
+      if (api === null) {
+        throw new Error(`${libraryPath} (ONNX Runtime ${this.version}) does not provide ORT_API_VERSION ${ORT_API_VERSION}`);
+      }
+      const bindings = bindOrtApi(api as Pointer);
+      this.ort = bindings.functions;
+      this.closeBindings = bindings.close;
+    } catch (error) {
+      library.close();
+      throw error;
+    }
+
+    const ort = this.ort;
+    const logId = cString("bun-inference-server");
+    this.env = outHandle("OrtEnv", (out) => ort.CreateEnv(OrtLoggingLevelWarning, logId, out));
+    try {
+      // The default allocator is owned by ORT and never released; it frees the strings ORT hands us.
+      this.allocator = outHandle("allocator", (out) => ort.GetAllocatorWithDefaultOptions(out));
+      this.cpuMemoryInfo = outHandle("memory info", (out) => ort.CreateCpuMemoryInfo(OrtArenaAllocator, OrtMemTypeDefault, out));
+    } catch (error) {
+      ort.ReleaseEnv(this.env);
+      this.closeBindings();
+      this.closeLibrary();
+      throw error;
+    }
+  }
+
+  /** Loads ONNX Runtime from `libPath` (default: locateOrtLibrary(), which honours ORT_LIB_PATH). */
+  static load(libPath: string = locateOrtLibrary()): OrtRuntime {
+    return new OrtRuntime(libPath);
+  }
+
+  /** Execution providers compiled into this build, e.g. ["CPUExecutionProvider"]. */
+  availableProviders(): string[] {
+    this.assertOpen();
+    const ort = this.ort;
+    const count = new Int32Array(1);
+    const list = outPointer((out) => ort.GetAvailableProviders(out, ptr(count)));
+    if (list === null) return [];
+    try {
+      return Array.from({ length: count[0]! }, (_, i) => new CString(read.ptr(list, i * POINTER_SIZE) as Pointer));
+    } finally {
+      ort.ReleaseAvailableProviders(list, count[0]!);
+    }
+  }
+
+  /**
+   * Opens a model file. With "cuda" preferred, CUDA is used when its provider library sits next to
+   * libonnxruntime and the build lists CUDAExecutionProvider; if appending it or creating the session
+   * with it fails, a warning is logged and the session is created on CPU (when "cpu" is allowed).
+   */
+  createSession(modelPath: string, options: SessionOptions = {}): OrtSession {
+    this.assertOpen();
+    const providers = options.executionProviders ?? ["cuda", "cpu"];
+    const unknown = providers.filter((provider) => provider !== "cuda" && provider !== "cpu");
+    if (unknown.length > 0 || providers.length === 0) {
+      throw new Error(`executionProviders must list "cuda" and/or "cpu", got [${providers.join(", ")}]`);
+    }
+    const cpuAllowed = providers.includes("cpu");
+    if (providers[0] === "cuda") {
+      const unavailable = this.cudaUnavailableReason();
+      if (unavailable === null) {
+        try {
+          return this.openSession(modelPath, options, "cuda");
+        } catch (error) {
+          if (!cpuAllowed) throw error;
+          console.warn(`CUDA execution provider failed for ${modelPath}; falling back to CPU: ${(error as Error).message}`);
+        }
+      } else if (!cpuAllowed) {
+        throw new Error(`CUDA execution provider requested for ${modelPath} but unavailable: ${unavailable}`);
+      }
+    }
+    return this.openSession(modelPath, options, "cpu");
+  }
+
+  /** Releases sessions still open, the memory info and the env; later calls do nothing. */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    for (const session of this.openSessions) session.release();
+    this.ort.ReleaseMemoryInfo(this.cpuMemoryInfo);
+    this.ort.ReleaseEnv(this.env);
+    this.closeBindings();
+    this.closeLibrary();
+  }
+
+  /** Refuses use after release: the bound function pointers would dangle. */
+  private assertOpen(): void {
+    if (this.released) throw new Error("OrtRuntime used after release()");
+  }
+
+  /** Why CUDA cannot be used, or null when it can be tried. */
+  private cudaUnavailableReason(): string | null {
+    const cudaLibrary = join(dirname(this.libraryPath), "libonnxruntime_providers_cuda.so");
+    if (!existsSync(cudaLibrary)) return `${cudaLibrary} does not exist`;
+    if (!this.availableProviders().includes("CUDAExecutionProvider")) return "this ONNX Runtime build lacks CUDAExecutionProvider";
+    return null;
+  }
+
+  private openSession(modelPath: string, options: SessionOptions, provider: ExecutionProvider): OrtSession {
+    const ort = this.ort;
+    const sessionOptions = outHandle("session options", (out) => ort.CreateSessionOptions(out));
+    try {
+      ort.SetSessionGraphOptimizationLevel(sessionOptions, GRAPH_OPTIMIZATION_LEVELS[options.graphOptimization ?? "all"]);
+      if (options.intraOpThreads !== undefined) ort.SetIntraOpNumThreads(sessionOptions, options.intraOpThreads);
+      if (options.interOpThreads !== undefined) ort.SetInterOpNumThreads(sessionOptions, options.interOpThreads);
+      if (provider === "cuda") this.appendCuda(sessionOptions, options.deviceId ?? 0);
+      const path = cString(modelPath);
+      const handle = outHandle("session", (out) => ort.CreateSession(this.env, path, sessionOptions, out));
+      const session = OrtSession.open(this.sessionContext(), handle, provider);
+      this.openSessions.add(session);
+      return session;
+    } finally {
+      // The session keeps its own copy of the options.
+      ort.ReleaseSessionOptions(sessionOptions);
+    }
+  }
+
+  private appendCuda(sessionOptions: Pointer, deviceId: number): void {
+    const ort = this.ort;
+    const cudaOptions = outHandle("CUDA provider options", (out) => ort.CreateCUDAProviderOptions(out));
+    try {
+      const keys = [cString("device_id")];
+      const values = [cString(String(deviceId))];
+      ort.UpdateCUDAProviderOptions(cudaOptions, pointerArray(keys.map((key) => ptr(key))), pointerArray(values.map((value) => ptr(value))), keys.length);
+      ort.SessionOptionsAppendExecutionProvider_CUDA_V2(sessionOptions, cudaOptions);
+    } finally {
+      // Appending copies the options into the provider factory.
+      ort.ReleaseCUDAProviderOptions(cudaOptions);
+    }
+  }
+
+  private sessionContext(): SessionContext {
+    return {
+      ort: this.ort,
+      allocator: this.allocator,
+      cpuMemoryInfo: this.cpuMemoryInfo,
+      onRelease: (session) => this.openSessions.delete(session),
+    };
+  }
+}
+
+/** What a session borrows from its runtime. */
+interface SessionContext {
+  ort: OrtFunctions;
+  allocator: Pointer;
+  cpuMemoryInfo: Pointer;
+  onRelease(session: OrtSession): void;
+}
+
+/** A loaded model: its I/O signature, metadata, and the two ways to run it. */
+export class OrtSession {
+  private released = false;
+  /** NUL-terminated names, kept for the session's lifetime so that Run's name arrays always point at live memory. */
+  private readonly cNames: Map<string, Buffer>;
+
+  private constructor(
+    private readonly context: SessionContext,
+    private readonly handle: Pointer,
+    readonly activeProvider: ExecutionProvider,
+    readonly inputs: TensorInfo[],
+    readonly outputs: TensorInfo[],
+    readonly metadata: Record<string, string>,
+  ) {
+    this.cNames = new Map([...inputs, ...outputs].map((info) => [info.name, cString(info.name)]));
+  }
+
+  /** Reads the session's signature and metadata; takes ownership of `handle` (released on failure too). */
+  static open(context: SessionContext, handle: Pointer, activeProvider: ExecutionProvider): OrtSession {
+    try {
+      const reader = new SessionReader(context, handle);
+      return new OrtSession(context, handle, activeProvider, reader.inputs(), reader.outputs(), reader.metadata());
+    } catch (error) {
+      context.ort.ReleaseSession(handle);
+      throw error;
+    }
+  }
+
+  /**
+   * Zero-copy run: inputs and outputs are caller-owned typed arrays (often views of a SharedArrayBuffer);
+   * ORT reads and writes them in place. Output shapes must be fully known.
+   */
+  run(inputs: BoundTensor[], outputs: BoundTensor[]): void {
+    const ort = this.api();
+    const values = new TensorValues(ort, this.context.cpuMemoryInfo);
+    try {
+      const inputHandles = inputs.map((tensor) => values.wrap(tensor, this.declared(this.inputs, tensor.name, "input")));
+      const outputHandles = outputs.map((tensor) => values.wrap(tensor, this.declared(this.outputs, tensor.name, "output")));
+      ort.Run(
+        this.handle,
+        null,
+        this.namePointers(inputs),
+        pointerArray(inputHandles),
+        inputs.length,
+        this.namePointers(outputs),
+        outputs.length,
+        pointerArray(outputHandles),
+      );
+    } finally {
+      values.release();
+    }
+  }
+
+  /** Runs with ORT allocating every output; returns copies (used at model load to learn concrete output shapes). */
+  runAllocating(inputs: BoundTensor[]): OutputTensor[] {
+    const ort = this.api();
+    const values = new TensorValues(ort, this.context.cpuMemoryInfo);
+    // ORT fills these NULL slots with OrtValues it allocated; we own and release them.
+    const outputHandles = new BigUint64Array(this.outputs.length);
+    try {
+      const inputHandles = inputs.map((tensor) => values.wrap(tensor, this.declared(this.inputs, tensor.name, "input")));
+      ort.Run(
+        this.handle,
+        null,
+        this.namePointers(inputs),
+        pointerArray(inputHandles),
+        inputs.length,
+        this.namePointers(this.outputs),
+        this.outputs.length,
+        outputHandles,
+      );
+      return this.outputs.map((info, i) => copyTensor(ort, info.name, Number(outputHandles[i]) as Pointer));
+    } finally {
+      values.release();
+      for (const handle of outputHandles) if (handle !== 0n) ort.ReleaseValue(Number(handle) as Pointer);
+    }
+  }
+
+  /** Releases the session; later calls do nothing. */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.context.ort.ReleaseSession(this.handle);
+    this.context.onRelease(this);
+  }
+
+  private api(): OrtFunctions {
+    if (this.released) throw new Error("OrtSession used after release()");
+    return this.context.ort;
+  }
+
+  private declared(infos: TensorInfo[], name: string, role: "input" | "output"): TensorInfo {
+    const info = infos.find((candidate) => candidate.name === name);
+    if (!info) throw new Error(`model has no ${role} named "${name}" (${role}s: ${infos.map((i) => i.name).join(", ")})`);
+    return info;
+  }
+
+  private namePointers(tensors: readonly { name: string }[]): BigUint64Array {
+    return pointerArray(tensors.map((tensor) => ptr(this.cNames.get(tensor.name)!)));
+  }
+}
+
+/**
+ * OrtValues created over caller-owned typed arrays for one run. Holding the arrays here until release()
+ * keeps them reachable while ORT uses their memory: an OrtValue over an array the GC has freed reads garbage.
+ */
+class TensorValues {
+  private readonly created: { handle: Pointer; tensor: BoundTensor }[] = [];
+
+  constructor(
+    private readonly ort: OrtFunctions,
+    private readonly memoryInfo: Pointer,
+  ) {}
+
+  wrap(tensor: BoundTensor, declared: TensorInfo): Pointer {
+    const { name, data, shape } = tensor;
+    const expectedArray = ARRAY_FOR_ELEMENT_TYPE[declared.elementType];
+    if (!expectedArray) throw new Error(`tensor "${name}": element type ${declared.elementType} is not supported`);
+    if (!(data instanceof expectedArray)) {
+      throw new Error(`tensor "${name}" is ${declared.elementType}: expected a ${expectedArray.name}, got a ${data.constructor.name}`);
+    }
+    if (shape.some((dim) => !Number.isInteger(dim) || dim < 0)) {
+      throw new Error(`tensor "${name}": shape [${shape.join(", ")}] must be non-negative integers`);
+    }
+    if (elementCount(shape) !== data.length) {
+      throw new Error(`tensor "${name}": shape [${shape.join(", ")}] holds ${elementCount(shape)} elements but the array has ${data.length}`);
+    }
+    // bun:ffi's ptr() cannot address empty memory (it returns an Error instead of a pointer).
+    if (data.length === 0) throw new Error(`tensor "${name}" is empty; zero-length tensors cannot be bound`);
+    const dims = BigInt64Array.from(shape, (dim) => BigInt(dim));
+    const handle = outHandle("OrtValue", (out) =>
+      this.ort.CreateTensorWithDataAsOrtValue(
+        this.memoryInfo,
+        ptr(data),
+        data.byteLength,
+        dims.length > 0 ? ptr(dims) : null,
+        dims.length,
+        ELEMENT_TYPES.indexOf(declared.elementType),
+        out,
+      ),
+    );
+    this.created.push({ handle, tensor });
+    return handle;
+  }
+
+  release(): void {
+    for (const { handle } of this.created) this.ort.ReleaseValue(handle);
+    this.created.length = 0;
+  }
+}
+
+/** Copies an ORT-allocated tensor into a fresh typed array. */
+function copyTensor(ort: OrtFunctions, name: string, value: Pointer): OutputTensor {
+  const info = outHandle("tensor type and shape", (out) => ort.GetTensorTypeAndShape(value, out));
+  let elementType: ElementType;
+  let shape: number[];
+  try {
+    elementType = elementTypeOf(outInt32((out) => ort.GetTensorElementType(info, out)));
+    shape = readShape(ort, info).map(Number);
+  } finally {
+    ort.ReleaseTensorTypeAndShapeInfo(info);
+  }
+  const arrayType = ARRAY_FOR_ELEMENT_TYPE[elementType];
+  if (!arrayType) throw new Error(`output "${name}": element type ${elementType} cannot be copied out`);
+  const count = elementCount(shape);
+  const data = new arrayType(count);
+  if (count > 0) {
+    const source = outHandle("tensor data", (out) => ort.GetTensorMutableData(value, out));
+    new Uint8Array(data.buffer).set(new Uint8Array(toArrayBuffer(source, 0, data.byteLength)));
+  }
+  return { name, elementType, shape, data };
+}
+
+/** A shape's dims: numbers where fixed, the symbolic name (or "?") where dynamic. */
+function readShape(ort: OrtFunctions, info: Pointer): (number | string)[] {
+  const rank = outInteger((out) => ort.GetDimensionsCount(info, out));
+  if (rank === 0) return [];
+  const dims = new BigInt64Array(rank);
+  ort.GetDimensions(info, ptr(dims), rank);
+  const symbols = new BigUint64Array(rank);
+  ort.GetSymbolicDimensions(info, ptr(symbols), rank);
+  return Array.from(dims, (dim, i) => {
+    if (dim >= 0n) return Number(dim);
+    const symbol = symbols[i] === 0n ? "" : new CString(Number(symbols[i]) as Pointer);
+    return symbol === "" ? "?" : symbol;
+  });
+}
+
+/** Reads a session's inputs, outputs and metadata, freeing every string and info ORT hands out. */
+class SessionReader {
+  constructor(
+    private readonly context: SessionContext,
+    private readonly session: Pointer,
+  ) {}
+
+  inputs(): TensorInfo[] {
+    const { ort } = this.context;
+    const count = outInteger((out) => ort.SessionGetInputCount(this.session, out));
+    return Array.from({ length: count }, (_, i) =>
+      this.tensorInfo(
+        this.takeString(outHandle("input name", (out) => ort.SessionGetInputName(this.session, i, this.context.allocator, out))),
+        outHandle("input type info", (out) => ort.SessionGetInputTypeInfo(this.session, i, out)),
+      ),
+    );
+  }
+
+  outputs(): TensorInfo[] {
+    const { ort } = this.context;
+    const count = outInteger((out) => ort.SessionGetOutputCount(this.session, out));
+    return Array.from({ length: count }, (_, i) =>
+      this.tensorInfo(
+        this.takeString(outHandle("output name", (out) => ort.SessionGetOutputName(this.session, i, this.context.allocator, out))),
+        outHandle("output type info", (out) => ort.SessionGetOutputTypeInfo(this.session, i, out)),
+      ),
+    );
+  }
+
+  metadata(): Record<string, string> {
+    const { ort, allocator } = this.context;
+    const metadata = outHandle("model metadata", (out) => ort.SessionGetModelMetadata(this.session, out));
+    try {
+      const keyCount = new BigInt64Array(1);
+      const keys = outPointer((out) => ort.ModelMetadataGetCustomMetadataMapKeys(metadata, allocator, out, ptr(keyCount)));
+      if (keys === null) return {};
+      const keyPointers = Array.from({ length: Number(keyCount[0]) }, (_, i) => read.ptr(keys, i * POINTER_SIZE) as Pointer);
+      const entries: [string, string][] = [];
+      try {
+        for (const keyPointer of keyPointers) {
+          // The key ORT handed us is already a NUL-terminated C string: pass it straight back.
+          const value = outPointer((out) => ort.ModelMetadataLookupCustomMetadataMap(metadata, allocator, keyPointer, out));
+          entries.push([new CString(keyPointer), value === null ? "" : this.takeString(value)]);
+        }
+      } finally {
+        for (const keyPointer of keyPointers) ort.AllocatorFree(allocator, keyPointer);
+        ort.AllocatorFree(allocator, keys);
+      }
+      return Object.fromEntries(entries);
+    } finally {
+      ort.ReleaseModelMetadata(metadata);
+    }
+  }
+
+  /** Copies a string ORT allocated with the default allocator, then frees it. */
+  private takeString(pointer: Pointer): string {
+    try {
+      return new CString(pointer);
+    } finally {
+      this.context.ort.AllocatorFree(this.context.allocator, pointer);
+    }
+  }
+
+  /** Takes ownership of `typeInfo`. */
+  private tensorInfo(name: string, typeInfo: Pointer): TensorInfo {
+    const { ort } = this.context;
+    try {
+      // The tensor view is borrowed from typeInfo; NULL means a sequence or map, which we do not serve.
+      const tensor = outPointer((out) => ort.CastTypeInfoToTensorInfo(typeInfo, out));
+      if (tensor === null) throw new Error(`model value "${name}" is not a tensor`);
+      return {
+        name,
+        elementType: elementTypeOf(outInt32((out) => ort.GetTensorElementType(tensor, out))),
+        shape: readShape(ort, tensor),
+      };
+    } finally {
+      ort.ReleaseTypeInfo(typeInfo);
+    }
+  }
+}
