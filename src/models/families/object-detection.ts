@@ -1,0 +1,92 @@
+// Object-detection predictions: one image's raw output to the reference's response predictions (decode, NMS, rescale, filter).
+import { rescaleBoxes, responseBox, type RescaleGeometry } from "../../vision/boxes.ts";
+import { nonMaxSuppression, type DetectionCandidates } from "../../vision/nms.ts";
+import { decodeYolov8Detections } from "./yolov8.ts";
+
+/** Per-request postprocessing parameters (request fields `confidence`, `iou_threshold`, …). */
+export interface DetectionParams {
+  confidence: number;
+  iouThreshold: number;
+  classAgnosticNms: boolean;
+  maxDetections: number;
+  /** Class names to keep; null or empty keeps all (the reference tests `not class_filter`). */
+  classFilter: string[] | null;
+}
+
+/** Shape of one image's YOLOv8-family output: (4 + numClasses) rows × numAnchors. */
+export interface DetectionOutputLayout {
+  numClasses: number;
+  numAnchors: number;
+}
+
+/** One prediction as the reference serialises it (`class` is the aliased `class_name`). */
+export interface ObjectDetectionPrediction {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  confidence: number;
+  class: string;
+  class_id: number;
+  detection_id: string;
+}
+
+/** Decode → NMS → max_detections → rescale → build → class_filter, for a YOLOv8-family output. */
+export function postprocessObjectDetection(
+  output: Float32Array,
+  layout: DetectionOutputLayout,
+  params: DetectionParams,
+  geometry: RescaleGeometry,
+  classNames: string[],
+): ObjectDetectionPrediction[] {
+  const candidates = decodeYolov8Detections(output, layout.numClasses, layout.numAnchors, params.confidence);
+  return predictionsFromCandidates(candidates, params, geometry, classNames);
+}
+
+/**
+ * Everything after decoding, for any family that yields confidence-filtered candidates:
+ * NMS (with max_detections), box rescaling, prediction objects, then class_filter last.
+ */
+export function predictionsFromCandidates(
+  candidates: DetectionCandidates,
+  params: DetectionParams,
+  geometry: RescaleGeometry,
+  classNames: string[],
+): ObjectDetectionPrediction[] {
+  const kept = nonMaxSuppression(candidates, {
+    iouThreshold: params.iouThreshold,
+    classAgnostic: params.classAgnosticNms,
+    maxDetections: params.maxDetections,
+  });
+
+  const boxes = new Float64Array(kept.length * 4);
+  for (let k = 0; k < kept.length; k++) {
+    const i = kept[k]!;
+    boxes[4 * k] = candidates.x1[i]!;
+    boxes[4 * k + 1] = candidates.y1[i]!;
+    boxes[4 * k + 2] = candidates.x2[i]!;
+    boxes[4 * k + 3] = candidates.y2[i]!;
+  }
+  rescaleBoxes(boxes, geometry);
+
+  const classFilter = params.classFilter !== null && params.classFilter.length > 0 ? new Set(params.classFilter) : null;
+  const predictions: ObjectDetectionPrediction[] = [];
+  for (let k = 0; k < kept.length; k++) {
+    const i = kept[k]!;
+    const classId = candidates.classId[i]!;
+    const className = classNames[classId] ?? String(classId);
+    if (classFilter !== null && !classFilter.has(className)) continue;
+    const box = responseBox(boxes[4 * k]!, boxes[4 * k + 1]!, boxes[4 * k + 2]!, boxes[4 * k + 3]!);
+    predictions.push({
+      x: box.x,
+      y: box.y,
+      width: box.width,
+      height: box.height,
+      confidence: candidates.score[i]!,
+      class: className,
+      class_id: classId,
+      detection_id: crypto.randomUUID(),
+    });
+  }
+  return predictions;
+}
