@@ -1,0 +1,42 @@
+// The request's image object ({type, value}) -> the encoded image bytes it carries.
+
+import { InputImageError } from "../errors.ts";
+
+/** The JSON image object of a request (§2.2): `type` is matched case-insensitively. */
+export interface ImageInput {
+  type: string;
+  /** Optional in the type because request schemas may omit it; a missing value is malformed. */
+  value?: unknown;
+}
+
+// The reference strips exactly this prefix, at the start only, before decoding.
+const DATA_URI_PREFIX = /^data:image\/[a-z]+;base64,/;
+
+/** Returns the encoded bytes of an image object, or throws the reference's InputImageError. */
+export function imageBytesFromInput(image: ImageInput): Uint8Array {
+  switch (image.type.toLowerCase()) {
+    case "base64":
+      return bytesFromBase64(image.value);
+    case "numpy":
+      throw new InputImageError("NumPy image type is not supported in this configuration of `inference`.");
+    case "url":
+      throw new InputImageError("URL image input is not enabled on this server.");
+    case "file":
+      throw new InputImageError("Loading images from the local filesystem is not enabled on this server.");
+    default:
+      throw new InputImageError("Image declaration contains not recognised image type.");
+  }
+}
+
+function bytesFromBase64(value: unknown): Uint8Array {
+  if (typeof value !== "string") throw new InputImageError("Malformed base64 input image.");
+  let bytes: Uint8Array;
+  try {
+    // Standard alphabet only; ASCII whitespace is skipped and missing padding tolerated.
+    bytes = Uint8Array.fromBase64(value.replace(DATA_URI_PREFIX, ""));
+  } catch {
+    throw new InputImageError("Malformed base64 input image.");
+  }
+  if (bytes.length === 0) throw new InputImageError("Empty image payload.");
+  return bytes;
+}

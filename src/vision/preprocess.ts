@@ -1,0 +1,95 @@
+// The whole preprocessing of one image (spec §4): encoded bytes -> normalised CHW RGB float32 model input.
+
+import { equalizeAdaptive, equalizeHistogram, stretchContrast, toGrayscale } from "./contrast.ts";
+import { decodeImage, type RgbImage } from "./decode.ts";
+import type { ContrastMethod, PreprocessConfig, StaticCrop } from "./preprocess-config.ts";
+import { letterboxInto, stretchInto } from "./resize.ts";
+
+/** Per-request switches (the request's disable_preproc_* fields, already OR-ed with the DISABLE_PREPROC_* env vars). */
+export interface PreprocessSwitches {
+  disableAutoOrient: boolean;
+  disableContrast: boolean;
+  disableGrayscale: boolean;
+  disableStaticCrop: boolean;
+}
+
+/** The model input this image becomes: size and per-channel (R, G, B) normalisation. */
+export interface ModelInput {
+  width: number;
+  height: number;
+  mean: readonly [number, number, number];
+  std: readonly [number, number, number];
+}
+
+/**
+ * Decodes `bytes` and writes the model input for it into `target` (3 x height x width floats,
+ * CHW RGB). Returns the decoded (oriented, uncropped) image size, which responses report.
+ */
+export async function preprocessInto(
+  bytes: Uint8Array,
+  config: PreprocessConfig,
+  request: PreprocessSwitches,
+  input: ModelInput,
+  target: Float32Array,
+): Promise<{ width: number; height: number }> {
+  let image = await decodeImage(bytes, { autoOrient: config.autoOrient && !request.disableAutoOrient });
+  const decoded = { width: image.width, height: image.height };
+  if (config.staticCrop && !request.disableStaticCrop) image = cropStatic(image, config.staticCrop);
+  if (config.contrast && !request.disableContrast) image = adjustContrast(image, config.contrast);
+  if (config.grayscale && !request.disableGrayscale) image = toGrayscale(image);
+  const norm = { mean: input.mean, std: input.std };
+  if (config.resize.method === "letterbox") {
+    letterboxInto(image, input.width, input.height, config.resize.padRgb, target, norm);
+  } else {
+    stretchInto(image, input.width, input.height, target, norm);
+  }
+  return decoded;
+}
+
+/** The pixel bounds of a static crop: `int(percent / 100 * size)`, then Python slice rules. */
+export function staticCropBounds(
+  width: number,
+  height: number,
+  crop: StaticCrop,
+): { left: number; top: number; right: number; bottom: number } {
+  return {
+    left: sliceIndex(Math.trunc((crop.xMin / 100) * width), width),
+    top: sliceIndex(Math.trunc((crop.yMin / 100) * height), height),
+    right: sliceIndex(Math.trunc((crop.xMax / 100) * width), width),
+    bottom: sliceIndex(Math.trunc((crop.yMax / 100) * height), height),
+  };
+}
+
+/** A Python slice bound: negative counts from the end, then clamped to [0, length]. */
+function sliceIndex(index: number, length: number): number {
+  const fromStart = index < 0 ? index + length : index;
+  return Math.min(Math.max(fromStart, 0), length);
+}
+
+function cropStatic(image: RgbImage, crop: StaticCrop): RgbImage {
+  const { left, top, right, bottom } = staticCropBounds(image.width, image.height, crop);
+  const width = right - left;
+  const height = bottom - top;
+  if (width <= 0 || height <= 0) {
+    throw new Error(`The model's static crop leaves no pixels of a ${image.width}x${image.height} image.`);
+  }
+  if (width === image.width && height === image.height) return image;
+  const data = new Uint8Array(width * height * 3);
+  const sourceRow = image.width * 3;
+  for (let y = 0; y < height; y++) {
+    const start = (top + y) * sourceRow + left * 3;
+    data.set(image.data.subarray(start, start + width * 3), y * width * 3);
+  }
+  return { data, width, height };
+}
+
+function adjustContrast(image: RgbImage, method: ContrastMethod): RgbImage {
+  switch (method) {
+    case "Contrast Stretching":
+      return stretchContrast(image);
+    case "Histogram Equalization":
+      return equalizeHistogram(image);
+    case "Adaptive Equalization":
+      return equalizeAdaptive(image);
+  }
+}
