@@ -1,0 +1,36 @@
+// Operational routes: landing page, /info, /healthz, /readiness, /metrics.
+import { Elysia } from "elysia";
+import type { Pipeline } from "../../pipeline/pipeline.ts";
+import { ServerInfo } from "../schemas.ts";
+
+/** Reported as the reference's version so clients that check it accept us. */
+export const COMPAT_VERSION = "1.5.0";
+
+export function opsRoutes(pipeline: Pipeline, serverId: string) {
+  return new Elysia()
+    .get(
+      "/",
+      () =>
+        new Response(
+          `<!doctype html><html><head><title>Bun Inference Server</title></head><body><h1>Bun Inference Server</h1><p>A drop-in, batching replacement for the Roboflow Inference HTTP API. See <a href="/info">/info</a>.</p></body></html>`,
+          { headers: { "content-type": "text/html; charset=utf-8" } },
+        ),
+      { detail: { tags: ["Operations"], summary: "Landing page", description: "A small HTML page; clients poll it for readiness." } },
+    )
+    .get(
+      "/info",
+      () => ({
+        name: "Roboflow Inference Server",
+        version: COMPAT_VERSION,
+        uuid: serverId,
+        execution_provider: pipeline.activeProvider,
+        onnxruntime_version: pipeline.ortVersion,
+      }),
+      { response: ServerInfo, detail: { tags: ["Operations"], summary: "Server info", description: "Name, compatible version, this server's id, and the execution provider in use." } },
+    )
+    .get("/healthz", () => ({ status: "healthy" }), { detail: { tags: ["Operations"], summary: "Liveness" } })
+    .get("/readiness", () => ({ status: "ready" }), { detail: { tags: ["Operations"], summary: "Readiness" } })
+    .get("/metrics", () => new Response(pipeline.stats.toPrometheus(), { headers: { "content-type": "text/plain; version=0.0.4" } }), {
+      detail: { tags: ["Operations"], summary: "Prometheus metrics", description: "Batch-size histogram and inference time per model." },
+    });
+}

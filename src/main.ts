@@ -1,0 +1,57 @@
+// Server entry point: configuration -> demo model -> pipeline threads -> HTTP, and a graceful shutdown.
+import { existsSync } from "node:fs";
+import { buildDemoModel } from "../test/fixtures/build.ts";
+import { loadConfig, type ServerConfig } from "./config.ts";
+import { createApp } from "./http/app.ts";
+import { parseModelId } from "./models/model-id.ts";
+import { packageDir } from "./models/package.ts";
+import { Pipeline } from "./pipeline/pipeline.ts";
+
+export interface RunningServer {
+  url: string;
+  pipeline: Pipeline;
+  stop(): Promise<void>;
+}
+
+/** Writes the built-in demo model into the cache on first start (no download: our own code builds it). */
+async function ensureDemoModel(config: ServerConfig): Promise<void> {
+  if (!config.demoModelId) return;
+  if (existsSync(packageDir(config.modelCacheDir, parseModelId(config.demoModelId)))) return;
+  console.log(`building the demo model ${config.demoModelId} in ${config.modelCacheDir}`);
+  await buildDemoModel(config.modelCacheDir, config.demoModelId);
+}
+
+export async function startServer(config: ServerConfig = loadConfig()): Promise<RunningServer> {
+  await ensureDemoModel(config);
+  const pipeline = await Pipeline.start(config);
+  for (const id of config.preloadModels) await pipeline.registry.get(id);
+  const app = createApp(pipeline).listen({ hostname: config.host, port: config.port });
+  const server = app.server!;
+  const url = `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${server.port}`;
+  console.log(
+    `listening on ${url} (ONNX Runtime ${pipeline.ortVersion}, provider ${pipeline.activeProvider ?? "chosen at first model load"}, ${config.numWorkers} vision workers, MAX_BATCH_SIZE ${config.maxBatchSize})`,
+  );
+  return {
+    url,
+    pipeline,
+    async stop() {
+      // Stop accepting, let requests in flight finish, then stop the threads.
+      await server.stop(false);
+      await pipeline.stop();
+    },
+  };
+}
+
+if (import.meta.main) {
+  const running = await startServer();
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${signal}: draining and stopping`);
+    await running.stop();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}

@@ -1,0 +1,90 @@
+// Model package: the reference's on-disk layout of one model (`<cache>/<dataset>/<version>/`), read and validated.
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { InferenceError } from "../errors.ts";
+import { parsePreprocessing, type PreprocessConfig } from "../vision/preprocess-config.ts";
+import type { ModelId } from "./model-id.ts";
+
+/** Weights file names the reference writes, by family; the first one present is used. */
+const WEIGHTS_FILES = ["weights.onnx", "yolov5s_weights.onnx", "best.onnx"];
+
+export interface ModelPackage {
+  modelId: ModelId;
+  dir: string;
+  weightsPath: string;
+  taskType: string;
+  modelType: string;
+  classNames: string[];
+  preprocessing: PreprocessConfig;
+  colors: Record<string, string>;
+}
+
+export class ModelNotFoundError extends InferenceError {
+  constructor() {
+    super(404, "Requested Roboflow resource not found. Make sure that workspace, project or model you referred in request exists.");
+  }
+}
+
+export class BrokenPackageError extends InferenceError {
+  constructor(detail: string) {
+    super(500, `Model package is broken. ${detail}`);
+  }
+}
+
+export function packageDir(cacheDir: string, modelId: ModelId): string {
+  return join(cacheDir, modelId.dataset, modelId.version);
+}
+
+async function readJson(path: string): Promise<unknown> {
+  try {
+    return JSON.parse(await readFile(path, "utf8"));
+  } catch (error) {
+    throw new BrokenPackageError(`Cannot read ${path}: ${(error as Error).message}`);
+  }
+}
+
+function classNamesFromClassMap(classMap: unknown): string[] {
+  if (!classMap || typeof classMap !== "object") return [];
+  const map = classMap as Record<string, unknown>;
+  const names: string[] = [];
+  for (let i = 0; String(i) in map; i++) names.push(String(map[String(i)]));
+  return names;
+}
+
+/** Reads a package from the cache, or throws 404 when it is not there and 500 when it is incomplete. */
+export async function readModelPackage(cacheDir: string, modelId: ModelId): Promise<ModelPackage> {
+  const dir = packageDir(cacheDir, modelId);
+  if (!existsSync(dir)) throw new ModelNotFoundError();
+  const weightsName = WEIGHTS_FILES.find((name) => existsSync(join(dir, name)));
+  if (!weightsName) throw new BrokenPackageError(`No weights file (${WEIGHTS_FILES.join(", ")}) in ${dir}.`);
+
+  const environment = (await readJson(join(dir, "environment.json"))) as Record<string, unknown>;
+  let preprocessing: PreprocessConfig;
+  try {
+    preprocessing = parsePreprocessing(environment.PREPROCESSING);
+  } catch (error) {
+    throw new InferenceError(500, `Model configuration related to pre- or post-processing is invalid. ${(error as Error).message}`);
+  }
+
+  const modelTypePath = join(dir, "model_type.json");
+  const modelType = existsSync(modelTypePath) ? ((await readJson(modelTypePath)) as Record<string, unknown>) : {};
+
+  const classNamesPath = join(dir, "class_names.txt");
+  const classNames = existsSync(classNamesPath)
+    ? (await readFile(classNamesPath, "utf8")).split("\n").map((l) => l.replace(/\r$/, "")).filter((l) => l.length > 0)
+    : classNamesFromClassMap(environment.CLASS_MAP);
+  if (classNames.length === 0) throw new BrokenPackageError(`No class names (class_names.txt or CLASS_MAP) in ${dir}.`);
+
+  const colors = environment.COLORS && typeof environment.COLORS === "object" ? (environment.COLORS as Record<string, string>) : {};
+  return {
+    modelId,
+    dir,
+    weightsPath: join(dir, weightsName),
+    taskType: typeof modelType.project_task_type === "string" ? modelType.project_task_type : "object-detection",
+    modelType: typeof modelType.model_type === "string" ? modelType.model_type : "yolov8",
+    classNames,
+    preprocessing,
+    colors,
+  };
+}

@@ -1,0 +1,59 @@
+// Pipeline: the server's threads (vision pool, inference device) and the objects that route work between them.
+import type { ServerConfig } from "../config.ts";
+import { ModelRegistry } from "../models/registry.ts";
+import { Dispatcher } from "./dispatcher.ts";
+import { InferenceDevice } from "./inference-device.ts";
+import { Control } from "./protocol.ts";
+import { PipelineStats } from "./stats.ts";
+import { VisionPool } from "./vision-pool.ts";
+
+export class Pipeline {
+  readonly stats = new PipelineStats();
+  readonly registry: ModelRegistry;
+  readonly dispatcher: Dispatcher;
+  private constructor(
+    readonly config: ServerConfig,
+    readonly pool: VisionPool,
+    readonly device: InferenceDevice,
+    readonly ortVersion: string,
+    readonly availableProviders: string[],
+  ) {
+    this.registry = new ModelRegistry(config, device, pool);
+    this.dispatcher = new Dispatcher(this.registry, pool, config, this.stats);
+  }
+
+  /** Starts every thread and waits until each has said it is ready. */
+  static async start(config: ServerConfig): Promise<Pipeline> {
+    const control = new SharedArrayBuffer(Control.WORDS * 4);
+    const pool = new VisionPool(config.numWorkers, { control });
+    // The device reports batches before the dispatcher exists; route through a late-bound reference.
+    let pipeline: Pipeline | undefined;
+    const device = new InferenceDevice(
+      {
+        control,
+        ortLibPath: config.ortLibPath,
+        executionProviders: config.executionProviders,
+        intraOpThreads: config.ortIntraOpThreads,
+        deviceId: config.cudaDeviceId,
+        batchMaxWaitMs: config.batchMaxWaitMs,
+      },
+      {
+        onInferred: (batch) => pipeline?.dispatcher.onInferred(batch),
+        onBatchFailed: (key, start, count, error) => pipeline?.dispatcher.onBatchFailed(key, start, count, error),
+      },
+    );
+    const [{ ortVersion, availableProviders }] = await Promise.all([device.ready(), pool.ready()]);
+    pipeline = new Pipeline(config, pool, device, ortVersion, availableProviders);
+    return pipeline;
+  }
+
+  /** The execution provider serving the loaded models (the first one's; all share one device). */
+  get activeProvider(): string | null {
+    return this.registry.list()[0]?.activeProvider ?? null;
+  }
+
+  async stop(): Promise<void> {
+    await this.device.stop();
+    await this.pool.stop();
+  }
+}

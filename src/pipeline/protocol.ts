@@ -1,0 +1,100 @@
+// Thread protocol: every message exchanged between the main thread, vision workers and the inference worker.
+import type { WireError } from "../errors.ts";
+import type { DetectionParams } from "../models/families/object-detection.ts";
+import type { PreprocessConfig } from "../vision/preprocess-config.ts";
+import type { ArenaLayout } from "./arena.ts";
+
+/** Control words shared by all threads of one device (an Int32Array over a SharedArrayBuffer). */
+export const Control = {
+  /** Bumped and notified whenever a slot becomes READY or FREE: wakes the inference loop. */
+  DOORBELL: 0,
+  /** Set to 1 to stop the inference loop (terminate() cannot interrupt a native call). */
+  STOP: 1,
+  WORDS: 2,
+} as const;
+
+export type TaskType = "object-detection";
+
+/** What every worker needs to know about a loaded model to work on its slots. */
+export interface ModelSpec {
+  key: string;
+  taskType: TaskType;
+  /** Output decoding family (see src/models/families/). */
+  family: "yolov8";
+  classNames: string[];
+  preprocessing: PreprocessConfig;
+  input: { name: string; width: number; height: number; mean: [number, number, number]; std: [number, number, number] };
+  arena: { layout: ArenaLayout; buffer: SharedArrayBuffer };
+  batch: { capacity: number; fixed: boolean };
+}
+
+export interface PreprocessFlags {
+  disableAutoOrient: boolean;
+  disableContrast: boolean;
+  disableGrayscale: boolean;
+  disableStaticCrop: boolean;
+}
+
+/** What preprocessing learned about the image that postprocessing needs. */
+export interface ImageMeta {
+  width: number;
+  height: number;
+  staticCropApplied: boolean;
+}
+
+// ---- main -> vision worker ----
+export type VisionRequest =
+  | { type: "attach"; model: ModelSpec }
+  | { type: "detach"; key: string }
+  | { type: "preprocess"; taskId: number; key: string; slot: number; image: { type: string; value?: unknown }; flags: PreprocessFlags }
+  | { type: "postprocess"; taskId: number; key: string; slot: number; meta: ImageMeta; params: DetectionParams };
+
+// ---- vision worker -> main ----
+export type VisionReply =
+  | { type: "ready" }
+  | { type: "done"; taskId: number; result: ImageMeta | string }
+  | { type: "failed"; taskId: number; error: WireError };
+
+export interface VisionInit {
+  control: SharedArrayBuffer;
+}
+
+// ---- main -> inference worker ----
+export interface InferenceInit {
+  control: SharedArrayBuffer;
+  ortLibPath: string;
+  executionProviders: string[];
+  intraOpThreads: number;
+  deviceId: number;
+  batchMaxWaitMs: number;
+}
+
+export interface TensorDescription {
+  name: string;
+  elementType: string;
+  shape: (number | string)[];
+}
+
+export interface LoadedSession {
+  inputs: TensorDescription[];
+  outputs: TensorDescription[];
+  /** One image's concrete output shapes (batch axis removed), learned from a probe run. */
+  outputShapes: number[][];
+  metadata: Record<string, string>;
+}
+
+export type InferenceRequest =
+  | { type: "load"; requestId: number; key: string; path: string; probeInput: { width: number; height: number } }
+  | { type: "attach"; key: string; arena: { layout: ArenaLayout; buffer: SharedArrayBuffer }; batch: { capacity: number; fixed: boolean }; inputName: string; outputNames: string[] }
+  | { type: "unload"; key: string };
+
+// ---- inference worker -> main ----
+export type InferenceReply =
+  /** The worker's script has run: it can now receive InferenceInit. */
+  | { type: "started" }
+  | { type: "ready"; ortVersion: string; availableProviders: string[] }
+  | { type: "loaded"; requestId: number; session: LoadedSession; activeProvider: string }
+  | { type: "loadFailed"; requestId: number; error: WireError }
+  | { type: "inferred"; key: string; start: number; count: number; rows: number; inferMs: number }
+  | { type: "batchFailed"; key: string; start: number; count: number; error: WireError }
+  | { type: "stopped" };

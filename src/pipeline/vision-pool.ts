@@ -1,0 +1,106 @@
+// Vision pool: the vision workers, as seen from the main thread (dispatch, broadcast, restart).
+import { InferenceError, fromWireError } from "../errors.ts";
+import type { ModelSpec, VisionInit, VisionReply, VisionRequest } from "./protocol.ts";
+
+type TaskRequest = Extract<VisionRequest, { taskId: number }>;
+type TaskInput = TaskRequest extends infer R ? (R extends TaskRequest ? Omit<R, "taskId"> : never) : never;
+
+interface PendingTask {
+  resolve: (result: unknown) => void;
+  reject: (error: Error) => void;
+}
+
+interface PoolMember {
+  worker: Worker;
+  pending: Map<number, PendingTask>;
+  ready: Promise<void>;
+  /** Posts now if the worker has announced itself, else queues (messages sent earlier can be lost). */
+  send: (message: VisionInit | VisionRequest) => void;
+}
+
+const WORKER_URL = new URL("../workers/vision.worker.ts", import.meta.url);
+
+export class VisionPool {
+  private members: PoolMember[] = [];
+  private readonly attached = new Map<string, ModelSpec>();
+  private nextTaskId = 1;
+  private stopping = false;
+  /** Workers replaced after a crash (exported as a metric). */
+  restarts = 0;
+
+  constructor(
+    readonly size: number,
+    private readonly init: VisionInit,
+  ) {
+    for (let i = 0; i < size; i++) this.members.push(this.spawn());
+  }
+
+  /** Resolves once every worker has finished starting (messages sent earlier would be lost). */
+  async ready(): Promise<void> {
+    await Promise.all(this.members.map((m) => m.ready));
+  }
+
+  /** Runs a task on the least busy worker. */
+  run<T>(task: TaskInput): Promise<T> {
+    let member = this.members[0]!;
+    for (const m of this.members) if (m.pending.size < member.pending.size) member = m;
+    const taskId = this.nextTaskId++;
+    return new Promise<T>((resolve, reject) => {
+      member.pending.set(taskId, { resolve: resolve as (r: unknown) => void, reject });
+      member.send({ ...task, taskId } as TaskRequest);
+    });
+  }
+
+  /** Tells every worker (present and future) about a model. */
+  attach(model: ModelSpec): void {
+    this.attached.set(model.key, model);
+    for (const m of this.members) m.send({ type: "attach", model });
+  }
+
+  detach(key: string): void {
+    this.attached.delete(key);
+    for (const m of this.members) m.send({ type: "detach", key });
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const m of this.members) m.worker.terminate();
+    this.members = [];
+  }
+
+  private spawn(): PoolMember {
+    const worker = new Worker(WORKER_URL);
+    const pending = new Map<number, PendingTask>();
+    let queued: (VisionInit | VisionRequest)[] | null = [this.init, ...[...this.attached.values()].map((model) => ({ type: "attach" as const, model }))];
+    let markReady!: () => void;
+    const ready = new Promise<void>((resolve) => (markReady = resolve));
+    const send = (message: VisionInit | VisionRequest) => (queued ? queued.push(message) : worker.postMessage(message));
+    const member: PoolMember = { worker, pending, ready, send };
+    worker.onmessage = (event: MessageEvent<VisionReply>) => {
+      const message = event.data;
+      if (message.type === "ready") {
+        for (const m of queued ?? []) worker.postMessage(m);
+        queued = null;
+        markReady();
+        return;
+      }
+      const task = pending.get(message.taskId);
+      if (!task) return;
+      pending.delete(message.taskId);
+      if (message.type === "done") task.resolve(message.result);
+      else task.reject(fromWireError(message.error));
+    };
+    const replace = (reason: string) => {
+      if (this.stopping || !this.members.includes(member)) return;
+      console.error(`vision worker failed (${reason}); replacing it`);
+      for (const task of pending.values()) task.reject(new InferenceError(500, "Internal error. An image worker failed while handling this request."));
+      pending.clear();
+      worker.terminate();
+      this.restarts++;
+      this.members[this.members.indexOf(member)] = this.spawn();
+    };
+    worker.onerror = (event) => replace(event.message || "uncaught error");
+    worker.addEventListener("close", () => replace("exited"));
+    return member;
+  }
+}

@@ -1,0 +1,164 @@
+// Inference worker: one per device; owns the ONNX Runtime sessions and runs the batches the batcher picks.
+//
+// The loop waits on the control doorbell (rung by vision workers when a slot turns READY or
+// FREE), asks the pure batcher for the next run of READY slots, and calls ORT with input and
+// output tensors that are views of the model's arena: no image is copied here.
+import { OrtRuntime, type OrtSession } from "../../native-bindings/ort.ts";
+import { toWireError } from "../errors.ts";
+import { resolveInputSize } from "../models/model-io.ts";
+import { Arena, SlotState } from "../pipeline/arena.ts";
+import { nextBatch, type ModelQueueView } from "../pipeline/batcher.ts";
+import { Control, type InferenceInit, type InferenceReply, type InferenceRequest } from "../pipeline/protocol.ts";
+
+declare const self: Worker;
+
+interface AttachedModel {
+  key: string;
+  session: OrtSession;
+  arena: Arena;
+  view: ModelQueueView;
+  inputName: string;
+  outputNames: string[];
+}
+
+const sessions = new Map<string, OrtSession>();
+const attached = new Map<string, AttachedModel>();
+let runtime: OrtRuntime;
+let init: InferenceInit;
+let control: Int32Array;
+
+function reply(message: InferenceReply): void {
+  self.postMessage(message);
+}
+
+function load(request: Extract<InferenceRequest, { type: "load" }>): void {
+  try {
+    const session = runtime.createSession(request.path, {
+      intraOpThreads: init.intraOpThreads,
+      executionProviders: init.executionProviders,
+      deviceId: init.deviceId,
+    });
+    try {
+      const input = session.inputs[0];
+      if (!input) throw new Error("the model has no input");
+      // One zero image learns the concrete per-image output shapes and validates the graph runs.
+      const size = resolveInputSize(input.shape, request.probeInput);
+      const rows = typeof input.shape[0] === "number" && input.shape[0] > 0 ? input.shape[0] : 1;
+      const shape = [rows, 3, size.height, size.width];
+      const probe = session.runAllocating([{ name: input.name, data: new Float32Array(shape.reduce((a, b) => a * b, 1)), shape }]);
+      sessions.get(request.key)?.release();
+      sessions.set(request.key, session);
+      reply({
+        type: "loaded",
+        requestId: request.requestId,
+        activeProvider: session.activeProvider,
+        session: {
+          inputs: session.inputs,
+          outputs: session.outputs,
+          outputShapes: probe.map((o) => o.shape.slice(1)),
+          metadata: session.metadata,
+        },
+      });
+    } catch (error) {
+      session.release();
+      throw error;
+    }
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    reply({ type: "loadFailed", requestId: request.requestId, error: { status: 500, message: `Model package is broken. ${message}` } });
+  }
+}
+
+function attach(request: Extract<InferenceRequest, { type: "attach" }>): void {
+  const session = sessions.get(request.key);
+  if (!session) throw new Error(`attach before load: ${request.key}`);
+  const arena = new Arena(request.arena.layout, request.arena.buffer);
+  attached.set(request.key, {
+    key: request.key,
+    session,
+    arena,
+    inputName: request.inputName,
+    outputNames: request.outputNames,
+    view: {
+      key: request.key,
+      states: arena.states,
+      readyAt: arena.readyAt,
+      slots: arena.layout.slots,
+      batchCapacity: request.batch.capacity,
+      fixedBatch: request.batch.fixed,
+    },
+  });
+}
+
+function unload(key: string): void {
+  attached.delete(key);
+  sessions.get(key)?.release();
+  sessions.delete(key);
+}
+
+function runBatch(model: AttachedModel, start: number, count: number, rows: number): void {
+  const { arena, session } = model;
+  for (let slot = start; slot < start + count; slot++) arena.transition(slot, SlotState.READY, SlotState.RUNNING);
+  const began = performance.now();
+  try {
+    session.run(
+      [{ name: model.inputName, data: arena.input(start, rows), shape: [rows, ...arena.layout.inputShape] }],
+      model.outputNames.map((name, i) => ({ name, data: arena.output(i, start, rows), shape: [rows, ...arena.layout.outputs[i]!.shape] })),
+    );
+  } catch (error) {
+    for (let slot = start; slot < start + count; slot++) arena.transition(slot, SlotState.RUNNING, SlotState.ASSIGNED);
+    reply({ type: "batchFailed", key: model.key, start, count, error: toWireError(error) });
+    return;
+  }
+  const inferMs = performance.now() - began;
+  for (let slot = start; slot < start + count; slot++) arena.transition(slot, SlotState.RUNNING, SlotState.INFERRED);
+  reply({ type: "inferred", key: model.key, start, count, rows, inferMs });
+}
+
+async function loop(): Promise<void> {
+  while (Atomics.load(control, Control.STOP) === 0) {
+    const seen = Atomics.load(control, Control.DOORBELL);
+    const views = [...attached.values()].map((m) => m.view);
+    const plan = nextBatch(views, performance.timeOrigin + performance.now(), { maxWaitMs: init.batchMaxWaitMs });
+    if (plan.kind === "run") {
+      runBatch(attached.get(plan.key)!, plan.start, plan.count, plan.rows);
+      // Let queued messages (loads, attaches) in between batches.
+      await new Promise((resolve) => setImmediate(resolve));
+      continue;
+    }
+    const timeout = plan.kind === "wait" ? plan.ms : 1000;
+    const wait = Atomics.waitAsync(control, Control.DOORBELL, seen, timeout);
+    if (wait.async) await wait.value;
+  }
+  for (const key of [...sessions.keys()]) unload(key);
+  runtime.release();
+  reply({ type: "stopped" });
+}
+
+self.onmessage = (event: MessageEvent<InferenceInit | InferenceRequest>) => {
+  const message = event.data;
+  if ("control" in message) {
+    init = message;
+    control = new Int32Array(message.control);
+    runtime = OrtRuntime.load(message.ortLibPath || undefined);
+    reply({ type: "ready", ortVersion: runtime.version, availableProviders: runtime.availableProviders() });
+    void loop();
+    return;
+  }
+  switch (message.type) {
+    case "load":
+      load(message);
+      break;
+    case "attach":
+      attach(message);
+      break;
+    case "unload":
+      unload(message.key);
+      break;
+  }
+  // Wake the loop: it may have new models to look at.
+  Atomics.add(control, Control.DOORBELL, 1);
+  Atomics.notify(control, Control.DOORBELL);
+};
+// Announce ourselves only now: messages posted to a worker before its script has run can be lost.
+reply({ type: "started" });

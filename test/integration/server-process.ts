@@ -1,0 +1,63 @@
+// Test helper: runs the real server (`bun src/main.ts`) as a child process on a free port.
+import type { Subprocess } from "bun";
+import { resolve } from "node:path";
+
+export const REPO_ROOT = resolve(import.meta.dir, "../..");
+export const FIXTURE_CACHE = resolve(REPO_ROOT, "test/fixtures/models");
+
+export interface ServerProcess {
+  url: string;
+  /** Everything the server printed so far (stdout and stderr). */
+  output(): string;
+  post(path: string, body: unknown, headers?: Record<string, string>): Promise<Response>;
+  stop(): Promise<number>;
+}
+
+/** Starts the server with `env` on top of a quiet default (no demo model, two vision workers, port 0). */
+export async function startServerProcess(env: Record<string, string>, timeoutMs = 60_000): Promise<ServerProcess> {
+  const proc: Subprocess<"ignore", "pipe", "pipe"> = Bun.spawn(["bun", "src/main.ts"], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, PORT: "0", HOST: "127.0.0.1", DEMO_MODEL_ID: "", NUM_WORKERS: "2", ...env },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  let log = "";
+  let url = "";
+  const listening = new Promise<string>((resolveUrl, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start within ${timeoutMs} ms:\n${log}`)), timeoutMs);
+    const pump = async (stream: ReadableStream<Uint8Array>) => {
+      const decoder = new TextDecoder();
+      for await (const chunk of stream) {
+        log += decoder.decode(chunk);
+        const match = /listening on (http:\/\/\S+)/.exec(log);
+        if (match && !url) {
+          url = match[1]!;
+          clearTimeout(timer);
+          resolveUrl(url);
+        }
+      }
+    };
+    void pump(proc.stdout);
+    void pump(proc.stderr);
+    void proc.exited.then((code) => {
+      clearTimeout(timer);
+      if (!url) reject(new Error(`server exited with ${code} before listening:\n${log}`));
+    });
+  });
+  url = await listening;
+  return {
+    url,
+    output: () => log,
+    post: (path, body, headers = {}) =>
+      fetch(`${url}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: typeof body === "string" ? body : JSON.stringify(body),
+      }),
+    async stop() {
+      proc.kill("SIGTERM");
+      return proc.exited;
+    },
+  };
+}
