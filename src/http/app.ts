@@ -7,7 +7,16 @@ import { opsRoutes } from "./routes/ops.ts";
 
 export function createApp(pipeline: Pipeline, serverId: string = crypto.randomUUID()) {
   return new Elysia()
-    .onError(({ code, error }) => errorResponse(code, error))
+    .onError(({ code, error, set }) => {
+      const response = errorResponse(code, error);
+      // onAfterResponse reads the status from here: Elysia leaves set.status at 200 for some errors.
+      set.status = response.status;
+      return response;
+    })
+    .onAfterResponse({ as: "global" }, ({ route, set, responseValue }) => {
+      const status = responseValue instanceof Response ? responseValue.status : typeof set.status === "number" ? set.status : 200;
+      pipeline.metrics.recordHttpResponse(route, status);
+    })
     .use(opsRoutes(pipeline, serverId))
     .use(inferRoutes(pipeline));
 }

@@ -5,7 +5,7 @@ import { SlotState } from "./arena.ts";
 import type { BatchReport } from "./inference-device.ts";
 import type { DetectionParams } from "../models/families/object-detection.ts";
 import type { ImageMeta, PreprocessFlags } from "./protocol.ts";
-import type { PipelineStats } from "./stats.ts";
+import type { ServerMetrics } from "./metrics.ts";
 import type { VisionPool } from "./vision-pool.ts";
 
 export interface DispatcherSettings {
@@ -18,21 +18,28 @@ export class Dispatcher {
     private readonly registry: ModelRegistry,
     private readonly pool: VisionPool,
     private readonly settings: DispatcherSettings,
-    private readonly stats: PipelineStats,
+    private readonly metrics: ServerMetrics,
   ) {}
 
   /** Runs object detection on one image; resolves with the response body (without `inference_id` and `time`). */
   async detect(model: LoadedModel, image: { type: string; value?: unknown }, flags: PreprocessFlags, params: DetectionParams): Promise<string> {
     const key = model.spec.key;
+    const stages = this.metrics.stageClock(key);
     const slot = await this.admit(model);
+    stages.lap("queue_wait");
     const inferred = new Promise<void>((resolve, reject) => (model.slotWaiters[slot] = { resolve, reject }));
     // Rejections that land after an earlier failure must not surface as unhandled.
     inferred.catch(() => {});
     try {
       const meta = await this.pool.run<ImageMeta>({ type: "preprocess", key, slot, image, flags });
+      stages.lap("preprocess");
       await inferred;
+      // batch_wait and inference are recorded from the batch report (onInferred).
+      stages.skip();
       // The postprocessing worker returns the slot to FREE itself, success or failure.
-      return await this.pool.run<string>({ type: "postprocess", key, slot, meta, params });
+      const result = await this.pool.run<string>({ type: "postprocess", key, slot, meta, params });
+      stages.lap("postprocess");
+      return result;
     } catch (error) {
       this.reclaim(model, slot);
       throw error;
@@ -43,8 +50,8 @@ export class Dispatcher {
 
   /** The inference worker finished a batch: wake the requests whose slots it ran. */
   onInferred(batch: BatchReport): void {
-    this.stats.recordBatch(batch.key, batch.count, batch.inferMs);
     const model = this.registry.loaded(batch.key);
+    this.metrics.recordBatch(batch, model?.arena.readyAt);
     if (!model) return;
     for (let slot = batch.start; slot < batch.start + batch.count; slot++) {
       const waiter = model.slotWaiters[slot];

@@ -3,12 +3,12 @@ import type { ServerConfig } from "../config.ts";
 import { ModelRegistry } from "../models/registry.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { InferenceDevice } from "./inference-device.ts";
+import { ServerMetrics } from "./metrics.ts";
 import { Control } from "./protocol.ts";
-import { PipelineStats } from "./stats.ts";
 import { VisionPool } from "./vision-pool.ts";
 
 export class Pipeline {
-  readonly stats = new PipelineStats();
+  readonly metrics = new ServerMetrics();
   readonly registry: ModelRegistry;
   readonly dispatcher: Dispatcher;
   private constructor(
@@ -19,7 +19,7 @@ export class Pipeline {
     readonly availableProviders: string[],
   ) {
     this.registry = new ModelRegistry(config, device, pool);
-    this.dispatcher = new Dispatcher(this.registry, pool, config, this.stats);
+    this.dispatcher = new Dispatcher(this.registry, pool, config, this.metrics);
   }
 
   /** Starts every thread and waits until each has said it is ready. */

@@ -1,5 +1,6 @@
 // Operational routes: landing page, /info, /healthz, /readiness, /metrics.
 import { Elysia } from "elysia";
+import { samplePipeline } from "../../pipeline/metrics.ts";
 import type { Pipeline } from "../../pipeline/pipeline.ts";
 import { ServerInfo } from "../schemas.ts";
 
@@ -30,7 +31,7 @@ export function opsRoutes(pipeline: Pipeline, serverId: string) {
     )
     .get("/healthz", () => ({ status: "healthy" }), { detail: { tags: ["Operations"], summary: "Liveness" } })
     .get("/readiness", () => ({ status: "ready" }), { detail: { tags: ["Operations"], summary: "Readiness" } })
-    .get("/metrics", () => new Response(pipeline.stats.toPrometheus(), { headers: { "content-type": "text/plain; version=0.0.4" } }), {
-      detail: { tags: ["Operations"], summary: "Prometheus metrics", description: "Batch-size histogram and inference time per model." },
+    .get("/metrics", () => new Response(pipeline.metrics.toPrometheus(samplePipeline(pipeline.registry, pipeline.pool)), { headers: { "content-type": "text/plain; version=0.0.4" } }), {
+      detail: { tags: ["Operations"], summary: "Prometheus metrics", description: "Requests by route and status, images in flight and queued per model, time per pipeline stage, batch sizes, arena slots in use, vision worker restarts." },
     });
 }

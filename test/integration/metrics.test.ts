@@ -1,0 +1,39 @@
+// Specification of /metrics on a running server: answered requests, stage times and occupancy show up per route and model.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import sharp from "sharp";
+import { FIXTURE_CACHE, startServerProcess, type ServerProcess } from "./server-process.ts";
+
+let server: ServerProcess;
+
+beforeAll(async () => {
+  server = await startServerProcess({ MODEL_CACHE_DIR: FIXTURE_CACHE, PRELOAD_MODELS: "colour-probe/1" });
+});
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+test("/metrics counts answers by route and status and times every stage of the images it served", async () => {
+  const jpeg = await sharp({ create: { width: 64, height: 48, channels: 3, background: "#d02020" } }).jpeg().toBuffer();
+  const image = { type: "base64", value: jpeg.toString("base64") };
+  for (let i = 0; i < 3; i++) expect((await server.post("/infer/object_detection", { model_id: "colour-probe/1", image })).status).toBe(200);
+  expect((await server.post("/infer/object_detection", { model_id: "colour-probe/1", image: { type: "base64", value: "bm90IGFuIGltYWdl" } })).status).toBe(400);
+  expect((await fetch(`${server.url}/no-such-route`)).status).toBe(404);
+
+  const response = await fetch(`${server.url}/metrics`);
+  expect(response.headers.get("content-type")).toStartWith("text/plain");
+  const text = await response.text();
+  expect(text).toContain('http_requests_total{route="/infer/object_detection",status="200"} 3\n');
+  expect(text).toContain('http_requests_total{route="/infer/object_detection",status="400"} 1\n');
+  expect(text).toContain('http_requests_total{route="unmatched",status="404"} 1\n');
+  // Every admitted image waited for a slot; only the three decodable ones went further.
+  expect(text).toContain('inference_stage_seconds_count{model_id="colour-probe/1",stage="queue_wait"} 4\n');
+  for (const stage of ["preprocess", "batch_wait", "inference", "postprocess"]) {
+    expect(text).toContain(`inference_stage_seconds_count{model_id="colour-probe/1",stage="${stage}"} 3\n`);
+  }
+  expect(text).toContain('inference_batches_by_size_total{model_id="colour-probe/1",size="1"} 3\n');
+  expect(text).toMatch(/arena_slots\{model_id="colour-probe\/1"\} \d+\n/);
+  expect(text).toContain('arena_slots_in_use{model_id="colour-probe/1"} 0\n');
+  expect(text).toContain('inference_images_queued{model_id="colour-probe/1"} 0\n');
+  expect(text).toContain("vision_worker_restarts_total 0\n");
+});
