@@ -5,11 +5,11 @@
 //     .version                         ORT's version string, e.g. "1.29.0"
 //     .libraryPath                     the library that was loaded
 //     .availableProviders()            GetAvailableProviders, e.g. ["CPUExecutionProvider"]
-//     .createSession(path, options?)   an OrtSession; executionProviders default ["cuda", "cpu"], CUDA falling back to CPU
+//     .createSession(path, options?)   an OrtSession; executionProviders default ["cuda", "cpu"], each GPU provider falling back to the next
 //     .release()                       releases still-open sessions, then the env; idempotent
 //   OrtSession
 //     .inputs / .outputs               TensorInfo: name, elementType, shape (symbolic dims by name, "?" if unnamed)
-//     .activeProvider                  "cuda" | "cpu": the execution provider actually appended
+//     .activeProvider                  "tensorrt" | "cuda" | "cpu": the preferred execution provider actually appended
 //     .metadata                        the model's custom metadata map (Ultralytics keeps names/imgsz/task there)
 //     .run(inputs, outputs)            zero-copy: ORT reads and writes the caller's typed arrays in place
 //     .runAllocating(inputs)           ORT allocates the outputs; returns copies with their concrete shapes
@@ -54,15 +54,47 @@ export interface TensorInfo {
   shape: (number | string)[];
 }
 
-export type ExecutionProvider = "cuda" | "cpu";
+export type ExecutionProvider = "tensorrt" | "cuda" | "cpu";
+type GpuProvider = Exclude<ExecutionProvider, "cpu">;
+
+const EXECUTION_PROVIDERS: readonly ExecutionProvider[] = ["tensorrt", "cuda", "cpu"];
+
+/** Each GPU provider is a shared library that ONNX Runtime loads from the folder holding libonnxruntime. */
+const PROVIDER_LIBRARIES: Record<GpuProvider, string> = {
+  tensorrt: "libonnxruntime_providers_tensorrt.so",
+  cuda: "libonnxruntime_providers_cuda.so",
+};
+
+const PROVIDER_LABELS: Record<ExecutionProvider, string> = { tensorrt: "TensorRT", cuda: "CUDA", cpu: "CPU" };
+
+/** ORT's names for the GPU providers (GetAvailableProviders, OrtEpDevice names). */
+const ORT_PROVIDER_NAMES: Record<GpuProvider, string> = { tensorrt: "TensorrtExecutionProvider", cuda: "CUDAExecutionProvider" };
+
+/** TensorRT execution provider settings (ORT's trt_* provider options). */
+export interface TensorRtOptions {
+  /** Folder where built engines (and the timing cache) are kept across restarts; unset = every start rebuilds them. */
+  engineCachePath?: string;
+  /** Lets TensorRT pick float16 kernels (faster; outputs differ slightly from float32). */
+  fp16?: boolean;
+  /**
+   * One optimisation profile per dynamic input (shapes by input name). Without it TensorRT builds an engine
+   * for the first shape it sees and rebuilds whenever a batch falls outside the shapes seen so far.
+   */
+  profile?: { min: Record<string, number[]>; opt: Record<string, number[]>; max: Record<string, number[]> };
+}
 
 export interface SessionOptions {
   intraOpThreads?: number;
   interOpThreads?: number;
-  /** In order of preference; default ["cuda", "cpu"]. Without "cpu", an unusable CUDA is an error instead of a fallback. */
+  /**
+   * In order of preference; default ["cuda", "cpu"]. A GPU provider is backed by the GPU providers listed after it
+   * (ORT gives them the nodes it cannot run); when it cannot start, the next one is tried. Without "cpu", a session
+   * no GPU provider can serve is an error instead of a CPU fallback.
+   */
   executionProviders?: readonly string[];
-  /** CUDA device ordinal; default 0. */
+  /** GPU ordinal (CUDA and TensorRT); default 0. */
   deviceId?: number;
+  tensorrt?: TensorRtOptions;
   /** Default "all" (ORT_ENABLE_ALL). */
   graphOptimization?: "all" | "extended" | "basic" | "disabled";
 }
@@ -111,6 +143,12 @@ const STATUS_FUNCTIONS = {
   CreateCUDAProviderOptions: [P],
   UpdateCUDAProviderOptions: [P, P, P, u64],
   SessionOptionsAppendExecutionProvider_CUDA_V2: [P, P],
+  CreateTensorRTProviderOptions: [P],
+  UpdateTensorRTProviderOptions: [P, P, P, u64],
+  SessionOptionsAppendExecutionProvider_TensorRT_V2: [P, P],
+  RegisterExecutionProviderLibrary: [P, P, P],
+  GetEpDevices: [P, P, P],
+  SessionOptionsAppendExecutionProvider_V2: [P, P, P, u64, P, P, u64],
   CreateSession: [P, P, P, P],
   SessionGetInputCount: [P, P],
   SessionGetOutputCount: [P, P],
@@ -141,6 +179,10 @@ const PLAIN_FUNCTIONS = {
   ReleaseMemoryInfo: { args: [P], returns: VOID },
   ReleaseSessionOptions: { args: [P], returns: VOID },
   ReleaseCUDAProviderOptions: { args: [P], returns: VOID },
+  ReleaseTensorRTProviderOptions: { args: [P], returns: VOID },
+  EpDevice_EpName: { args: [P], returns: P },
+  EpDevice_EpOptions: { args: [P], returns: P },
+  GetKeyValue: { args: [P, P], returns: P },
   ReleaseSession: { args: [P], returns: VOID },
   ReleaseTypeInfo: { args: [P], returns: VOID },
   ReleaseTensorTypeAndShapeInfo: { args: [P], returns: VOID },
@@ -208,6 +250,47 @@ function elementCount(shape: readonly number[]): number {
   return shape.reduce((product, dim) => product * dim, 1);
 }
 
+/** Validates a preference list of execution providers ("tensorrt", "cuda", "cpu"). */
+export function parseExecutionProviders(providers: readonly string[]): ExecutionProvider[] {
+  const unknown = providers.filter((provider) => !EXECUTION_PROVIDERS.includes(provider as ExecutionProvider));
+  if (unknown.length > 0 || providers.length === 0) {
+    throw new Error(`executionProviders must list some of ${EXECUTION_PROVIDERS.join(", ")}, got [${providers.join(", ")}]`);
+  }
+  return providers as ExecutionProvider[];
+}
+
+/** `name:1x3x640x640,other:…`, the shape syntax of ORT's trt_profile_*_shapes options. */
+function profileShapes(shapes: Record<string, number[]>): string {
+  return Object.entries(shapes).map(([name, dims]) => `${name}:${dims.join("x")}`).join(",");
+}
+
+/** The TensorRT provider options (key -> value, as UpdateTensorRTProviderOptions takes them) for these settings. */
+export function tensorRtProviderOptions(deviceId: number, settings: TensorRtOptions): Record<string, string> {
+  const options: Record<string, string> = { device_id: String(deviceId), trt_fp16_enable: settings.fp16 ? "1" : "0" };
+  if (settings.engineCachePath) {
+    options.trt_engine_cache_enable = "1";
+    options.trt_engine_cache_path = settings.engineCachePath;
+    // The timing cache makes rebuilding an engine for a new shape or GPU much faster; it lives beside the engines.
+    options.trt_timing_cache_enable = "1";
+    options.trt_timing_cache_path = settings.engineCachePath;
+  }
+  if (settings.profile) {
+    options.trt_profile_min_shapes = profileShapes(settings.profile.min);
+    options.trt_profile_opt_shapes = profileShapes(settings.profile.opt);
+    options.trt_profile_max_shapes = profileShapes(settings.profile.max);
+  }
+  return options;
+}
+
+/** Provider options as the two parallel C string arrays ORT's Update*ProviderOptions take; keep the result referenced during the call. */
+function optionArrays(options: Record<string, string>) {
+  const toArray = (texts: string[]) => {
+    const buffers = texts.map(cString);
+    return { buffers, pointers: pointerArray(buffers.map((buffer) => ptr(buffer))), count: texts.length };
+  };
+  return { keys: toArray(Object.keys(options)), values: toArray(Object.values(options)) };
+}
+
 /** Binds the OrtApi function table: status functions are wrapped so that a non-null OrtStatus* throws OrtError. */
 function bindOrtApi(api: Pointer): { functions: OrtFunctions; close(): void } {
   const slotAddress = (member: OrtApiMember) => read.ptr(api, OrtApiSlot[member] * POINTER_SIZE);
@@ -259,6 +342,8 @@ export class OrtRuntime {
   private readonly allocator: Pointer;
   private readonly cpuMemoryInfo: Pointer;
   private readonly openSessions = new Set<OrtSession>();
+  /** GPU providers whose library this runtime registered (or found registered) with the env as an EP plugin. */
+  private readonly registeredPlugins = new Set<GpuProvider>();
   private released = false;
 
   private constructor(readonly libraryPath: string) {
@@ -321,32 +406,35 @@ export class OrtRuntime {
   }
 
   /**
-   * Opens a model file. With "cuda" preferred, CUDA is used when its provider library sits next to
-   * libonnxruntime and the build lists CUDAExecutionProvider; if appending it or creating the session
-   * with it fails, a warning is logged and the session is created on CPU (when "cpu" is allowed).
+   * Opens a model file on the first execution provider in `executionProviders` that starts. A GPU provider is
+   * tried when its provider library sits next to libonnxruntime (ORT's provider bridge loads it even into a
+   * CPU-only build's libonnxruntime, which is what the npm package ships); if appending it or creating the session
+   * fails, a warning is logged and the next provider is tried.
    */
   createSession(modelPath: string, options: SessionOptions = {}): OrtSession {
     this.assertOpen();
-    const providers = options.executionProviders ?? ["cuda", "cpu"];
-    const unknown = providers.filter((provider) => provider !== "cuda" && provider !== "cpu");
-    if (unknown.length > 0 || providers.length === 0) {
-      throw new Error(`executionProviders must list "cuda" and/or "cpu", got [${providers.join(", ")}]`);
-    }
-    const cpuAllowed = providers.includes("cpu");
-    if (providers[0] === "cuda") {
-      const unavailable = this.cudaUnavailableReason();
-      if (unavailable === null) {
-        try {
-          return this.openSession(modelPath, options, "cuda");
-        } catch (error) {
-          if (!cpuAllowed) throw error;
-          console.warn(`CUDA execution provider failed for ${modelPath}; falling back to CPU: ${(error as Error).message}`);
-        }
-      } else if (!cpuAllowed) {
-        throw new Error(`CUDA execution provider requested for ${modelPath} but unavailable: ${unavailable}`);
+    const providers = parseExecutionProviders(options.executionProviders ?? ["cuda", "cpu"]);
+    const failures: string[] = [];
+    for (const [index, provider] of providers.entries()) {
+      if (provider === "cpu") return this.openSession(modelPath, options, provider, []);
+      const missing = this.missingProviderLibrary(provider);
+      if (missing !== null) {
+        failures.push(`${PROVIDER_LABELS[provider]}: ${missing}`);
+        continue;
+      }
+      // GPU providers listed after this one take the nodes it cannot run (TensorRT backed by CUDA).
+      const backups = providers.slice(index + 1).filter((p): p is GpuProvider => p !== "cpu" && this.missingProviderLibrary(p) === null);
+      try {
+        return this.openSession(modelPath, options, provider, [provider, ...backups]);
+      } catch (error) {
+        const message = (error as Error).message;
+        failures.push(`${PROVIDER_LABELS[provider]}: ${message}`);
+        const next = providers[index + 1];
+        if (next) console.warn(`${PROVIDER_LABELS[provider]} execution provider failed for ${modelPath}; trying ${PROVIDER_LABELS[next]}: ${message}`);
       }
     }
-    return this.openSession(modelPath, options, "cpu");
+    const requested = providers.map((p) => PROVIDER_LABELS[p]).join(", ");
+    throw new Error(`${requested} execution provider requested for ${modelPath} but unavailable: ${failures.join("; ")}`);
   }
 
   /** Releases sessions still open, the memory info and the env; later calls do nothing. */
@@ -365,25 +453,29 @@ export class OrtRuntime {
     if (this.released) throw new Error("OrtRuntime used after release()");
   }
 
-  /** Why CUDA cannot be used, or null when it can be tried. */
-  private cudaUnavailableReason(): string | null {
-    const cudaLibrary = join(dirname(this.libraryPath), "libonnxruntime_providers_cuda.so");
-    if (!existsSync(cudaLibrary)) return `${cudaLibrary} does not exist`;
-    if (!this.availableProviders().includes("CUDAExecutionProvider")) return "this ONNX Runtime build lacks CUDAExecutionProvider";
-    return null;
+  /** Why a GPU provider cannot be tried (its provider library is not installed), or null when it can. */
+  private missingProviderLibrary(provider: GpuProvider): string | null {
+    const library = join(dirname(this.libraryPath), PROVIDER_LIBRARIES[provider]);
+    return existsSync(library) ? null : `${library} does not exist (bun run setup:gpu installs it)`;
   }
 
-  private openSession(modelPath: string, options: SessionOptions, provider: ExecutionProvider): OrtSession {
+  /** Creates a session with `gpuProviders` appended in order; `reported` is the provider it is reported under. */
+  private openSession(modelPath: string, options: SessionOptions, reported: ExecutionProvider, gpuProviders: readonly GpuProvider[]): OrtSession {
     const ort = this.ort;
     const sessionOptions = outHandle("session options", (out) => ort.CreateSessionOptions(out));
     try {
       ort.SetSessionGraphOptimizationLevel(sessionOptions, GRAPH_OPTIMIZATION_LEVELS[options.graphOptimization ?? "all"]);
       if (options.intraOpThreads !== undefined) ort.SetIntraOpNumThreads(sessionOptions, options.intraOpThreads);
       if (options.interOpThreads !== undefined) ort.SetInterOpNumThreads(sessionOptions, options.interOpThreads);
-      if (provider === "cuda") this.appendCuda(sessionOptions, options.deviceId ?? 0);
+      const deviceId = options.deviceId ?? 0;
+      for (const provider of gpuProviders) {
+        if (provider === "tensorrt") this.appendTensorRt(sessionOptions, tensorRtProviderOptions(deviceId, options.tensorrt ?? {}));
+        else if (this.availableProviders().includes(ORT_PROVIDER_NAMES.cuda)) this.appendCuda(sessionOptions, deviceId);
+        else this.appendPluginCuda(sessionOptions, deviceId);
+      }
       const path = cString(modelPath);
       const handle = outHandle("session", (out) => ort.CreateSession(this.env, path, sessionOptions, out));
-      const session = OrtSession.open(this.sessionContext(), handle, provider);
+      const session = OrtSession.open(this.sessionContext(), handle, reported);
       this.openSessions.add(session);
       return session;
     } finally {
@@ -396,13 +488,81 @@ export class OrtRuntime {
     const ort = this.ort;
     const cudaOptions = outHandle("CUDA provider options", (out) => ort.CreateCUDAProviderOptions(out));
     try {
-      const keys = [cString("device_id")];
-      const values = [cString(String(deviceId))];
-      ort.UpdateCUDAProviderOptions(cudaOptions, pointerArray(keys.map((key) => ptr(key))), pointerArray(values.map((value) => ptr(value))), keys.length);
+      const { keys, values } = optionArrays({ device_id: String(deviceId) });
+      ort.UpdateCUDAProviderOptions(cudaOptions, keys.pointers, values.pointers, keys.count);
       ort.SessionOptionsAppendExecutionProvider_CUDA_V2(sessionOptions, cudaOptions);
     } finally {
       // Appending copies the options into the provider factory.
       ort.ReleaseCUDAProviderOptions(cudaOptions);
+    }
+  }
+
+  /**
+   * Appends CUDA to a libonnxruntime built without it (the npm package's is CPU-only: its classic CUDA options API
+   * answers "not enabled in this build"). The CUDA provider library is also an EP plugin (it exports
+   * CreateEpFactories), so it is registered with the env and its OrtEpDevice for `deviceId` is appended.
+   */
+  private appendPluginCuda(sessionOptions: Pointer, deviceId: number): void {
+    const ort = this.ort;
+    const device = this.pluginEpDevices("cuda").find((candidate) => candidate.deviceId === String(deviceId));
+    if (!device) {
+      const seen = this.pluginEpDevices("cuda").map((candidate) => candidate.deviceId);
+      throw new Error(`no CUDA device ${deviceId} (CUDA devices found: ${seen.length > 0 ? seen.join(", ") : "none"})`);
+    }
+    ort.SessionOptionsAppendExecutionProvider_V2(sessionOptions, this.env, pointerArray([device.handle]), 1, null, null, 0);
+  }
+
+  /** The OrtEpDevices a plugin provider offers, registering its library with the env first. */
+  private pluginEpDevices(provider: GpuProvider): { handle: Pointer; deviceId: string | null }[] {
+    const ort = this.ort;
+    const name = ORT_PROVIDER_NAMES[provider];
+    const devices = () => this.epDevices().filter((device) => device.name === name);
+    if (!this.registeredPlugins.has(provider)) {
+      const registrationName = cString(name);
+      const path = cString(join(dirname(this.libraryPath), PROVIDER_LIBRARIES[provider]));
+      try {
+        ort.RegisterExecutionProviderLibrary(this.env, registrationName, path);
+      } catch (error) {
+        // The env is shared by every runtime of the process: another inference worker may have registered it already.
+        if (devices().length === 0) throw error;
+      }
+      // Never unregistered: other threads' sessions may use it; ORT unloads it with the last env reference.
+      this.registeredPlugins.add(provider);
+    }
+    return devices();
+  }
+
+  private epDevices(): { name: string; handle: Pointer; deviceId: string | null }[] {
+    const ort = this.ort;
+    const count = new BigUint64Array(1);
+    const list = outPointer((out) => ort.GetEpDevices(this.env, out, ptr(count)));
+    if (list === null) return [];
+    const deviceIdKey = cString("device_id");
+    return Array.from({ length: Number(count[0]) }, (_, i) => {
+      const handle = read.ptr(list, i * POINTER_SIZE) as Pointer;
+      const options = ort.EpDevice_EpOptions(handle);
+      const deviceId = options === null ? null : ort.GetKeyValue(options, ptr(deviceIdKey));
+      return {
+        name: new CString(ort.EpDevice_EpName(handle)!).toString(),
+        handle,
+        deviceId: deviceId === null ? null : new CString(deviceId).toString(),
+      };
+    });
+  }
+
+  private appendTensorRt(sessionOptions: Pointer, settings: Record<string, string>): void {
+    const ort = this.ort;
+    // Unlike CUDA's, the TensorRT provider library is no EP plugin (no CreateEpFactories): it needs a libonnxruntime built with it.
+    if (!this.availableProviders().includes(ORT_PROVIDER_NAMES.tensorrt)) {
+      throw new Error(`${this.libraryPath} is built without TensorRT; set ORT_LIB_PATH to a GPU build of ONNX Runtime ${this.version} to use it`);
+    }
+    const trtOptions = outHandle("TensorRT provider options", (out) => ort.CreateTensorRTProviderOptions(out));
+    try {
+      const { keys, values } = optionArrays(settings);
+      ort.UpdateTensorRTProviderOptions(trtOptions, keys.pointers, values.pointers, keys.count);
+      ort.SessionOptionsAppendExecutionProvider_TensorRT_V2(sessionOptions, trtOptions);
+    } finally {
+      ort.ReleaseTensorRTProviderOptions(trtOptions);
     }
   }
 

@@ -22,10 +22,16 @@ export interface ServerConfig {
   maxQueue: number;
   /** ONNX Runtime intra-op threads per session (0 = ORT's default: one per core). */
   ortIntraOpThreads: number;
-  /** Execution providers in order of preference (`cuda`, `cpu`). */
+  /** Execution providers in order of preference (`tensorrt`, `cuda`, `cpu`). */
   executionProviders: string[];
-  /** CUDA device used by the inference worker. */
+  /** GPU ordinals, one inference worker each (a repeated ordinal runs two workers on one GPU). */
+  cudaDevices: number[];
+  /** The first of `cudaDevices`, for single-device tools. */
   cudaDeviceId: number;
+  /** Where TensorRT keeps built engines across restarts; empty = rebuild them at every start. */
+  tensorrtCachePath: string;
+  /** Lets TensorRT use float16 kernels. */
+  tensorrtFp16: boolean;
   /** Explicit path to libonnxruntime.so (or its folder); empty = the npm package's copy. */
   ortLibPath: string;
   /** Global kill switches for preprocessing steps, as in the reference. */
@@ -63,20 +69,36 @@ function list(env: Env, name: string, fallback: string[]): string[] {
   return raw.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
 }
 
-const KNOWN_PROVIDERS = new Set(["cuda", "cpu"]);
+const KNOWN_PROVIDERS = new Set(["tensorrt", "cuda", "cpu"]);
+
+/** CUDA_DEVICES (comma-separated GPU ordinals); CUDA_DEVICE_ID is its older single-device form. */
+function cudaDevices(env: Env): number[] {
+  const single = integer(env, "CUDA_DEVICE_ID", 0, 0, 64);
+  const raw = list(env, "CUDA_DEVICES", []);
+  if (raw.length === 0) return [single];
+  return raw.map((entry) => {
+    const ordinal = Number(entry);
+    if (!Number.isInteger(ordinal) || ordinal < 0 || ordinal > 64) {
+      throw new ConfigError(`CUDA_DEVICES must be comma-separated GPU ordinals in [0, 64], got "${env.CUDA_DEVICES}"`);
+    }
+    return ordinal;
+  });
+}
 
 /** Reads the configuration from an environment (process.env by default); throws on invalid values. */
 export function loadConfig(env: Env = process.env): ServerConfig {
   const maxBatchSize = integer(env, "MAX_BATCH_SIZE", 32, 1, 1024);
   const executionProviders = list(env, "EXECUTION_PROVIDERS", ["cuda", "cpu"]).map((p) => p.toLowerCase());
   for (const p of executionProviders) {
-    if (!KNOWN_PROVIDERS.has(p)) throw new ConfigError(`EXECUTION_PROVIDERS: unknown provider "${p}" (known: cuda, cpu)`);
+    if (!KNOWN_PROVIDERS.has(p)) throw new ConfigError(`EXECUTION_PROVIDERS: unknown provider "${p}" (known: tensorrt, cuda, cpu)`);
   }
   const demoModelId = env.DEMO_MODEL_ID ?? "demo-shapes/1";
+  const modelCacheDir = env.MODEL_CACHE_DIR || "/tmp/cache";
+  const devices = cudaDevices(env);
   return {
     host: env.HOST || "0.0.0.0",
     port: integer(env, "PORT", 9001, 0, 65535),
-    modelCacheDir: env.MODEL_CACHE_DIR || "/tmp/cache",
+    modelCacheDir,
     demoModelId,
     preloadModels: list(env, "PRELOAD_MODELS", demoModelId ? [demoModelId] : []),
     maxBatchSize,
@@ -86,7 +108,11 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     maxQueue: integer(env, "MAX_QUEUE", 1024, 0, 1_000_000),
     ortIntraOpThreads: integer(env, "ORT_INTRA_OP_THREADS", 0, 0, 1024),
     executionProviders: executionProviders.length > 0 ? executionProviders : ["cpu"],
-    cudaDeviceId: integer(env, "CUDA_DEVICE_ID", 0, 0, 64),
+    cudaDevices: devices,
+    cudaDeviceId: devices[0]!,
+    // Inside the model cache so that a cache volume also keeps the engines; the dot keeps it apart from model ids.
+    tensorrtCachePath: env.TENSORRT_CACHE_PATH ?? `${modelCacheDir}/.tensorrt`,
+    tensorrtFp16: boolean(env, "TENSORRT_FP16", false),
     ortLibPath: env.ORT_LIB_PATH ?? "",
     disablePreprocAutoOrient: boolean(env, "DISABLE_PREPROC_AUTO_ORIENT", false),
     disablePreprocContrast: boolean(env, "DISABLE_PREPROC_CONTRAST", false),

@@ -29,7 +29,7 @@ export async function startServer(config: ServerConfig = loadConfig()): Promise<
   const server = app.server!;
   const url = `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${server.port}`;
   console.log(
-    `listening on ${url} (ONNX Runtime ${pipeline.ortVersion}, provider ${pipeline.activeProvider ?? "chosen at first model load"}, ${config.numWorkers} vision workers, MAX_BATCH_SIZE ${config.maxBatchSize})`,
+    `listening on ${url} (ONNX Runtime ${pipeline.ortVersion}, provider ${pipeline.activeProvider ?? "chosen at first model load"}, ${config.numWorkers} vision workers, ${config.cudaDevices.length} inference worker(s) on device(s) ${config.cudaDevices.join(",")}, MAX_BATCH_SIZE ${config.maxBatchSize})`,
   );
   return {
     url,

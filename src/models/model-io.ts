@@ -6,6 +6,24 @@ export function resolveInputSize(shape: readonly (number | string)[], fallback: 
   return { height: dim(2, fallback.height), width: dim(3, fallback.width) };
 }
 
+/**
+ * The image-input shapes one TensorRT engine must cover: every batch the server runs (1..maxBatchSize, tuned for the
+ * largest) at the model's image size. Null when the input's shape is fully fixed or is not an image batch.
+ */
+export function inputShapeRange(
+  shape: readonly (number | string)[],
+  imageSize: { width?: number; height?: number },
+  maxBatchSize: number,
+): { min: number[]; opt: number[]; max: number[] } | null {
+  const fixed = (dim: number | string | undefined): dim is number => typeof dim === "number" && dim > 0;
+  if (shape.length !== 4 || shape.every(fixed)) return null;
+  const size = resolveInputSize(shape, imageSize);
+  const batch = resolveBatch(shape, maxBatchSize);
+  const channels = fixed(shape[1]) ? shape[1] : 3;
+  const rows = (n: number) => [n, channels, size.height, size.width];
+  return { min: rows(batch.fixed ? batch.capacity : 1), opt: rows(batch.capacity), max: rows(batch.capacity) };
+}
+
 /** A fixed ONNX batch dim is run as is; a dynamic one batches up to maxBatchSize. */
 export function resolveBatch(shape: readonly (number | string)[], maxBatchSize: number): { capacity: number; fixed: boolean } {
   const dim = shape[0];

@@ -1,7 +1,7 @@
 // Model registry: the models loaded on this server, loaded on first use and attached to every thread.
 import { InferenceError } from "../errors.ts";
 import { Arena, type ArenaLayout } from "../pipeline/arena.ts";
-import type { InferenceDevice } from "../pipeline/inference-device.ts";
+import type { ModelDevice } from "../pipeline/device-group.ts";
 import type { ModelSpec, TaskType } from "../pipeline/protocol.ts";
 import { SlotAllocator } from "../pipeline/slot-allocator.ts";
 import type { VisionPool } from "../pipeline/vision-pool.ts";
@@ -52,7 +52,7 @@ export class ModelRegistry {
 
   constructor(
     private readonly settings: RegistrySettings,
-    private readonly device: InferenceDevice,
+    private readonly device: ModelDevice,
     private readonly pool: VisionPool,
   ) {}
 

@@ -1,8 +1,8 @@
-// Pipeline: the server's threads (vision pool, inference device) and the objects that route work between them.
+// Pipeline: the server's threads (vision pool, one inference worker per device) and the objects that route work between them.
 import type { ServerConfig } from "../config.ts";
 import { ModelRegistry } from "../models/registry.ts";
 import { Dispatcher } from "./dispatcher.ts";
-import { InferenceDevice } from "./inference-device.ts";
+import { DeviceGroup } from "./device-group.ts";
 import { ServerMetrics } from "./metrics.ts";
 import { Control } from "./protocol.ts";
 import { VisionPool } from "./vision-pool.ts";
@@ -14,7 +14,7 @@ export class Pipeline {
   private constructor(
     readonly config: ServerConfig,
     readonly pool: VisionPool,
-    readonly device: InferenceDevice,
+    readonly device: DeviceGroup,
     readonly ortVersion: string,
     readonly availableProviders: string[],
   ) {
@@ -28,15 +28,17 @@ export class Pipeline {
     const pool = new VisionPool(config.numWorkers, { control });
     // The device reports batches before the dispatcher exists; route through a late-bound reference.
     let pipeline: Pipeline | undefined;
-    const device = new InferenceDevice(
+    const device = new DeviceGroup(
       {
         control,
         ortLibPath: config.ortLibPath,
         executionProviders: config.executionProviders,
         intraOpThreads: config.ortIntraOpThreads,
-        deviceId: config.cudaDeviceId,
         batchMaxWaitMs: config.batchMaxWaitMs,
+        maxBatchSize: config.maxBatchSize,
+        tensorrt: { engineCachePath: config.tensorrtCachePath, fp16: config.tensorrtFp16 },
       },
+      config.cudaDevices,
       {
         onInferred: (batch) => pipeline?.dispatcher.onInferred(batch),
         onBatchFailed: (key, start, count, error) => pipeline?.dispatcher.onBatchFailed(key, start, count, error),
@@ -47,7 +49,7 @@ export class Pipeline {
     return pipeline;
   }
 
-  /** The execution provider serving the loaded models (the first one's; all share one device). */
+  /** The execution provider serving the loaded models (the first one's; every model is loaded on every device). */
   get activeProvider(): string | null {
     return this.registry.list()[0]?.activeProvider ?? null;
   }

@@ -67,6 +67,9 @@ export interface InferenceInit {
   intraOpThreads: number;
   deviceId: number;
   batchMaxWaitMs: number;
+  /** Largest batch of a dynamic-batch model: the top of the TensorRT engine's shape range. */
+  maxBatchSize: number;
+  tensorrt: { engineCachePath: string; fp16: boolean };
 }
 
 export interface TensorDescription {

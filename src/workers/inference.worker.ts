@@ -3,11 +3,12 @@
 // The loop waits on the control doorbell (rung by vision workers when a slot turns READY or
 // FREE), asks the pure batcher for the next run of READY slots, and calls ORT with input and
 // output tensors that are views of the model's arena: no image is copied here.
-import { OrtRuntime, type OrtSession } from "../../native-bindings/ort.ts";
+import { OrtRuntime, type OrtSession, type TensorRtOptions } from "../../native-bindings/ort.ts";
 import { toWireError } from "../errors.ts";
-import { resolveInputSize } from "../models/model-io.ts";
+import { inputShapeRange, resolveInputSize } from "../models/model-io.ts";
 import { Arena, SlotState } from "../pipeline/arena.ts";
 import { nextBatch, type ModelQueueView } from "../pipeline/batcher.ts";
+import { claimReadyPrefix } from "../pipeline/slot-claim.ts";
 import { Control, type InferenceInit, type InferenceReply, type InferenceRequest } from "../pipeline/protocol.ts";
 
 declare const self: Worker;
@@ -19,6 +20,8 @@ interface AttachedModel {
   view: ModelQueueView;
   inputName: string;
   outputNames: string[];
+  /** Where a padded fixed-size batch writes its outputs (allocated on first need; see runBatch). */
+  paddedOutputs: Float32Array[] | null;
 }
 
 const sessions = new Map<string, OrtSession>();
@@ -31,12 +34,27 @@ function reply(message: InferenceReply): void {
   self.postMessage(message);
 }
 
+/** TensorRT settings for a model: one engine covering every batch size the server will run (see inputShapeRange). */
+function tensorRtOptions(path: string, probeInput: { width: number; height: number }): TensorRtOptions {
+  // The input's name and shape are needed before the TensorRT session exists: read them from a cheap CPU session.
+  const signature = runtime.createSession(path, { executionProviders: ["cpu"], graphOptimization: "disabled", intraOpThreads: 1 });
+  const input = signature.inputs[0];
+  signature.release();
+  const range = input ? inputShapeRange(input.shape, probeInput, init.maxBatchSize) : null;
+  return {
+    engineCachePath: init.tensorrt.engineCachePath || undefined,
+    fp16: init.tensorrt.fp16,
+    profile: input && range ? { min: { [input.name]: range.min }, opt: { [input.name]: range.opt }, max: { [input.name]: range.max } } : undefined,
+  };
+}
+
 function load(request: Extract<InferenceRequest, { type: "load" }>): void {
   try {
     const session = runtime.createSession(request.path, {
       intraOpThreads: init.intraOpThreads,
       executionProviders: init.executionProviders,
       deviceId: init.deviceId,
+      tensorrt: init.executionProviders.includes("tensorrt") ? tensorRtOptions(request.path, request.probeInput) : undefined,
     });
     try {
       const input = session.inputs[0];
@@ -79,6 +97,7 @@ function attach(request: Extract<InferenceRequest, { type: "attach" }>): void {
     arena,
     inputName: request.inputName,
     outputNames: request.outputNames,
+    paddedOutputs: null,
     view: {
       key: request.key,
       states: arena.states,
@@ -96,15 +115,36 @@ function unload(key: string): void {
   sessions.delete(key);
 }
 
-function runBatch(model: AttachedModel, start: number, count: number, rows: number): void {
+/**
+ * Output tensors for `rows` rows starting at `start`. Rows past the `count` claimed ones only pad a fixed-size batch:
+ * their slots may belong to a batch another inference worker is running, so a padded batch writes into this
+ * worker's own buffers and runBatch copies the claimed rows back.
+ */
+function outputTensors(model: AttachedModel, start: number, count: number, rows: number) {
+  const { arena } = model;
+  const shape = (i: number) => [rows, ...arena.layout.outputs[i]!.shape];
+  if (rows === count) return model.outputNames.map((name, i) => ({ name, data: arena.output(i, start, rows), shape: shape(i) }));
+  const floatsPerSlot = (i: number) => arena.output(i, 0).length;
+  model.paddedOutputs ??= model.outputNames.map((_, i) => new Float32Array(model.view.batchCapacity * floatsPerSlot(i)));
+  return model.outputNames.map((name, i) => ({ name, data: model.paddedOutputs![i]!.subarray(0, rows * floatsPerSlot(i)), shape: shape(i) }));
+}
+
+function runBatch(model: AttachedModel, start: number, planned: number, plannedRows: number): void {
   const { arena, session } = model;
-  for (let slot = start; slot < start + count; slot++) arena.transition(slot, SlotState.READY, SlotState.RUNNING);
+  // Another inference worker batching the same arena may have taken some of the planned slots: run what is ours.
+  const count = claimReadyPrefix(arena.states, start, planned);
+  if (count === 0) return;
+  const rows = model.view.fixedBatch ? plannedRows : count;
   const began = performance.now();
   try {
-    session.run(
-      [{ name: model.inputName, data: arena.input(start, rows), shape: [rows, ...arena.layout.inputShape] }],
-      model.outputNames.map((name, i) => ({ name, data: arena.output(i, start, rows), shape: [rows, ...arena.layout.outputs[i]!.shape] })),
-    );
+    const outputs = outputTensors(model, start, count, rows);
+    session.run([{ name: model.inputName, data: arena.input(start, rows), shape: [rows, ...arena.layout.inputShape] }], outputs);
+    if (rows > count) {
+      for (const [i, output] of outputs.entries()) {
+        const claimed = arena.output(i, start, count);
+        claimed.set(output.data.subarray(0, claimed.length));
+      }
+    }
   } catch (error) {
     for (let slot = start; slot < start + count; slot++) arena.transition(slot, SlotState.RUNNING, SlotState.ASSIGNED);
     reply({ type: "batchFailed", key: model.key, start, count, error: toWireError(error) });

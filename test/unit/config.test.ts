@@ -39,3 +39,31 @@ describe("loadConfig", () => {
     expect(c.executionProviders).toEqual(["cpu"]);
   });
 });
+
+describe("GPU settings", () => {
+  test("runs one inference worker on GPU 0 unless CUDA_DEVICES or CUDA_DEVICE_ID says otherwise", () => {
+    expect(loadConfig({}).cudaDevices).toEqual([0]);
+    expect(loadConfig({ CUDA_DEVICE_ID: "2" }).cudaDevices).toEqual([2]);
+    expect(loadConfig({ CUDA_DEVICES: "0, 1" }).cudaDevices).toEqual([0, 1]);
+    expect(loadConfig({ CUDA_DEVICES: "1,3", CUDA_DEVICE_ID: "0" }).cudaDevices).toEqual([1, 3]);
+    expect(loadConfig({ CUDA_DEVICES: "1,3" }).cudaDeviceId).toBe(1);
+  });
+
+  test("allows a repeated ordinal (two workers sharing one GPU) and rejects what is not an ordinal", () => {
+    expect(loadConfig({ CUDA_DEVICES: "0,0" }).cudaDevices).toEqual([0, 0]);
+    expect(() => loadConfig({ CUDA_DEVICES: "0,gpu1" })).toThrow(/CUDA_DEVICES/);
+    expect(() => loadConfig({ CUDA_DEVICES: "-1" })).toThrow(/CUDA_DEVICES/);
+  });
+
+  test("accepts TensorRT first in the provider list", () => {
+    expect(loadConfig({ EXECUTION_PROVIDERS: "tensorrt,cuda,cpu" }).executionProviders).toEqual(["tensorrt", "cuda", "cpu"]);
+  });
+
+  test("keeps TensorRT engines in the model cache by default, float32 unless TENSORRT_FP16 is set", () => {
+    const c = loadConfig({ MODEL_CACHE_DIR: "/models" });
+    expect(c.tensorrtCachePath).toBe("/models/.tensorrt");
+    expect(c.tensorrtFp16).toBe(false);
+    expect(loadConfig({ TENSORRT_CACHE_PATH: "/engines", TENSORRT_FP16: "true" })).toMatchObject({ tensorrtCachePath: "/engines", tensorrtFp16: true });
+    expect(loadConfig({ TENSORRT_CACHE_PATH: "" }).tensorrtCachePath).toBe("");
+  });
+});

@@ -97,8 +97,8 @@ describe("OrtRuntime", () => {
     expect(() => runtime.createSession(join(dir, "absent.onnx"))).toThrow(OrtError);
   });
 
-  test("rejects execution providers other than cuda and cpu", () => {
-    expect(() => runtime.createSession(scorerPath, { executionProviders: ["tensorrt"] })).toThrow(/executionProviders/);
+  test("rejects execution providers other than tensorrt, cuda and cpu", () => {
+    expect(() => runtime.createSession(scorerPath, { executionProviders: ["rocm"] })).toThrow(/executionProviders/);
   });
 
   test("falls back to CPU when CUDA is preferred but unavailable, and reports cpu as the active provider", () => {

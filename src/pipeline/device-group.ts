@@ -1,0 +1,79 @@
+// Device group: the inference workers of every listed device (CUDA_DEVICES), seen from the main thread as one device.
+//
+// Each worker holds its own ONNX Runtime sessions but all of them batch the same model arenas: a model is loaded
+// on every device and its arena attached to every worker. Workers claim the slots of a batch by compare-and-swap
+// (src/pipeline/slot-claim.ts), so whichever device is free takes the next batch and no slot runs twice.
+import type { InferenceError } from "../errors.ts";
+import type { ArenaLayout } from "./arena.ts";
+import { InferenceDevice, type BatchReport, type DeviceEvents } from "./inference-device.ts";
+import type { InferenceInit, LoadedSession } from "./protocol.ts";
+
+/** What the model registry needs from the inference side, whether one device or several. */
+export type ModelDevice = Pick<InferenceDevice, "ready" | "load" | "attach" | "unload" | "stop">;
+
+export class DeviceGroup implements ModelDevice {
+  private readonly devices: InferenceDevice[];
+  private readonly batches: number[];
+
+  /** One inference worker per entry of `deviceIds`; they share `init.control` (doorbell and stop word). */
+  constructor(init: Omit<InferenceInit, "deviceId">, deviceIds: readonly number[], events: DeviceEvents) {
+    if (deviceIds.length === 0) throw new Error("a device group needs at least one device");
+    this.batches = deviceIds.map(() => 0);
+    this.devices = deviceIds.map(
+      (deviceId, index) =>
+        new InferenceDevice(
+          { ...init, deviceId },
+          {
+            onInferred: (batch: BatchReport) => {
+              this.batches[index]!++;
+              events.onInferred(batch);
+            },
+            onBatchFailed: (key: string, start: number, count: number, error: InferenceError) => events.onBatchFailed(key, start, count, error),
+          },
+        ),
+    );
+  }
+
+  get size(): number {
+    return this.devices.length;
+  }
+
+  /** Batches each device has run so far, in CUDA_DEVICES order. */
+  batchesPerDevice(): number[] {
+    return [...this.batches];
+  }
+
+  /** Resolves once every worker has loaded ONNX Runtime (the same library, so the first answer stands for all). */
+  async ready(): Promise<{ ortVersion: string; availableProviders: string[] }> {
+    const [first] = await Promise.all(this.devices.map((device) => device.ready()));
+    return first!;
+  }
+
+  /**
+   * Loads the model on every device. If any device fails, the others unload it again and the load fails. The
+   * session description is the first device's (every device loads the same file); the provider names each distinct
+   * one in use, e.g. "cuda" or, where a device fell back, "cuda,cpu".
+   */
+  async load(key: string, path: string, probeInput: { width: number; height: number }): Promise<{ session: LoadedSession; activeProvider: string }> {
+    const results = await Promise.allSettled(this.devices.map((device) => device.load(key, path, probeInput)));
+    const failure = results.find((result) => result.status === "rejected");
+    if (failure) {
+      results.forEach((result, i) => result.status === "fulfilled" && this.devices[i]!.unload(key));
+      throw failure.reason;
+    }
+    const loaded = results.map((result) => (result as PromiseFulfilledResult<{ session: LoadedSession; activeProvider: string }>).value);
+    return { session: loaded[0]!.session, activeProvider: [...new Set(loaded.map((l) => l.activeProvider))].join(",") };
+  }
+
+  attach(key: string, arena: { layout: ArenaLayout; buffer: SharedArrayBuffer }, batch: { capacity: number; fixed: boolean }, inputName: string, outputNames: string[]): void {
+    for (const device of this.devices) device.attach(key, arena, batch, inputName, outputNames);
+  }
+
+  unload(key: string): void {
+    for (const device of this.devices) device.unload(key);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.devices.map((device) => device.stop()));
+  }
+}
