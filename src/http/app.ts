@@ -2,21 +2,30 @@
 import { Elysia } from "elysia";
 import type { Pipeline } from "../pipeline/pipeline.ts";
 import { errorResponse } from "./errors.ts";
+import { docsRoutes } from "./routes/docs.ts";
 import { inferRoutes } from "./routes/infer.ts";
+import { legacyRoutes } from "./routes/legacy.ts";
+import { modelRoutes } from "./routes/models.ts";
 import { opsRoutes } from "./routes/ops.ts";
 
 export function createApp(pipeline: Pipeline, serverId: string = crypto.randomUUID()) {
-  return new Elysia()
-    .onError(({ code, error, set }) => {
-      const response = errorResponse(code, error);
-      // onAfterResponse reads the status from here: Elysia leaves set.status at 200 for some errors.
-      set.status = response.status;
-      return response;
-    })
-    .onAfterResponse({ as: "global" }, ({ route, set, responseValue }) => {
-      const status = responseValue instanceof Response ? responseValue.status : typeof set.status === "number" ? set.status : 200;
-      pipeline.metrics.recordHttpResponse(route, status);
-    })
-    .use(opsRoutes(pipeline, serverId))
-    .use(inferRoutes(pipeline));
+  return (
+    new Elysia()
+      .onError(({ code, error, set }) => {
+        const response = errorResponse(code, error);
+        // onAfterResponse reads the status from here: Elysia leaves set.status at 200 for some errors.
+        set.status = response.status;
+        return response;
+      })
+      .onAfterResponse({ as: "global" }, ({ route, set, responseValue }) => {
+        const status = responseValue instanceof Response ? responseValue.status : typeof set.status === "number" ? set.status : 200;
+        pipeline.metrics.recordHttpResponse(route, status);
+      })
+      .use(docsRoutes())
+      .use(opsRoutes(pipeline, serverId))
+      .use(inferRoutes(pipeline))
+      .use(modelRoutes(pipeline))
+      // Last, as in the reference: every fixed route above wins over /{dataset}/{version}.
+      .use(legacyRoutes(pipeline))
+  );
 }

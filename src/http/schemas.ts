@@ -16,30 +16,60 @@ const PreprocessingSwitches = {
   disable_preproc_static_crop: t.Optional(t.Boolean({ default: false, description: "Skip the model's static crop." })),
 };
 
+const CommonRequestFields = {
+  model_id: t.String({ description: '"dataset/version" of a model in MODEL_CACHE_DIR.', examples: ["demo-shapes/1"] }),
+  image: t.Union([ImageInput, t.Array(ImageInput)], { description: "One image, or a list: a list is answered with a list of responses in the same order." }),
+  api_key: t.Optional(t.Nullable(t.String({ description: "Roboflow API key (accepted for compatibility)." }))),
+  id: t.Optional(t.Nullable(t.String({ description: "Request id; becomes `inference_id`. A new UUID when absent." }))),
+  visualize_predictions: t.Optional(t.Boolean({ default: false, description: "Also return `visualization`: a base64 JPEG of the image with the predictions drawn." })),
+  visualization_labels: t.Optional(t.Nullable(t.Boolean({ default: false, description: "Draw class labels and confidences." }))),
+  visualization_stroke_width: t.Optional(t.Nullable(t.Integer({ default: 1, minimum: 1, maximum: 100, description: "Line width of boxes and polygons, pixels." }))),
+  disable_active_learning: t.Optional(t.Boolean({ default: false, description: "Accepted for compatibility; there is no active learning here." })),
+  ...PreprocessingSwitches,
+};
+
+const Confidence = t.Union([t.Number(), t.Literal("best"), t.Literal("default")], {
+  default: 0.4,
+  description: 'Keep predictions whose score is >= this. "best" and "default" mean 0.4.',
+});
+
+const DetectionFields = {
+  confidence: t.Optional(Confidence),
+  iou_threshold: t.Optional(t.Number({ default: 0.3, description: "NMS overlap threshold (intersection over the other box's area, as the reference)." })),
+  class_agnostic_nms: t.Optional(t.Nullable(t.Boolean({ default: false, description: "Suppress overlapping boxes across classes." }))),
+  class_filter: t.Optional(t.Nullable(t.Array(t.String(), { description: "Keep only these class names (applied after NMS and max_detections)." }))),
+  max_detections: t.Optional(t.Integer({ default: 300, description: "Most predictions returned per image." })),
+  max_candidates: t.Optional(t.Integer({ default: 3000, description: "Accepted for compatibility; unused, as in the reference." })),
+  fix_batch_size: t.Optional(t.Boolean({ default: false, description: "Accepted for compatibility; batching is automatic." })),
+};
+
 export const ObjectDetectionRequest = t.Object(
-  {
-    model_id: t.String({ description: '"dataset/version" of a model in MODEL_CACHE_DIR.', examples: ["demo-shapes/1"] }),
-    image: t.Union([ImageInput, t.Array(ImageInput)], { description: "One image, or a list: a list is answered with a list of responses in the same order." }),
-    api_key: t.Optional(t.Nullable(t.String({ description: "Roboflow API key (accepted for compatibility)." }))),
-    id: t.Optional(t.Nullable(t.String({ description: "Request id; becomes `inference_id`. A new UUID when absent." }))),
-    confidence: t.Optional(
-      t.Union([t.Number(), t.Literal("best"), t.Literal("default")], {
-        default: 0.4,
-        description: 'Keep boxes whose score is >= this. "best" and "default" mean 0.4.',
-      }),
-    ),
-    iou_threshold: t.Optional(t.Number({ default: 0.3, description: "NMS overlap threshold (intersection over the other box's area, as the reference)." })),
-    class_agnostic_nms: t.Optional(t.Nullable(t.Boolean({ default: false, description: "Suppress overlapping boxes across classes." }))),
-    class_filter: t.Optional(t.Nullable(t.Array(t.String(), { description: "Keep only these class names (applied after NMS and max_detections)." }))),
-    max_detections: t.Optional(t.Integer({ default: 300, description: "Most boxes returned per image." })),
-    max_candidates: t.Optional(t.Integer({ default: 3000, description: "Accepted for compatibility; unused, as in the reference." })),
-    fix_batch_size: t.Optional(t.Boolean({ default: false, description: "Accepted for compatibility; batching is automatic." })),
-    visualize_predictions: t.Optional(t.Boolean({ default: false, description: "Not supported yet: must be false." })),
-    ...PreprocessingSwitches,
-  },
+  { ...CommonRequestFields, ...DetectionFields },
   {
     description: "Object detection on one image or a list of images.",
     examples: [{ model_id: "demo-shapes/1", image: { type: "base64", value: "/9j/4AAQSkZJRgABAQ..." }, confidence: 0.4, iou_threshold: 0.3 }],
+  },
+);
+
+export const InstanceSegmentationRequest = t.Object(
+  {
+    ...CommonRequestFields,
+    ...DetectionFields,
+    mask_decode_mode: t.Optional(t.String({ default: "accurate", description: "`accurate` (masks at input resolution), `tradeoff` (between, by tradeoff_factor) or `fast` (prototype resolution)." })),
+    tradeoff_factor: t.Optional(t.Number({ default: 0, description: "For `tradeoff`: 0 = prototype resolution, 1 = input resolution." })),
+    response_mask_format: t.Optional(t.String({ default: "polygon", description: "Accepted for compatibility; masks are returned as polygons." })),
+  },
+  {
+    description: "Instance segmentation on one image or a list of images: boxes plus one polygon per instance.",
+    examples: [{ model_id: "fixture-yolov8n-seg/1", image: { type: "base64", value: "/9j/4AAQSkZJRgABAQ..." }, mask_decode_mode: "accurate" }],
+  },
+);
+
+export const ClassificationRequest = t.Object(
+  { ...CommonRequestFields, confidence: t.Optional(Confidence) },
+  {
+    description: "Classification of one image or a list of images (single-label or multi-label, as the model was trained).",
+    examples: [{ model_id: "cls-probe/1", image: { type: "base64", value: "/9j/4AAQSkZJRgABAQ..." }, confidence: 0.4 }],
   },
 );
 
@@ -54,11 +84,74 @@ export const ObjectDetectionPrediction = t.Object({
   detection_id: t.String({ description: "A new UUID per detection." }),
 });
 
-export const ObjectDetectionResponse = t.Object({
+const ResponseFields = {
+  visualization: t.Optional(t.String({ description: "Base64 JPEG of the image with predictions drawn (only when asked for)." })),
   inference_id: t.String(),
   time: t.Number({ description: "Seconds from admission to the answer (queueing, preprocessing, batching, inference, postprocessing)." }),
   image: t.Object({ width: t.Integer(), height: t.Integer() }, { description: "Size of the decoded (and EXIF-oriented) image." }),
-  predictions: t.Array(ObjectDetectionPrediction),
+};
+
+export const ObjectDetectionResponse = t.Object({ ...ResponseFields, predictions: t.Array(ObjectDetectionPrediction) });
+
+export const InstanceSegmentationResponse = t.Object({
+  ...ResponseFields,
+  predictions: t.Array(
+    t.Object({
+      ...ObjectDetectionPrediction.properties,
+      points: t.Array(t.Object({ x: t.Number(), y: t.Number() }), { description: "One closed polygon (first point not repeated), original image pixels; empty when the mask vanished." }),
+      mask_format: t.Literal("polygon"),
+    }),
+  ),
+});
+
+export const ClassificationResponse = t.Union(
+  [
+    t.Object(
+      {
+        ...ResponseFields,
+        predictions: t.Array(t.Object({ class: t.String(), class_id: t.Integer(), confidence: t.Number({ description: "Softmax probability, 4 decimals." }) })),
+        top: t.String({ description: 'The most likely class, or "" when none reaches `confidence`.' }),
+        confidence: t.Number(),
+      },
+      { description: "Single-label model." },
+    ),
+    t.Object(
+      {
+        ...ResponseFields,
+        predictions: t.Record(t.String(), t.Object({ confidence: t.Number(), class_id: t.Integer() })),
+        predicted_classes: t.Array(t.String(), { description: "Classes whose score is > `confidence`." }),
+      },
+      { description: "Multi-label model (environment MULTICLASS). As in the reference, image.width holds the height and image.height the width." },
+    ),
+  ],
+);
+
+export const ModelIdBody = t.Object({
+  model_id: t.String({ description: '"dataset/version"', examples: ["demo-shapes/1"] }),
+  api_key: t.Optional(t.Nullable(t.String())),
+  model_type: t.Optional(t.Nullable(t.String({ description: "Accepted for compatibility; the package's model_type.json decides." }))),
+});
+
+export const ModelsDescriptions = t.Object({
+  models: t.Array(
+    t.Object({
+      model_id: t.String(),
+      task_type: t.String(),
+      batch_size: t.Nullable(t.Integer({ description: "The ONNX batch dimension; null when it is dynamic." })),
+      input_height: t.Integer(),
+      input_width: t.Integer(),
+      vram_bytes: t.Null(),
+      request_aliases: t.Array(t.String()),
+      request_paths: t.Array(t.String()),
+    }),
+  ),
+  total_vram_bytes: t.Null(),
+  gpu_memory_used: t.Null(),
+  gpu_memory_total: t.Null(),
+  torch_cuda_allocated: t.Null(),
+  torch_cuda_reserved: t.Null(),
+  torch_cuda_allocator_cache: t.Null(),
+  non_torch_gpu_memory: t.Null(),
 });
 
 export const ErrorResponse = t.Object({ message: t.String() }, { description: "Every error answers with a message." });

@@ -17,7 +17,10 @@ export interface ModelPackage {
   modelType: string;
   classNames: string[];
   preprocessing: PreprocessConfig;
-  colors: Record<string, string>;
+  /** environment.json COLORS (class name -> "#RRGGBB"), or null when it has none (the default palette applies). */
+  colors: Record<string, string> | null;
+  /** environment.json MULTICLASS: a multi-label classifier. */
+  multiLabel: boolean;
 }
 
 export class ModelNotFoundError extends InferenceError {
@@ -70,21 +73,26 @@ export async function readModelPackage(cacheDir: string, modelId: ModelId): Prom
   const modelTypePath = join(dir, "model_type.json");
   const modelType = existsSync(modelTypePath) ? ((await readJson(modelTypePath)) as Record<string, unknown>) : {};
 
+  const taskType = typeof modelType.project_task_type === "string" ? modelType.project_task_type : "object-detection";
+  // The reference reads class_names.txt for detection and segmentation, CLASS_MAP for classification.
   const classNamesPath = join(dir, "class_names.txt");
-  const classNames = existsSync(classNamesPath)
-    ? (await readFile(classNamesPath, "utf8")).split("\n").map((l) => l.replace(/\r$/, "")).filter((l) => l.length > 0)
-    : classNamesFromClassMap(environment.CLASS_MAP);
+  const fromMap = classNamesFromClassMap(environment.CLASS_MAP);
+  const classNames =
+    existsSync(classNamesPath) && !(taskType === "classification" && fromMap.length > 0)
+      ? (await readFile(classNamesPath, "utf8")).split("\n").map((l) => l.replace(/\r$/, "")).filter((l) => l.length > 0)
+      : fromMap;
   if (classNames.length === 0) throw new BrokenPackageError(`No class names (class_names.txt or CLASS_MAP) in ${dir}.`);
 
-  const colors = environment.COLORS && typeof environment.COLORS === "object" ? (environment.COLORS as Record<string, string>) : {};
+  const colors = environment.COLORS && typeof environment.COLORS === "object" ? (environment.COLORS as Record<string, string>) : null;
   return {
     modelId,
     dir,
     weightsPath: join(dir, weightsName),
-    taskType: typeof modelType.project_task_type === "string" ? modelType.project_task_type : "object-detection",
+    taskType,
     modelType: typeof modelType.model_type === "string" ? modelType.model_type : "yolov8",
     classNames,
     preprocessing,
     colors,
+    multiLabel: environment.MULTICLASS === true,
   };
 }

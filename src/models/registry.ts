@@ -1,12 +1,14 @@
-// Model registry: the models loaded on this server, loaded on first use and attached to every thread.
+// Model registry: the models loaded on this server, loaded on first use, attached to every thread, unloaded on request.
 import { InferenceError } from "../errors.ts";
-import { Arena, type ArenaLayout } from "../pipeline/arena.ts";
+import { Arena, SlotState, type ArenaLayout } from "../pipeline/arena.ts";
 import type { ModelDevice } from "../pipeline/device-group.ts";
 import type { ModelSpec, TaskType } from "../pipeline/protocol.ts";
 import { SlotAllocator } from "../pipeline/slot-allocator.ts";
 import type { VisionPool } from "../pipeline/vision-pool.ts";
+import { classificationNormalisation } from "./families/classification.ts";
 import { parseModelId } from "./model-id.ts";
 import { resolveBatch, resolveInputSize } from "./model-io.ts";
+import { resolveOutputLayout } from "./output-layout.ts";
 import { BrokenPackageError, readModelPackage, type ModelPackage } from "./package.ts";
 
 export interface RegistrySettings {
@@ -31,24 +33,26 @@ export interface LoadedModel {
   slotWaiters: (SlotWaiter | undefined)[];
   /** Requests waiting for a free slot, oldest first. */
   admissionQueue: (() => void)[];
+  /** Set when the model is being unloaded: no new request is admitted. */
+  closing: boolean;
 }
 
-const SUPPORTED_TASKS: readonly TaskType[] = ["object-detection"];
+const SUPPORTED_TASKS: readonly TaskType[] = ["object-detection", "instance-segmentation", "classification"];
+const NO_NORMALISATION = { mean: [0, 0, 0] as [number, number, number], std: [1, 1, 1] as [number, number, number] };
+/** How long an unload waits for admitted requests to finish before tearing the model down anyway. */
+const DRAIN_TIMEOUT_MS = 30_000;
 
-/** Checks that the outputs fit the YOLOv8 detection layout: one (4 + classes) x anchors tensor per image. */
-function checkDetectionOutputs(outputShapes: number[][], classCount: number): void {
-  const shape = outputShapes[0];
-  if (!shape || shape.length !== 2) {
-    throw new BrokenPackageError(`Expected a detection output of shape [batch, 4 + classes, anchors], got [batch, ${shape?.join(", ") ?? ""}].`);
-  }
-  if (shape[0] !== 4 + classCount) {
-    throw new BrokenPackageError(`The output has ${shape[0]} rows per anchor but the package names ${classCount} classes (expected ${4 + classCount}).`);
+export class ModelNotReadyError extends InferenceError {
+  constructor() {
+    super(503, "Model is temporarily not ready - retry request.", { "Retry-After": "1" });
   }
 }
 
 export class ModelRegistry {
   private readonly models = new Map<string, LoadedModel>();
   private readonly loading = new Map<string, Promise<LoadedModel>>();
+  /** Models being unloaded: their admitted requests still finish, and a reload waits for them. */
+  private readonly draining = new Map<string, { model: LoadedModel; done: Promise<void> }>();
 
   constructor(
     private readonly settings: RegistrySettings,
@@ -61,6 +65,7 @@ export class ModelRegistry {
     const modelId = parseModelId(rawId);
     const loaded = this.models.get(modelId.id);
     if (loaded) return loaded;
+    await this.draining.get(modelId.id)?.done;
     let pending = this.loading.get(modelId.id);
     if (!pending) {
       pending = this.load(modelId.id).finally(() => this.loading.delete(modelId.id));
@@ -69,55 +74,93 @@ export class ModelRegistry {
     return pending;
   }
 
-  /** The model loaded under `key`, if any (no loading). */
+  /** The model loaded (or still draining) under `key`, if any; never loads. */
   loaded(key: string): LoadedModel | undefined {
-    return this.models.get(key);
+    return this.models.get(key) ?? this.draining.get(key)?.model;
   }
 
   list(): LoadedModel[] {
     return [...this.models.values()];
   }
 
+  /** Unloads a model: stops admitting, lets admitted requests finish, then frees its arena and session. */
+  async unload(rawId: string): Promise<boolean> {
+    const id = parseModelId(rawId).id;
+    await this.loading.get(id)?.catch(() => undefined);
+    const model = this.models.get(id);
+    if (!model) {
+      await this.draining.get(id)?.done;
+      return false;
+    }
+    this.models.delete(id);
+    model.closing = true;
+    for (const wake of model.admissionQueue.splice(0)) wake();
+    const done = this.drain(model);
+    this.draining.set(id, { model, done });
+    await done;
+    this.draining.delete(id);
+    return true;
+  }
+
+  /** Waits for every slot to come back FREE (bounded), then releases the model's threads' resources. */
+  private async drain(model: LoadedModel): Promise<void> {
+    const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+    while (model.arena.countInState(SlotState.FREE) < model.arena.layout.slots && Date.now() < deadline) {
+      await Bun.sleep(5);
+    }
+    this.pool.detach(model.spec.key);
+    this.device.unload(model.spec.key);
+    console.log(`unloaded ${model.spec.key}`);
+  }
+
+  async unloadAll(): Promise<void> {
+    await Promise.all([...this.models.keys()].map((id) => this.unload(id)));
+  }
+
   private async load(id: string): Promise<LoadedModel> {
     const pkg = await readModelPackage(this.settings.modelCacheDir, parseModelId(id));
     if (!SUPPORTED_TASKS.includes(pkg.taskType as TaskType)) {
-      throw new InferenceError(501, `Task type "${pkg.taskType}" of model ${id} is not supported by this server yet.`);
+      throw new InferenceError(501, `Task type "${pkg.taskType}" of model ${id} is not supported by this server.`);
     }
+    const taskType = pkg.taskType as TaskType;
     const resize = pkg.preprocessing.resize;
     const { session, activeProvider } = await this.device.load(id, pkg.weightsPath, { width: resize.width ?? 640, height: resize.height ?? 640 });
     const input = session.inputs[0]!;
     const size = resolveInputSize(input.shape, { width: resize.width, height: resize.height });
     const batch = resolveBatch(input.shape, this.settings.maxBatchSize);
+    let spec: ModelSpec;
+    let arena: Arena;
     try {
       if (session.outputs.some((o) => o.elementType !== "float32")) {
         throw new BrokenPackageError(`Only float32 outputs are supported (outputs: ${session.outputs.map((o) => `${o.name}: ${o.elementType}`).join(", ")}).`);
       }
-      checkDetectionOutputs(session.outputShapes, pkg.classNames.length);
+      const layout = resolveOutputLayout(taskType, session.outputShapes, pkg.classNames.length, pkg.multiLabel);
+      const slots = Math.max(batch.capacity, Math.ceil(this.settings.arenaSlots / batch.capacity) * batch.capacity);
+      const arenaLayout: ArenaLayout = {
+        slots,
+        paddingSlots: batch.fixed ? batch.capacity - 1 : 0,
+        inputShape: [3, size.height, size.width],
+        outputs: session.outputs.map((o, i) => ({ name: o.name, shape: session.outputShapes[i]! })),
+      };
+      arena = Arena.allocate(arenaLayout);
+      const normalisation = taskType === "classification" ? classificationNormalisation(pkg.modelType) : NO_NORMALISATION;
+      spec = {
+        key: id,
+        taskType,
+        layout,
+        classNames: pkg.classNames,
+        colors: pkg.colors,
+        preprocessing: pkg.preprocessing,
+        input: { name: input.name, width: size.width, height: size.height, mean: [...normalisation.mean], std: [...normalisation.std] },
+        arena: { layout: arenaLayout, buffer: arena.buffer },
+        batch,
+      };
     } catch (error) {
       this.device.unload(id);
       throw error;
     }
-
-    const slots = Math.max(batch.capacity, Math.ceil(this.settings.arenaSlots / batch.capacity) * batch.capacity);
-    const layout: ArenaLayout = {
-      slots,
-      paddingSlots: batch.fixed ? batch.capacity - 1 : 0,
-      inputShape: [3, size.height, size.width],
-      outputs: session.outputs.map((o, i) => ({ name: o.name, shape: session.outputShapes[i]! })),
-    };
-    const arena = Arena.allocate(layout);
-    const spec: ModelSpec = {
-      key: id,
-      taskType: pkg.taskType as TaskType,
-      family: "yolov8",
-      classNames: pkg.classNames,
-      preprocessing: pkg.preprocessing,
-      input: { name: input.name, width: size.width, height: size.height, mean: [0, 0, 0], std: [1, 1, 1] },
-      arena: { layout, buffer: arena.buffer },
-      batch,
-    };
     this.pool.attach(spec);
-    this.device.attach(id, spec.arena, batch, input.name, layout.outputs.map((o) => o.name));
+    this.device.attach(id, spec.arena, batch, input.name, spec.arena.layout.outputs.map((o) => o.name));
     const model: LoadedModel = {
       spec,
       pkg,
@@ -126,10 +169,13 @@ export class ModelRegistry {
       activeProvider,
       slotWaiters: new Array(arena.totalSlots).fill(undefined),
       admissionQueue: [],
+      closing: false,
     };
     this.models.set(id, model);
     const mib = (arena.buffer.byteLength / 2 ** 20).toFixed(0);
-    console.log(`loaded ${id}: input ${size.width}x${size.height}, batch ${batch.fixed ? `fixed ${batch.capacity}` : `dynamic <= ${batch.capacity}`}, ${slots} slots (${mib} MiB arena), provider ${activeProvider}`);
+    console.log(
+      `loaded ${id} (${taskType}): input ${size.width}x${size.height}, batch ${batch.fixed ? `fixed ${batch.capacity}` : `dynamic <= ${batch.capacity}`}, ${spec.arena.layout.slots} slots (${mib} MiB arena), provider ${activeProvider}`,
+    );
     return model;
   }
 }

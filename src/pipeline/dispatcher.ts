@@ -1,10 +1,9 @@
 // Dispatcher: carries one image through admission, preprocessing, batched inference and postprocessing (main thread).
 import { InferenceError } from "../errors.ts";
-import type { LoadedModel, ModelRegistry } from "../models/registry.ts";
+import { ModelNotReadyError, type LoadedModel, type ModelRegistry } from "../models/registry.ts";
 import { SlotState } from "./arena.ts";
 import type { BatchReport } from "./inference-device.ts";
-import type { DetectionParams } from "../models/families/object-detection.ts";
-import type { ImageMeta, PreprocessFlags } from "./protocol.ts";
+import type { ImageInput, ImageMeta, PostprocessResult, PreprocessFlags, TaskParams, VisualizationRequest } from "./protocol.ts";
 import type { ServerMetrics } from "./metrics.ts";
 import type { VisionPool } from "./vision-pool.ts";
 
@@ -21,8 +20,8 @@ export class Dispatcher {
     private readonly metrics: ServerMetrics,
   ) {}
 
-  /** Runs object detection on one image; resolves with the response body (without `inference_id` and `time`). */
-  async detect(model: LoadedModel, image: { type: string; value?: unknown }, flags: PreprocessFlags, params: DetectionParams): Promise<string> {
+  /** Runs one image through the model; resolves with the response body (without `inference_id` and `time`). */
+  async infer(model: LoadedModel, image: ImageInput, flags: PreprocessFlags, params: TaskParams, visualize: VisualizationRequest | null): Promise<PostprocessResult> {
     const key = model.spec.key;
     const stages = this.metrics.stageClock(key);
     const slot = await this.admit(model);
@@ -37,7 +36,7 @@ export class Dispatcher {
       // batch_wait and inference are recorded from the batch report (onInferred).
       stages.skip();
       // The postprocessing worker returns the slot to FREE itself, success or failure.
-      const result = await this.pool.run<string>({ type: "postprocess", key, slot, meta, params });
+      const result = await this.pool.run<PostprocessResult>({ type: "postprocess", key, slot, meta, params, visualize });
       stages.lap("postprocess");
       return result;
     } catch (error) {
@@ -73,6 +72,7 @@ export class Dispatcher {
 
   /** Claims a free slot, waiting in the model's bounded queue when all are busy. */
   private async admit(model: LoadedModel): Promise<number> {
+    if (model.closing) throw new ModelNotReadyError();
     const slot = model.allocator.acquire();
     if (slot >= 0) return slot;
     if (model.admissionQueue.length >= this.settings.maxQueue) {

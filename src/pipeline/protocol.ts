@@ -13,15 +13,25 @@ export const Control = {
   WORDS: 2,
 } as const;
 
-export type TaskType = "object-detection";
+export type TaskType = "object-detection" | "instance-segmentation" | "classification";
+
+/** How one image's raw outputs are laid out, decided once at load from the output shapes. */
+export type OutputLayout =
+  /** YOLOv8/v9/v11/v12 detection: output 0 is (4 + classes) x anchors, channel-major. */
+  | { kind: "yolov8-detection"; numClasses: number; numAnchors: number }
+  /** YOLOv8-style ((4 + C + 32) x N) or YOLOv5-style (N x (5 + C + 32)) predictions plus 32 x mh x mw prototypes. */
+  | { kind: "segmentation"; family: "yolov8" | "yolov5"; numClasses: number; numAnchors: number; predictionsOutput: number; protosOutput: number; protoHeight: number; protoWidth: number }
+  /** One score per class; multi-label models report every class's score. */
+  | { kind: "classification"; numClasses: number; multiLabel: boolean };
 
 /** What every worker needs to know about a loaded model to work on its slots. */
 export interface ModelSpec {
   key: string;
   taskType: TaskType;
-  /** Output decoding family (see src/models/families/). */
-  family: "yolov8";
+  layout: OutputLayout;
   classNames: string[];
+  /** Class name -> "#RRGGBB" from environment.json COLORS (null: the default palette), for visualisations. */
+  colors: Record<string, string> | null;
   preprocessing: PreprocessConfig;
   input: { name: string; width: number; height: number; mean: [number, number, number]; std: [number, number, number] };
   arena: { layout: ArenaLayout; buffer: SharedArrayBuffer };
@@ -35,6 +45,34 @@ export interface PreprocessFlags {
   disableStaticCrop: boolean;
 }
 
+export type MaskDecodeMode = "accurate" | "fast" | "tradeoff";
+
+/** Per-request postprocessing parameters, by task. */
+export type TaskParams =
+  | { task: "object-detection"; detection: DetectionParams }
+  | { task: "instance-segmentation"; detection: DetectionParams; maskDecodeMode: MaskDecodeMode; tradeoffFactor: number }
+  | { task: "classification"; confidence: number };
+
+export interface ImageInput {
+  type: string;
+  value?: unknown;
+}
+
+/** Asks postprocessing to also draw the predictions on the original image (it decodes it again). */
+export interface VisualizationRequest {
+  image: ImageInput;
+  autoOrient: boolean;
+  strokeWidth: number;
+  labels: boolean;
+}
+
+export interface PostprocessResult {
+  /** The response body as JSON text, without `inference_id` and `time`. */
+  body: string;
+  /** JPEG bytes of the annotated image, when asked for. */
+  visualization: Uint8Array | null;
+}
+
 /** What preprocessing learned about the image that postprocessing needs. */
 export interface ImageMeta {
   width: number;
@@ -46,13 +84,13 @@ export interface ImageMeta {
 export type VisionRequest =
   | { type: "attach"; model: ModelSpec }
   | { type: "detach"; key: string }
-  | { type: "preprocess"; taskId: number; key: string; slot: number; image: { type: string; value?: unknown }; flags: PreprocessFlags }
-  | { type: "postprocess"; taskId: number; key: string; slot: number; meta: ImageMeta; params: DetectionParams };
+  | { type: "preprocess"; taskId: number; key: string; slot: number; image: ImageInput; flags: PreprocessFlags }
+  | { type: "postprocess"; taskId: number; key: string; slot: number; meta: ImageMeta; params: TaskParams; visualize: VisualizationRequest | null };
 
 // ---- vision worker -> main ----
 export type VisionReply =
   | { type: "ready" }
-  | { type: "done"; taskId: number; result: ImageMeta | string }
+  | { type: "done"; taskId: number; result: ImageMeta | PostprocessResult }
   | { type: "failed"; taskId: number; error: WireError };
 
 export interface VisionInit {

@@ -3,9 +3,24 @@
 // One pool of these serves both directions so they balance themselves. Work arrives as
 // messages naming a model and a slot; tensors are read and written in shared memory.
 import { InferenceError, toWireError } from "../errors.ts";
+import { postprocessClassification, type ClassificationBody } from "../models/families/classification.ts";
+import { postprocessInstanceSegmentation } from "../models/families/instance-segmentation.ts";
 import { postprocessObjectDetection } from "../models/families/object-detection.ts";
 import { Arena, SlotState } from "../pipeline/arena.ts";
-import { Control, type ImageMeta, type ModelSpec, type VisionInit, type VisionReply, type VisionRequest } from "../pipeline/protocol.ts";
+import {
+  Control,
+  type ImageMeta,
+  type ModelSpec,
+  type PostprocessResult,
+  type TaskParams,
+  type VisionInit,
+  type VisionReply,
+  type VisionRequest,
+  type VisualizationRequest,
+} from "../pipeline/protocol.ts";
+import type { RescaleGeometry } from "../vision/boxes.ts";
+import { decodeImage } from "../vision/decode.ts";
+import { drawClassification, drawPredictions, type DrawablePrediction } from "../vision/draw.ts";
 import { imageBytesFromInput } from "../vision/image-input.ts";
 import { preprocessInto } from "../vision/preprocess.ts";
 
@@ -43,29 +58,61 @@ async function preprocess(request: Extract<VisionRequest, { type: "preprocess" }
   };
 }
 
-function postprocess(request: Extract<VisionRequest, { type: "postprocess" }>): string {
-  const { spec, arena } = modelFor(request.key);
-  try {
-    const outputShape = arena.layout.outputs[0]!.shape;
-    const predictions = postprocessObjectDetection(
-      arena.output(0, request.slot),
-      { numClasses: outputShape[0]! - 4, numAnchors: outputShape[1]! },
-      request.params,
-      {
-        inputWidth: spec.input.width,
-        inputHeight: spec.input.height,
-        imageWidth: request.meta.width,
-        imageHeight: request.meta.height,
-        resize: spec.preprocessing.resize.method,
-        staticCrop: request.meta.staticCropApplied ? spec.preprocessing.staticCrop : null,
-      },
+type ResponseBody = { image: { width: number; height: number }; predictions: DrawablePrediction[] } | ClassificationBody;
+
+/** The response body (without inference_id and time) for one slot's raw outputs. */
+function responseBody(spec: ModelSpec, arena: Arena, slot: number, meta: ImageMeta, params: TaskParams): ResponseBody {
+  const image = { width: meta.width, height: meta.height };
+  const geometry: RescaleGeometry = {
+    inputWidth: spec.input.width,
+    inputHeight: spec.input.height,
+    imageWidth: meta.width,
+    imageHeight: meta.height,
+    resize: spec.preprocessing.resize.method,
+    staticCrop: meta.staticCropApplied ? spec.preprocessing.staticCrop : null,
+  };
+  const layout = spec.layout;
+  if (layout.kind === "yolov8-detection" && params.task === "object-detection") {
+    const predictions = postprocessObjectDetection(arena.output(0, slot), layout, params.detection, geometry, spec.classNames);
+    return { image, predictions };
+  }
+  if (layout.kind === "segmentation" && params.task === "instance-segmentation") {
+    const predictions = postprocessInstanceSegmentation(
+      { predictions: arena.output(layout.predictionsOutput, slot), protos: arena.output(layout.protosOutput, slot) },
+      layout,
+      { ...params.detection, maskDecodeMode: params.maskDecodeMode, tradeoffFactor: params.tradeoffFactor },
+      geometry,
       spec.classNames,
     );
-    return JSON.stringify({ image: { width: request.meta.width, height: request.meta.height }, predictions });
+    return { image, predictions };
+  }
+  if (layout.kind === "classification" && params.task === "classification") {
+    return postprocessClassification(arena.output(0, slot), { confidence: params.confidence }, image, spec.classNames, { multiLabel: layout.multiLabel });
+  }
+  throw new Error(`model ${spec.key} (${layout.kind}) cannot answer a ${params.task} request`);
+}
+
+async function visualization(spec: ModelSpec, body: ResponseBody, request: VisualizationRequest): Promise<Uint8Array> {
+  const image = await decodeImage(imageBytesFromInput(request.image), { autoOrient: request.autoOrient });
+  if ("top" in body || "predicted_classes" in body) {
+    return drawClassification(image, body, { colors: spec.colors, strokeWidth: request.strokeWidth });
+  }
+  return drawPredictions(image, body.predictions, { colors: spec.colors, strokeWidth: request.strokeWidth, labels: request.labels });
+}
+
+async function postprocess(request: Extract<VisionRequest, { type: "postprocess" }>): Promise<PostprocessResult> {
+  const { spec, arena } = modelFor(request.key);
+  let body: ResponseBody;
+  try {
+    body = responseBody(spec, arena, request.slot, request.meta, request.params);
   } finally {
     arena.transition(request.slot, SlotState.INFERRED, SlotState.FREE);
     ringDoorbell();
   }
+  return {
+    body: JSON.stringify(body),
+    visualization: request.visualize ? await visualization(spec, body, request.visualize) : null,
+  };
 }
 
 async function handle(request: VisionRequest): Promise<void> {
@@ -80,7 +127,7 @@ async function handle(request: VisionRequest): Promise<void> {
     case "postprocess": {
       let reply: VisionReply;
       try {
-        const result = request.type === "preprocess" ? await preprocess(request) : postprocess(request);
+        const result = request.type === "preprocess" ? await preprocess(request) : await postprocess(request);
         reply = { type: "done", taskId: request.taskId, result };
       } catch (error) {
         if (!(error instanceof InferenceError)) console.error(`vision worker: ${request.type} failed:`, error);

@@ -1,70 +1,98 @@
-// Inference routes: /infer/object_detection, answered through the parallel pipeline.
+// Inference routes: /infer/object_detection, /infer/instance_segmentation, /infer/classification.
 import { Elysia } from "elysia";
-import { InferenceError } from "../../errors.ts";
 import type { Pipeline } from "../../pipeline/pipeline.ts";
-import type { DetectionParams } from "../../models/families/object-detection.ts";
-import type { PreprocessFlags } from "../../pipeline/protocol.ts";
-import { ErrorResponse, ObjectDetectionRequest, ObjectDetectionResponse } from "../schemas.ts";
+import { confidenceValue, detectionParams, jsonResponse, maskDecodeParams, preprocessFlags, runInference } from "../inference.ts";
+import {
+  ClassificationRequest,
+  ClassificationResponse,
+  ErrorResponse,
+  InstanceSegmentationRequest,
+  InstanceSegmentationResponse,
+  ObjectDetectionRequest,
+  ObjectDetectionResponse,
+} from "../schemas.ts";
 
-type DetectionBody = typeof ObjectDetectionRequest.static;
+const ERRORS = { 400: ErrorResponse, 404: ErrorResponse, 422: ErrorResponse, 500: ErrorResponse, 503: ErrorResponse };
 
-const DEFAULT_CONFIDENCE = 0.4;
+const PIPELINE_NOTE =
+  "Each image is decoded and preprocessed by a vision worker into shared memory, batched with other requests for the same model, run through ONNX Runtime, and postprocessed by a vision worker.";
 
-function detectionParams(body: DetectionBody): DetectionParams {
-  const confidence = typeof body.confidence === "number" ? body.confidence : DEFAULT_CONFIDENCE;
-  return {
-    confidence,
-    iouThreshold: body.iou_threshold ?? 0.3,
-    classAgnosticNms: body.class_agnostic_nms ?? false,
-    maxDetections: body.max_detections ?? 300,
-    classFilter: body.class_filter ?? null,
-  };
-}
-
-/** The request's preprocessing switches, OR-ed with the server-wide kill switches. */
-function preprocessFlags(body: DetectionBody, pipeline: Pipeline): PreprocessFlags {
-  const c = pipeline.config;
-  return {
-    disableAutoOrient: (body.disable_preproc_auto_orient ?? false) || c.disablePreprocAutoOrient,
-    disableContrast: (body.disable_preproc_contrast ?? false) || c.disablePreprocContrast,
-    disableGrayscale: (body.disable_preproc_grayscale ?? false) || c.disablePreprocGrayscale,
-    disableStaticCrop: (body.disable_preproc_static_crop ?? false) || c.disablePreprocStaticCrop,
-  };
-}
-
-/** Prefixes a worker-built body (`{"image":…,"predictions":…}`) with the fields only the main thread knows. */
-function withRequestFields(body: string, inferenceId: string, seconds: number): string {
-  return `{"inference_id":${JSON.stringify(inferenceId)},"time":${seconds},${body.slice(1)}`;
+function visualization(body: { visualize_predictions?: boolean; visualization_stroke_width?: number | null; visualization_labels?: boolean | null }) {
+  return body.visualize_predictions ? { strokeWidth: body.visualization_stroke_width ?? 1, labels: body.visualization_labels ?? false } : null;
 }
 
 export function inferRoutes(pipeline: Pipeline) {
-  return new Elysia().post(
-    "/infer/object_detection",
-    async ({ body }) => {
-      const started = performance.now();
-      if (body.visualize_predictions) throw new InferenceError(501, "visualize_predictions is not supported by this server yet.");
-      const model = await pipeline.registry.get(body.model_id);
-      if (model.spec.taskType !== "object-detection") {
-        throw new InferenceError(400, `Model ${body.model_id} is a ${model.spec.taskType} model, not an object-detection one.`);
-      }
-      const flags = preprocessFlags(body, pipeline);
-      const params = detectionParams(body);
-      const images = Array.isArray(body.image) ? body.image : [body.image];
-      const results = await Promise.all(images.map((image) => pipeline.dispatcher.detect(model, image, flags, params)));
-      const seconds = (performance.now() - started) / 1000;
-      const responses = results.map((r) => withRequestFields(r, body.id ?? crypto.randomUUID(), seconds));
-      const text = Array.isArray(body.image) ? `[${responses.join(",")}]` : responses[0]!;
-      return new Response(text, { headers: { "content-type": "application/json" } });
-    },
-    {
-      body: ObjectDetectionRequest,
-      response: { 200: ObjectDetectionResponse, 400: ErrorResponse, 404: ErrorResponse, 422: ErrorResponse, 500: ErrorResponse, 503: ErrorResponse },
-      detail: {
-        tags: ["Inference"],
-        summary: "Object detection",
-        description:
-          "Detects objects in one image or a list of images. Each image is decoded and preprocessed by a vision worker, batched with other requests for the same model, run through ONNX Runtime, and postprocessed (confidence filter, the reference's NMS, rescaling to the original image).",
+  return new Elysia()
+    .post(
+      "/infer/object_detection",
+      async ({ body }) =>
+        jsonResponse(
+          await runInference(pipeline, {
+            modelId: body.model_id,
+            task: "object-detection",
+            image: body.image,
+            id: body.id ?? null,
+            flags: preprocessFlags(body, pipeline),
+            params: { task: "object-detection", detection: detectionParams(body) },
+            visualization: visualization(body),
+          }),
+        ),
+      {
+        body: ObjectDetectionRequest,
+        response: { 200: ObjectDetectionResponse, ...ERRORS },
+        detail: {
+          tags: ["Inference"],
+          summary: "Object detection",
+          description: `Boxes for one image or a list of images. ${PIPELINE_NOTE} Postprocessing: confidence filter, the reference's NMS, rescaling to the original image.`,
+        },
       },
-    },
-  );
+    )
+    .post(
+      "/infer/instance_segmentation",
+      async ({ body }) =>
+        jsonResponse(
+          await runInference(pipeline, {
+            modelId: body.model_id,
+            task: "instance-segmentation",
+            image: body.image,
+            id: body.id ?? null,
+            flags: preprocessFlags(body, pipeline),
+            params: { task: "instance-segmentation", detection: detectionParams(body), ...maskDecodeParams(body.mask_decode_mode, body.tradeoff_factor) },
+            visualization: visualization(body),
+          }),
+        ),
+      {
+        body: InstanceSegmentationRequest,
+        response: { 200: InstanceSegmentationResponse, ...ERRORS },
+        detail: {
+          tags: ["Inference"],
+          summary: "Instance segmentation",
+          description: `Boxes and one polygon per instance (YOLOv8- and YOLOv5-style models with prototype masks). ${PIPELINE_NOTE} Mask decoding runs in the vision workers.`,
+        },
+      },
+    )
+    .post(
+      "/infer/classification",
+      async ({ body }) =>
+        jsonResponse(
+          await runInference(pipeline, {
+            modelId: body.model_id,
+            task: "classification",
+            image: body.image,
+            id: body.id ?? null,
+            flags: preprocessFlags(body, pipeline),
+            params: { task: "classification", confidence: confidenceValue(body.confidence) },
+            visualization: visualization(body),
+          }),
+        ),
+      {
+        body: ClassificationRequest,
+        response: { 200: ClassificationResponse, ...ERRORS },
+        detail: {
+          tags: ["Inference"],
+          summary: "Classification",
+          description: `Class probabilities for one image or a list of images; images are batched across the model's batch axis. ${PIPELINE_NOTE} Softmax is applied only to raw logits.`,
+        },
+      },
+    );
 }

@@ -1,0 +1,152 @@
+// Legacy route: POST/GET /{dataset_id}/{version_id} with the hosted API's query parameters and bodies.
+import { Elysia, t } from "elysia";
+import { InferenceError, InputImageError } from "../../errors.ts";
+import type { Pipeline } from "../../pipeline/pipeline.ts";
+import type { ImageInput, TaskParams, TaskType } from "../../pipeline/protocol.ts";
+import { jsonResponse, maskDecodeParams, preprocessFlags, runInference } from "../inference.ts";
+import { ErrorResponse } from "../schemas.ts";
+
+/** The reference floors legacy confidences here to avoid returning every anchor. */
+const CONFIDENCE_LOWER_BOUND = 0.01;
+
+const LegacyQuery = t.Object({
+  api_key: t.Optional(t.String()),
+  confidence: t.Optional(t.String({ default: "0.4", description: "Threshold; values >= 1 are percentages (40 = 0.4); floored at 0.01. best/default mean 0.4." })),
+  overlap: t.Optional(t.String({ default: "0.3", description: "NMS overlap threshold; values >= 1 are percentages." })),
+  max_detections: t.Optional(t.String({ default: "300" })),
+  format: t.Optional(t.String({ default: "json", description: "`json`, `image` (the annotated JPEG itself) or `image_and_json` (JSON with `visualization`)." })),
+  image: t.Optional(t.String({ description: "URL of the image; when present the body is ignored." })),
+  image_type: t.Optional(t.String({ default: "base64", description: "How to read a raw body." })),
+  labels: t.Optional(t.String({ default: "false", description: "Draw labels on visualisations." })),
+  stroke: t.Optional(t.String({ default: "1", description: "Line width of visualisations." })),
+  mask_decode_mode: t.Optional(t.String({ default: "accurate" })),
+  tradeoff_factor: t.Optional(t.String({ default: "0.0" })),
+  disable_preproc_auto_orient: t.Optional(t.String()),
+  disable_preproc_contrast: t.Optional(t.String()),
+  disable_preproc_grayscale: t.Optional(t.String()),
+  disable_preproc_static_crop: t.Optional(t.String()),
+});
+type Query = typeof LegacyQuery.static;
+
+function invalidQuery(name: string, raw: string): InferenceError {
+  return new InferenceError(422, `Invalid request: query parameter ${name} must be a number, got "${raw}"`);
+}
+
+function number(query: Query, name: keyof Query, fallback: number): number {
+  const raw = query[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value)) throw invalidQuery(name, raw);
+  return value;
+}
+
+const flag = (raw: string | undefined) => raw !== undefined && ["true", "1", "yes"].includes(raw.toLowerCase());
+
+/** Legacy thresholds come as fractions or percentages. */
+const fraction = (value: number) => (value >= 1 ? value / 100 : value);
+
+export function legacyConfidence(raw: string | undefined): number {
+  if (raw === undefined || raw === "" || raw === "best" || raw === "default") return 0.4;
+  const value = Number(raw);
+  if (!Number.isFinite(value)) throw invalidQuery("confidence", raw);
+  return Math.max(fraction(value), CONFIDENCE_LOWER_BOUND);
+}
+
+function paramsFor(task: TaskType, query: Query): TaskParams {
+  const confidence = legacyConfidence(query.confidence);
+  if (task === "classification") return { task, confidence };
+  const detection = {
+    confidence,
+    iouThreshold: fraction(number(query, "overlap", 0.3)),
+    classAgnosticNms: false,
+    maxDetections: number(query, "max_detections", 300),
+    classFilter: null,
+  };
+  if (task === "object-detection") return { task, detection };
+  return { task, detection, ...maskDecodeParams(query.mask_decode_mode, number(query, "tradeoff_factor", 0)) };
+}
+
+/** True when bytes look like a binary image rather than base64 text (which is printable ASCII). */
+function looksBinary(bytes: Uint8Array): boolean {
+  const n = Math.min(bytes.length, 64);
+  for (let i = 0; i < n; i++) {
+    const b = bytes[i]!;
+    if (b > 126 || (b < 32 && b !== 9 && b !== 10 && b !== 13)) return true;
+  }
+  return false;
+}
+
+/** The image the request carries: the `image` query URL, a multipart `file` part, or the raw body. */
+async function imageOf(request: Request, query: Query): Promise<ImageInput> {
+  if (query.image) return { type: "url", value: query.image };
+  const contentType = request.headers.get("content-type");
+  if (!contentType) throw new InferenceError(400, "Content-Type header not provided with request.");
+  if (contentType.toLowerCase().startsWith("multipart/form-data")) {
+    const file = (await request.formData()).get("file");
+    if (!(file instanceof Blob)) throw new InputImageError("Expected image to be send in part named 'file' of multipart/form-data request");
+    return { type: "base64", value: Buffer.from(await file.arrayBuffer()).toString("base64") };
+  }
+  const bytes = new Uint8Array(await request.arrayBuffer());
+  const imageType = query.image_type ?? "base64";
+  if (imageType.toLowerCase() === "base64" && looksBinary(bytes)) {
+    throw new InferenceError(
+      400,
+      "Invalid base64 input: the image payload contains raw bytes instead of a base64-encoded string. Please base64-encode the image before sending.",
+    );
+  }
+  return { type: imageType, value: new TextDecoder().decode(bytes) };
+}
+
+async function legacyInference(pipeline: Pipeline, request: Request, params: { dataset_id: string; version_id: string }, query: Query): Promise<Response> {
+  const modelId = `${params.dataset_id}/${params.version_id}`;
+  const model = await pipeline.registry.get(modelId);
+  const task = model.spec.taskType;
+  const format = (query.format ?? "json").toLowerCase();
+  if (!["json", "image", "image_and_json"].includes(format)) {
+    throw new InferenceError(422, `Invalid request: format must be json, image or image_and_json, got "${query.format}"`);
+  }
+  const answer = await runInference(pipeline, {
+    modelId,
+    task,
+    image: await imageOf(request, query),
+    id: null,
+    flags: preprocessFlags(
+      {
+        disable_preproc_auto_orient: flag(query.disable_preproc_auto_orient),
+        disable_preproc_contrast: flag(query.disable_preproc_contrast),
+        disable_preproc_grayscale: flag(query.disable_preproc_grayscale),
+        disable_preproc_static_crop: flag(query.disable_preproc_static_crop),
+      },
+      pipeline,
+    ),
+    params: paramsFor(task, query),
+    visualization: format === "json" ? null : { strokeWidth: Math.max(1, Math.round(number(query, "stroke", 1))), labels: flag(query.labels) },
+  });
+  if (format === "image") {
+    return new Response(Buffer.from(answer.results[0]!.visualization!), { headers: { "content-type": "image/jpeg" } });
+  }
+  return jsonResponse(answer);
+}
+
+const detail = {
+  tags: ["Legacy"],
+  summary: "Hosted-API inference",
+  description:
+    "The hosted API's route: the model's task decides the answer's shape. The image comes from the `image` query URL, a multipart part named `file`, or the raw body (base64 text, any Content-Type but a missing one).",
+};
+
+export function legacyRoutes(pipeline: Pipeline) {
+  const responses = { 400: ErrorResponse, 404: ErrorResponse, 422: ErrorResponse, 500: ErrorResponse, 503: ErrorResponse };
+  return new Elysia()
+    .post("/:dataset_id/:version_id", ({ request, params, query }) => legacyInference(pipeline, request, params, query), {
+      query: LegacyQuery,
+      parse: "none",
+      response: responses,
+      detail,
+    })
+    .get("/:dataset_id/:version_id", ({ request, params, query }) => legacyInference(pipeline, request, params, query), {
+      query: LegacyQuery,
+      response: responses,
+      detail: { ...detail, summary: "Hosted-API inference on an image URL" },
+    });
+}

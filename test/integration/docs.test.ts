@@ -1,0 +1,94 @@
+// Specification of the API documentation: a complete OpenAPI document, and an interactive page that renders with no internet.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { FIXTURE_CACHE, startServerProcess, type ServerProcess } from "./server-process.ts";
+
+const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => existsSync(p));
+if (!CHROMIUM) console.warn("docs: Debian's chromium is not installed (.ci/run installs it); skipping the rendering check");
+
+let server: ServerProcess;
+
+beforeAll(async () => {
+  server = await startServerProcess({ MODEL_CACHE_DIR: FIXTURE_CACHE, PRELOAD_MODELS: "" });
+});
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+const ROUTES = [
+  ["post", "/infer/object_detection"],
+  ["post", "/infer/instance_segmentation"],
+  ["post", "/infer/classification"],
+  ["post", "/{dataset_id}/{version_id}"],
+  ["get", "/model/registry"],
+  ["post", "/model/add"],
+  ["post", "/model/remove"],
+  ["post", "/model/clear"],
+  ["get", "/info"],
+  ["get", "/healthz"],
+  ["get", "/readiness"],
+  ["get", "/metrics"],
+] as const;
+
+describe("API documentation", () => {
+  test("documents every route with a summary and a description, and request bodies with defaults", async () => {
+    const doc = await (await fetch(`${server.url}/openapi.json`)).json();
+    for (const [method, path] of ROUTES) {
+      const operation = doc.paths[path]?.[method];
+      expect(operation, `${method.toUpperCase()} ${path}`).toBeDefined();
+      expect(operation.summary).toBeString();
+    }
+    const detection = doc.paths["/infer/object_detection"].post;
+    expect(detection.description).toContain("batched");
+    const schema = detection.requestBody.content["application/json"].schema;
+    expect(schema.properties.confidence.default).toBe(0.4);
+    expect(schema.properties.iou_threshold.default).toBe(0.3);
+    expect(schema.properties.max_detections.default).toBe(300);
+    expect(JSON.stringify(doc.paths["/docs"] ?? null)).toBe("null");
+  });
+
+  test("serves the docs page and its assets from the server itself, not from a CDN", async () => {
+    const html = await (await fetch(`${server.url}/docs`)).text();
+    expect(html).not.toMatch(/(src|href)="https?:/);
+    for (const asset of html.matchAll(/(?:src|href)="(\/docs\/assets\/[^"]+)"/g)) {
+      const res = await fetch(`${server.url}${asset[1]}`);
+      expect(res.status).toBe(200);
+    }
+    expect((await fetch(`${server.url}/docs/assets/..%2Fpackage.json`)).status).toBe(404);
+  });
+
+  test.skipIf(!CHROMIUM)("renders the route list in headless Chromium", async () => {
+    const profile = mkdtempSync(join(tmpdir(), "chromium-"));
+    try {
+      const proc = Bun.spawn(
+        [
+          CHROMIUM!,
+          "--headless",
+          "--no-sandbox",
+          "--disable-gpu",
+          "--disable-dev-shm-usage",
+          "--no-first-run",
+          "--disable-quic",
+          "--disable-background-networking",
+          "--disable-component-update",
+          "--disable-sync",
+          `--user-data-dir=${profile}`,
+          "--virtual-time-budget=15000",
+          "--dump-dom",
+          `${server.url}/docs`,
+        ],
+        { stdout: "pipe", stderr: "ignore" },
+      );
+      const dom = await new Response(proc.stdout).text();
+      await proc.exited;
+      // Swagger UI renders one "opblock" per operation once it has fetched and parsed /openapi.json.
+      expect(dom).toContain("opblock");
+      for (const path of ["/infer/object_detection", "/infer/classification", "/model/registry"]) expect(dom).toContain(path);
+    } finally {
+      rmSync(profile, { recursive: true, force: true });
+    }
+  });
+});
