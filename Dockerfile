@@ -1,0 +1,71 @@
+# syntax=docker/dockerfile:1
+# Bun inference server images, two targets (build.sh builds both):
+#   gpu  CUDA 13 + cuDNN 9 runtime; ONNX Runtime's CUDA and TensorRT providers next to libonnxruntime.so
+#   cpu  Debian slim; the CPU execution provider only
+# The server runs as `bun src/main.ts` as a non-root user; models (and TensorRT engines) live in the /tmp/cache volume.
+
+ARG BUN_VERSION=1.4.5
+ARG CUDA_IMAGE=nvidia/cuda:13.0.1-cudnn-runtime-ubuntu24.04
+ARG CPU_IMAGE=debian:bookworm-slim
+
+# ---- production dependencies, exactly as the lockfile says
+FROM oven/bun:${BUN_VERSION} AS deps
+WORKDIR /app
+COPY package.json bun.lock ./
+RUN bun install --frozen-lockfile --production
+
+# ---- the same plus the GPU providers of the same ONNX Runtime version (bun run setup:gpu)
+FROM deps AS gpu-deps
+COPY native-bindings/locate.ts native-bindings/
+COPY scripts/setup-gpu.ts scripts/
+RUN bun scripts/setup-gpu.ts
+
+# ---- GPU image
+FROM ${CUDA_IMAGE} AS gpu
+# TensorRT 10 (from NVIDIA's apt repository, configured in the base image) is large and serves only a libonnxruntime
+# built with TensorRT (ORT_LIB_PATH); the npm package's is CPU-only and reaches the GPU through the CUDA EP plugin.
+ARG WITH_TENSORRT=0
+ARG TENSORRT_VERSION=10.13.3.9-1+cuda13.0
+RUN if [ "$WITH_TENSORRT" = "1" ]; then \
+      apt-get update \
+      && apt-get install -y --no-install-recommends \
+        "libnvinfer10=${TENSORRT_VERSION}" "libnvinfer-plugin10=${TENSORRT_VERSION}" "libnvonnxparsers10=${TENSORRT_VERSION}" \
+      && rm -rf /var/lib/apt/lists/*; \
+    fi \
+    && useradd --system --uid 10001 --create-home inference \
+    && mkdir -p /tmp/cache \
+    && chown inference /tmp/cache
+COPY --from=deps /usr/local/bin/bun /usr/local/bin/bun
+WORKDIR /app
+COPY --from=gpu-deps /app/node_modules ./node_modules
+COPY package.json bunfig.toml ./
+COPY native-bindings/ ./native-bindings/
+COPY src/ ./src/
+COPY test/fixtures/ ./test/fixtures/
+COPY scripts/healthcheck.ts ./scripts/
+ENV NODE_ENV=production HOST=0.0.0.0 PORT=9001 MODEL_CACHE_DIR=/tmp/cache EXECUTION_PROVIDERS=cuda,cpu
+VOLUME ["/tmp/cache"]
+EXPOSE 9001
+USER inference
+HEALTHCHECK --interval=30s --timeout=5s --start-period=120s --retries=3 CMD ["bun", "scripts/healthcheck.ts"]
+CMD ["bun", "src/main.ts"]
+
+# ---- CPU image
+FROM ${CPU_IMAGE} AS cpu
+RUN useradd --system --uid 10001 --create-home inference \
+    && mkdir -p /tmp/cache \
+    && chown inference /tmp/cache
+COPY --from=deps /usr/local/bin/bun /usr/local/bin/bun
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json bunfig.toml ./
+COPY native-bindings/ ./native-bindings/
+COPY src/ ./src/
+COPY test/fixtures/ ./test/fixtures/
+COPY scripts/healthcheck.ts ./scripts/
+ENV NODE_ENV=production HOST=0.0.0.0 PORT=9001 MODEL_CACHE_DIR=/tmp/cache EXECUTION_PROVIDERS=cpu
+VOLUME ["/tmp/cache"]
+EXPOSE 9001
+USER inference
+HEALTHCHECK --interval=30s --timeout=5s --start-period=120s --retries=3 CMD ["bun", "scripts/healthcheck.ts"]
+CMD ["bun", "src/main.ts"]
