@@ -1,75 +1,89 @@
-// Closed-loop load generator: C clients each send the next request when the last one answers; reports req/s, latency and batch sizes.
+// Closed-loop load: C clients each send their next request as soon as the last one is answered; reports req/s and latency.
 //
-//   bun bench/closed-loop.ts --url http://localhost:9001 --model demo-shapes/1 --concurrency 1,32 --seconds 20 --images a.jpg,b.jpg
+// Used by bench/run.ts; also runs alone against a server that is already up:
+//   bun bench/closed-loop.ts --url http://localhost:9001 --model demo-shapes/1 --images a.jpg,b.jpg --concurrency 1,32 --seconds 20
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { summariseLatencies, type LatencySummary } from "./latency.ts";
+import { countOutcome, emptyOutcomes, sendRequest, type LoadTarget, type OutcomeCounts } from "./request-sender.ts";
+import { batchSizesBetween, scrapeMetrics } from "./server-metrics.ts";
 
-const { values } = parseArgs({
-  options: {
-    url: { type: "string", default: "http://localhost:9001" },
-    model: { type: "string", default: "demo-shapes/1" },
-    concurrency: { type: "string", default: "1,32" },
-    seconds: { type: "string", default: "20" },
-    warmup: { type: "string", default: "3" },
-    images: { type: "string" },
-  },
-});
-
-const imagePaths = values.images?.split(",") ?? [];
-if (imagePaths.length === 0) throw new Error("--images: give at least one image file");
-const bodies = imagePaths.map((path) => JSON.stringify({ model_id: values.model, image: { type: "base64", value: readFileSync(path).toString("base64") } }));
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+export interface ClosedLoopResult {
+  concurrency: number;
+  /** Length of the measured window (after the warm-up). */
+  seconds: number;
+  /** 2xx answers that arrived inside the window. */
+  ok: number;
+  reqPerSec: number;
+  /** Of the 2xx answers inside the window, from send to the last byte of the answer. */
+  latencyMs: LatencySummary;
+  /** Every request of the level, warm-up and the drain after the window included. */
+  outcomes: OutcomeCounts;
+  /** How long the requests still in flight at the window's end took to finish. */
+  drainSeconds: number;
 }
 
-/** Batch size -> ONNX Runtime calls so far, from the server's exact counters. */
-async function batchSizes(): Promise<Map<number, number>> {
-  const text = await (await fetch(`${values.url}/metrics`)).text();
-  const out = new Map<number, number>();
-  for (const line of text.split("\n")) {
-    const m = /^inference_batches_by_size_total\{model_id="([^"]+)",size="(\d+)"\} (\d+)$/.exec(line);
-    if (m && m[1] === values.model) out.set(Number(m[2]), Number(m[3]));
-  }
-  return out;
-}
-
-async function run(concurrency: number, seconds: number) {
+/**
+ * Runs `concurrency` clients for `warmupSeconds + seconds`, counting answers that arrive in
+ * the last `seconds`; then stops sending and waits for every request in flight, so the next
+ * level starts on an idle server and no request goes unaccounted.
+ */
+export async function closedLoop(target: LoadTarget, level: { concurrency: number; warmupSeconds: number; seconds: number }): Promise<ClosedLoopResult> {
+  const windowStart = performance.now() + level.warmupSeconds * 1000;
+  const windowEnd = windowStart + level.seconds * 1000;
   const latencies: number[] = [];
-  let errors = 0;
+  const outcomes = emptyOutcomes();
   let next = 0;
-  const deadline = performance.now() + seconds * 1000;
   const client = async () => {
-    while (performance.now() < deadline) {
-      const body = bodies[next++ % bodies.length]!;
-      const t0 = performance.now();
-      const res = await fetch(`${values.url}/infer/object_detection`, { method: "POST", headers: { "content-type": "application/json" }, body });
-      await res.arrayBuffer();
-      if (res.ok) latencies.push(performance.now() - t0);
-      else errors++;
+    while (performance.now() < windowEnd) {
+      const body = target.bodies[next++ % target.bodies.length]!;
+      const sentAt = performance.now();
+      const outcome = await sendRequest(target, body);
+      const answeredAt = performance.now();
+      countOutcome(outcomes, outcome);
+      const ok = outcome.kind === "answered" && outcome.status >= 200 && outcome.status < 300;
+      if (ok && answeredAt >= windowStart && answeredAt < windowEnd) latencies.push(answeredAt - sentAt);
     }
   };
-  const started = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, client));
-  const elapsed = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  return { concurrency, requests: latencies.length, errors, reqPerSec: latencies.length / elapsed, p50: percentile(latencies, 50), p90: percentile(latencies, 90), p99: percentile(latencies, 99) };
+  await Promise.all(Array.from({ length: level.concurrency }, client));
+  return {
+    concurrency: level.concurrency,
+    seconds: level.seconds,
+    ok: latencies.length,
+    reqPerSec: latencies.length / level.seconds,
+    latencyMs: summariseLatencies(latencies),
+    outcomes,
+    drainSeconds: Math.max(0, (performance.now() - windowEnd) / 1000),
+  };
 }
 
-const seconds = Number(values.seconds);
-await run(1, Number(values.warmup));
-for (const concurrency of values.concurrency.split(",").map(Number)) {
-  const before = await batchSizes();
-  const r = await run(concurrency, seconds);
-  const after = await batchSizes();
-  const batches = [...after.entries()]
-    .sort(([a], [b]) => a - b)
-    .map(([size, n]) => [size, n - (before.get(size) ?? 0)] as const)
-    .filter(([, n]) => n > 0)
-    .map(([size, n]) => `${size}x${n}`)
-    .join(" ");
-  console.log(
-    `concurrency ${r.concurrency}: ${r.reqPerSec.toFixed(2)} req/s, p50 ${r.p50.toFixed(1)} ms, p90 ${r.p90.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, ${r.requests} ok, ${r.errors} errors; batches ${batches}`,
-  );
+if (import.meta.main) {
+  const { values } = parseArgs({
+    options: {
+      url: { type: "string", default: "http://localhost:9001" },
+      route: { type: "string", default: "/infer/object_detection" },
+      model: { type: "string", default: "demo-shapes/1" },
+      concurrency: { type: "string", default: "1,32" },
+      seconds: { type: "string", default: "20" },
+      warmup: { type: "string", default: "3" },
+      images: { type: "string" },
+    },
+  });
+  const imagePaths = values.images?.split(",") ?? [];
+  if (imagePaths.length === 0) throw new Error("--images: give at least one image file");
+  const encoder = new TextEncoder();
+  const target: LoadTarget = {
+    url: values.url,
+    path: values.route,
+    bodies: imagePaths.map((path) => encoder.encode(JSON.stringify({ model_id: values.model, image: { type: "base64", value: readFileSync(path).toString("base64") } }))),
+    timeoutMs: 120_000,
+  };
+  for (const concurrency of values.concurrency.split(",").map(Number)) {
+    const before = await scrapeMetrics(values.url);
+    const r = await closedLoop(target, { concurrency, warmupSeconds: Number(values.warmup), seconds: Number(values.seconds) });
+    const batches = batchSizesBetween(before, await scrapeMetrics(values.url), values.model);
+    console.log(
+      `concurrency ${concurrency}: ${r.reqPerSec.toFixed(2)} req/s, p50 ${r.latencyMs.p50.toFixed(1)} ms, p90 ${r.latencyMs.p90.toFixed(1)} ms, p99 ${r.latencyMs.p99.toFixed(1)} ms, ${r.ok} ok, outcomes ${JSON.stringify(r.outcomes)}; batches ${[...batches].map(([size, n]) => `${size}x${n}`).join(" ")}`,
+    );
+  }
 }

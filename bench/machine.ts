@@ -1,0 +1,53 @@
+// Machine record: the hardware, runtime versions and server settings every benchmark result is stamped with.
+import { readFileSync } from "node:fs";
+import { availableParallelism, release, totalmem } from "node:os";
+import type { ServerConfig } from "../src/config.ts";
+
+export interface MachineInfo {
+  cpuModel: string;
+  cores: number;
+  memoryGiB: number;
+  kernel: string;
+  bun: string;
+  onnxruntime: string;
+  /** The execution provider the model actually ran on (from the session), e.g. "cpu". */
+  executionProvider: string;
+  /** As configured; 0 is ONNX Runtime's default (one per core). */
+  ortIntraOpThreads: number;
+  numWorkers: number;
+  maxBatchSize: number;
+  batchMaxWaitMs: number;
+  /** 1-minute load average when the run started: other work on the machine skews every number. */
+  loadAverageAtStart: number;
+}
+
+function cpuModel(): string {
+  try {
+    return /^model name\s*:\s*(.+)$/m.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1]?.trim() ?? "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+export function describeMachine(config: ServerConfig, runtime: { onnxruntime: string; executionProvider: string }, loadAverageAtStart: number): MachineInfo {
+  return {
+    cpuModel: cpuModel(),
+    cores: availableParallelism(),
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    kernel: release(),
+    bun: Bun.version,
+    onnxruntime: runtime.onnxruntime,
+    executionProvider: runtime.executionProvider,
+    ortIntraOpThreads: config.ortIntraOpThreads,
+    numWorkers: config.numWorkers,
+    maxBatchSize: config.maxBatchSize,
+    batchMaxWaitMs: config.batchMaxWaitMs,
+    loadAverageAtStart,
+  };
+}
+
+/** One line for tables and plot captions. */
+export function machineLine(m: MachineInfo): string {
+  const threads = m.ortIntraOpThreads === 0 ? "default" : String(m.ortIntraOpThreads);
+  return `${m.cores} cores ${m.cpuModel}, ${m.memoryGiB} GiB, Bun ${m.bun}, ONNX Runtime ${m.onnxruntime} (${m.executionProvider} EP, intra-op threads ${threads}), NUM_WORKERS=${m.numWorkers}, MAX_BATCH_SIZE=${m.maxBatchSize}, BATCH_MAX_WAIT_MS=${m.batchMaxWaitMs}; load average ${m.loadAverageAtStart.toFixed(2)} at the start`;
+}

@@ -1,0 +1,116 @@
+// Benchmark results: the JSON a run writes (one record per task, the memory soak, the machine), and the target checks on it.
+import type { BareModelResult } from "./bare-model.ts";
+import type { ClosedLoopResult } from "./closed-loop.ts";
+import type { MachineInfo } from "./machine.ts";
+import type { SoakResult } from "./memory-soak.ts";
+import type { OpenLoopResult } from "./open-loop.ts";
+import type { PreprocessCost } from "./preprocess-cost.ts";
+import { unansweredOrFailed } from "./request-sender.ts";
+import type { PIPELINE_STAGES } from "./server-metrics.ts";
+import type { BenchTaskName } from "./tasks.ts";
+
+export interface ServerLevel extends ClosedLoopResult {
+  /** Batch size -> ONNX Runtime calls during the level (warm-up and drain included). */
+  batchSizes: Record<string, number>;
+  /** Mean milliseconds per image in each pipeline stage during the level. */
+  stageMeansMs: Record<(typeof PIPELINE_STAGES)[number], number>;
+  /** Server resident memory at the level's end. */
+  rssMiB: number;
+}
+
+export interface OpenLoopLevel extends OpenLoopResult {
+  /** The offered rate as a fraction of the saturation rate (the best closed-loop req/s). */
+  fraction: number;
+}
+
+export interface TargetCheck {
+  name: string;
+  /** What was measured, in the unit of `required`. */
+  measured: number;
+  required: number;
+  /** "ratio >= required", "<= required" (ms), ... */
+  comparison: ">=" | ">" | "<=";
+  holds: boolean;
+  detail: string;
+}
+
+export interface TaskResult {
+  task: BenchTaskName;
+  route: string;
+  modelId: string;
+  /** Why the task was not measured (no model package, route not served). */
+  skipped?: string;
+  bare?: BareModelResult;
+  preprocess?: PreprocessCost;
+  server?: { closedLoop: ServerLevel[]; openLoop: OpenLoopLevel[]; saturationReqPerSec: number; peakRssMiB: number };
+  baseline?: { closedLoop: ClosedLoopResult[]; peakRssMiB: number };
+  targets: TargetCheck[];
+}
+
+export interface BenchResult {
+  startedAt: string;
+  durationSeconds: number;
+  /** The command line that produced it, with the settings taken from the environment. */
+  command: string;
+  smoke: boolean;
+  machine: MachineInfo;
+  options: Record<string, unknown>;
+  images: { name: string; bytes: number }[];
+  tasks: TaskResult[];
+  soak?: SoakResult & { modelId: string; route: string; targets: TargetCheck[] };
+}
+
+/** The level at `concurrency`, else the closest one below it, else the lowest. */
+export function levelAt<L extends { concurrency: number }>(levels: readonly L[], concurrency: number): L | undefined {
+  const sorted = [...levels].sort((a, b) => a.concurrency - b.concurrency);
+  return [...sorted].reverse().find((l) => l.concurrency <= concurrency) ?? sorted[0];
+}
+
+function check(name: string, measured: number, comparison: TargetCheck["comparison"], required: number, detail: string): TargetCheck {
+  const holds = comparison === ">=" ? measured >= required : comparison === ">" ? measured > required : measured <= required;
+  return { name, measured, comparison, required, holds: Number.isFinite(measured) && holds, detail };
+}
+
+/** How much faster than the sequential baseline each task must be (ratio of req/s at concurrency 32). */
+const BASELINE_RATIO: Record<BenchTaskName, { comparison: ">=" | ">"; ratio: number }> = {
+  "object-detection": { comparison: ">", ratio: 1 },
+  "instance-segmentation": { comparison: ">=", ratio: 1.5 },
+  classification: { comparison: ">=", ratio: 1.5 },
+};
+
+/** Issue #5's targets, each a ratio (or a latency bound) within this one run. */
+export function checkTaskTargets(result: TaskResult): TargetCheck[] {
+  const { server, bare, baseline, preprocess } = result;
+  if (!server || server.closedLoop.length === 0) return [];
+  const checks: TargetCheck[] = [];
+  const at32 = levelAt(server.closedLoop, 32)!;
+  if (bare && result.task === "object-detection") {
+    const best = bare.batches.reduce((a, b) => (b.imagesPerSec > a.imagesPerSec ? b : a));
+    checks.push(check("server req/s at concurrency 32 vs bare model at its best batch", at32.reqPerSec / best.imagesPerSec, ">=", 0.85, `${at32.reqPerSec.toFixed(2)} req/s (c=${at32.concurrency}) / ${best.imagesPerSec.toFixed(2)} images/s (batch ${best.batch})`));
+  }
+  const baselineLevel = baseline && levelAt(baseline.closedLoop, 32);
+  if (baselineLevel) {
+    const { comparison, ratio } = BASELINE_RATIO[result.task];
+    checks.push(check("server req/s vs sequential baseline at concurrency 32", at32.reqPerSec / baselineLevel.reqPerSec, comparison, ratio, `${at32.reqPerSec.toFixed(2)} (c=${at32.concurrency}) / ${baselineLevel.reqPerSec.toFixed(2)} req/s (c=${baselineLevel.concurrency})`));
+  }
+  const at1 = server.closedLoop.find((l) => l.concurrency === 1);
+  const bare1 = bare?.batches.find((b) => b.batch === 1);
+  if (at1 && bare1 && preprocess) {
+    const bound = bare1.callMs.p50 + preprocess.meanMs + 3;
+    checks.push(check("p50 latency at concurrency 1 vs bare batch-1 + decode + 3 ms", at1.latencyMs.p50, "<=", bound, `${at1.latencyMs.p50.toFixed(1)} ms <= ${bare1.callMs.p50.toFixed(1)} + ${preprocess.meanMs.toFixed(1)} + 3 ms`));
+  }
+  const top = server.closedLoop.reduce((a, b) => (b.concurrency > a.concurrency ? b : a));
+  if (top.concurrency > at32.concurrency) {
+    checks.push(check(`no collapse: req/s at concurrency ${top.concurrency} vs 32`, top.reqPerSec / at32.reqPerSec, ">=", 0.9, `${top.reqPerSec.toFixed(2)} / ${at32.reqPerSec.toFixed(2)} req/s`));
+  }
+  const unanswered = [...server.closedLoop, ...server.openLoop].reduce((n, l) => n + unansweredOrFailed(l.outcomes), 0);
+  checks.push(check("requests neither answered nor refused with 503 (timeouts, failures, other errors)", unanswered, "<=", 0, "every closed- and open-loop request"));
+  return checks;
+}
+
+export function checkSoakTargets(soak: SoakResult): TargetCheck[] {
+  return [
+    check(`RSS after ${soak.requests} requests vs once warm`, soak.finalRssMiB / soak.warmRssMiB, "<=", 1.1, `${soak.finalRssMiB.toFixed(0)} / ${soak.warmRssMiB.toFixed(0)} MiB; peak ${soak.peakRssMiB.toFixed(0)} MiB`),
+    check("soak requests neither answered nor refused with 503", unansweredOrFailed(soak.outcomes), "<=", 0, `${soak.warmRequests + soak.requests} requests`),
+  ];
+}

@@ -1,0 +1,44 @@
+// Server metrics as the benchmark reads them: /metrics scraped into series -> value, and what changed between two scrapes.
+
+/** Series line (name with labels) -> value. */
+export type MetricsScrape = Map<string, number>;
+
+export async function scrapeMetrics(url: string): Promise<MetricsScrape> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const out: MetricsScrape = new Map();
+  for (const line of text.split("\n")) {
+    if (line === "" || line.startsWith("#")) continue;
+    const space = line.lastIndexOf(" ");
+    out.set(line.slice(0, space), Number(line.slice(space + 1)));
+  }
+  return out;
+}
+
+const delta = (before: MetricsScrape, after: MetricsScrape, series: string) => (after.get(series) ?? 0) - (before.get(series) ?? 0);
+
+/** Batch size -> ONNX Runtime calls of that size between two scrapes, ascending by size. */
+export function batchSizesBetween(before: MetricsScrape, after: MetricsScrape, modelId: string): Map<number, number> {
+  const sizes = new Map<number, number>();
+  const pattern = /^inference_batches_by_size_total\{model_id="(.*)",size="(\d+)"\}$/;
+  for (const series of after.keys()) {
+    const m = pattern.exec(series);
+    if (!m || m[1] !== modelId) continue;
+    const n = delta(before, after, series);
+    if (n > 0) sizes.set(Number(m[2]), n);
+  }
+  return new Map([...sizes].sort(([a], [b]) => a - b));
+}
+
+export const PIPELINE_STAGES = ["queue_wait", "preprocess", "batch_wait", "inference", "postprocess"] as const;
+
+/** Mean milliseconds per image in each pipeline stage between two scrapes (NaN for a stage no image passed). */
+export function stageMeansBetween(before: MetricsScrape, after: MetricsScrape, modelId: string): Record<(typeof PIPELINE_STAGES)[number], number> {
+  const means = {} as Record<(typeof PIPELINE_STAGES)[number], number>;
+  for (const stage of PIPELINE_STAGES) {
+    const labels = `{model_id="${modelId}",stage="${stage}"}`;
+    const seconds = delta(before, after, `inference_stage_seconds_sum${labels}`);
+    const count = delta(before, after, `inference_stage_seconds_count${labels}`);
+    means[stage] = count > 0 ? (seconds / count) * 1000 : Number.NaN;
+  }
+  return means;
+}
