@@ -1,0 +1,30 @@
+// The benchmark is not a test; this keeps it working: `bun run bench --smoke` runs every phase briefly and writes its results.
+import { expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { BenchResult } from "../../bench/results.ts";
+import { REPO_ROOT } from "./server-process.ts";
+
+test("bun run bench --smoke measures the bare model, the server, the open loop, the baseline and the soak, and writes JSON and Markdown", async () => {
+  const out = mkdtempSync(join(tmpdir(), "bench-smoke-test-"));
+  try {
+    const proc = Bun.spawn(["bun", "bench/run.ts", "--smoke", "--out", out], { cwd: REPO_ROOT, stdout: "pipe", stderr: "pipe" });
+    const [log, errors, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    expect(code, `${log}\n${errors}`).toBe(0);
+    const result = JSON.parse(readFileSync(join(out, "latest.json"), "utf8")) as BenchResult;
+    const [detection] = result.tasks;
+    expect(detection!.task).toBe("object-detection");
+    expect(detection!.bare!.batches.length).toBeGreaterThan(0);
+    expect(detection!.server!.closedLoop.map((l) => l.concurrency)).toEqual([1, 4]);
+    expect(detection!.server!.closedLoop.every((l) => l.reqPerSec > 0)).toBe(true);
+    expect(detection!.server!.openLoop).toHaveLength(1);
+    expect(detection!.baseline!.closedLoop[0]!.reqPerSec).toBeGreaterThan(0);
+    expect(detection!.targets.length).toBeGreaterThan(0);
+    expect(result.soak!.requests).toBeGreaterThan(0);
+    expect(result.machine.cores).toBeGreaterThan(0);
+    expect(readFileSync(join(out, "latest.md"), "utf8")).toContain("### Object detection");
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}, 180_000);
