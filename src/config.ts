@@ -20,6 +20,8 @@ export interface ServerConfig {
   arenaSlots: number;
   /** Requests allowed to wait for a free arena slot, per model, before new ones get 503. */
   maxQueue: number;
+  /** An inference request not answered within this many milliseconds gets 504 and gives up its slot (0 = no deadline). */
+  requestTimeoutMs: number;
   /** ONNX Runtime intra-op threads per session (0 = ORT's default: one per core). */
   ortIntraOpThreads: number;
   /** Execution providers in order of preference (`tensorrt`, `cuda`, `cpu`). */
@@ -106,6 +108,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     numWorkers: integer(env, "NUM_WORKERS", availableParallelism(), 1, 256),
     arenaSlots: integer(env, "ARENA_SLOTS", 2 * maxBatchSize, 1, 8192),
     maxQueue: integer(env, "MAX_QUEUE", 1024, 0, 1_000_000),
+    requestTimeoutMs: integer(env, "REQUEST_TIMEOUT_MS", 120_000, 0, 3_600_000),
     ortIntraOpThreads: integer(env, "ORT_INTRA_OP_THREADS", 0, 0, 1024),
     executionProviders: executionProviders.length > 0 ? executionProviders : ["cpu"],
     cudaDevices: devices,

@@ -13,6 +13,8 @@ export interface InferenceCall {
   flags: PreprocessFlags;
   params: TaskParams;
   visualization: { strokeWidth: number; labels: boolean } | null;
+  /** Aborts when the client goes away (the HTTP request's signal): its images then cost no inference. */
+  clientSignal?: AbortSignal;
 }
 
 export interface InferenceAnswer {
@@ -80,6 +82,17 @@ export function preprocessFlags(
   };
 }
 
+/** The request's deadline (504 when it passes) joined with its client's departure; `clear` stops the timer. */
+function requestSignal(timeoutMs: number, clientSignal: AbortSignal | undefined): { signal: AbortSignal | undefined; clear: () => void } {
+  if (timeoutMs <= 0) return { signal: clientSignal, clear: () => {} };
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(new InferenceError(504, `The request did not finish within REQUEST_TIMEOUT_MS (${timeoutMs} ms).`)), timeoutMs);
+  return {
+    signal: clientSignal ? AbortSignal.any([clientSignal, deadline.signal]) : deadline.signal,
+    clear: () => clearTimeout(timer),
+  };
+}
+
 /** Runs every image of a call through the pipeline (each image its own slot, so they batch with everyone's). */
 export async function runInference(pipeline: Pipeline, call: InferenceCall): Promise<InferenceAnswer> {
   const started = performance.now();
@@ -91,14 +104,15 @@ export async function runInference(pipeline: Pipeline, call: InferenceCall): Pro
     );
   }
   const images = Array.isArray(call.image) ? call.image : [call.image];
+  const { signal, clear } = requestSignal(pipeline.config.requestTimeoutMs, call.clientSignal);
   const results = await Promise.all(
     images.map((image) => {
       const visualize: VisualizationRequest | null = call.visualization
         ? { image, autoOrient: model.spec.preprocessing.autoOrient && !call.flags.disableAutoOrient, ...call.visualization }
         : null;
-      return pipeline.dispatcher.infer(model, image, call.flags, call.params, visualize);
+      return pipeline.dispatcher.infer(model, image, call.flags, call.params, visualize, signal);
     }),
-  );
+  ).finally(clear);
   return {
     results,
     seconds: (performance.now() - started) / 1000,

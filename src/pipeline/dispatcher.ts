@@ -20,11 +20,38 @@ export class Dispatcher {
     private readonly metrics: ServerMetrics,
   ) {}
 
-  /** Runs one image through the model; resolves with the response body (without `inference_id` and `time`). */
-  async infer(model: LoadedModel, image: ImageInput, flags: PreprocessFlags, params: TaskParams, visualize: VisualizationRequest | null): Promise<PostprocessResult> {
+  /**
+   * Runs one image through the model; resolves with the response body (without `inference_id` and `time`).
+   * When `signal` aborts (the request's deadline passed, or its client went away) the answer is given at
+   * once and the image stops at the next stage boundary: a queued request leaves the queue, a READY slot
+   * is freed before any batch takes it. A slot a worker is writing is freed when the worker is done with it.
+   */
+  infer(
+    model: LoadedModel,
+    image: ImageInput,
+    flags: PreprocessFlags,
+    params: TaskParams,
+    visualize: VisualizationRequest | null,
+    signal?: AbortSignal,
+  ): Promise<PostprocessResult> {
+    const work = this.carry(model, image, flags, params, visualize, signal);
+    if (!signal) return work;
+    // The work goes on to its next stage boundary after an abort; its failure then has no listener.
+    work.catch(() => {});
+    return Promise.race([work, rejectOnAbort(signal)]);
+  }
+
+  private async carry(
+    model: LoadedModel,
+    image: ImageInput,
+    flags: PreprocessFlags,
+    params: TaskParams,
+    visualize: VisualizationRequest | null,
+    signal: AbortSignal | undefined,
+  ): Promise<PostprocessResult> {
     const key = model.spec.key;
     const stages = this.metrics.stageClock(key);
-    const slot = await this.admit(model);
+    const slot = await this.admit(model, signal);
     stages.lap("queue_wait");
     const inferred = new Promise<void>((resolve, reject) => (model.slotWaiters[slot] = { resolve, reject }));
     // Rejections that land after an earlier failure must not surface as unhandled.
@@ -32,9 +59,11 @@ export class Dispatcher {
     try {
       const meta = await this.pool.run<ImageMeta>({ type: "preprocess", key, slot, image, flags });
       stages.lap("preprocess");
-      await inferred;
+      throwIfAborted(signal);
+      await (signal ? Promise.race([inferred, rejectOnAbort(signal)]) : inferred);
       // batch_wait and inference are recorded from the batch report (onInferred).
       stages.skip();
+      throwIfAborted(signal);
       // The postprocessing worker returns the slot to FREE itself, success or failure.
       const result = await this.pool.run<PostprocessResult>({ type: "postprocess", key, slot, meta, params, visualize });
       stages.lap("postprocess");
@@ -70,16 +99,29 @@ export class Dispatcher {
     }
   }
 
-  /** Claims a free slot, waiting in the model's bounded queue when all are busy. */
-  private async admit(model: LoadedModel): Promise<number> {
+  /** Claims a free slot, waiting in the model's bounded queue when all are busy (and leaving it on abort). */
+  private async admit(model: LoadedModel, signal: AbortSignal | undefined): Promise<number> {
+    throwIfAborted(signal);
     if (model.closing) throw new ModelNotReadyError();
     const slot = model.allocator.acquire();
     if (slot >= 0) return slot;
     if (model.admissionQueue.length >= this.settings.maxQueue) {
       throw new InferenceError(503, `Server is at capacity for model ${model.spec.key}. Retry later.`, { "Retry-After": "1" });
     }
-    await new Promise<void>((resolve) => model.admissionQueue.push(resolve));
-    return this.admit(model);
+    await new Promise<void>((resolve, reject) => {
+      const wake = () => {
+        signal?.removeEventListener("abort", leave);
+        resolve();
+      };
+      const leave = () => {
+        const index = model.admissionQueue.indexOf(wake);
+        if (index >= 0) model.admissionQueue.splice(index, 1);
+        reject(abortError(signal!));
+      };
+      model.admissionQueue.push(wake);
+      signal?.addEventListener("abort", leave, { once: true });
+    });
+    return this.admit(model, signal);
   }
 
   private admitWaiting(model: LoadedModel): void {
@@ -87,19 +129,42 @@ export class Dispatcher {
     for (let i = 0; i < free && model.admissionQueue.length > 0; i++) model.admissionQueue.shift()!();
   }
 
-  /** Returns a failed request's slot to FREE; a slot still running is freed when its batch reports back. */
+  /**
+   * Returns a failed or abandoned request's slot to FREE. A slot a batch is running is freed when
+   * the batch reports back; a READY slot is taken back by compare-and-swap, since the inference
+   * worker may be claiming it at this very moment.
+   */
   private reclaim(model: LoadedModel, slot: number): void {
-    const state = model.arena.state(slot);
+    const { arena } = model;
+    const state = arena.state(slot);
     if (state === SlotState.FREE) return;
-    if (state === SlotState.RUNNING) {
-      const free = () => {
-        Atomics.store(model.arena.states, slot, SlotState.FREE);
-        this.admitWaiting(model);
-      };
-      model.slotWaiters[slot] = { resolve: free, reject: free };
+    const takenBack = state === SlotState.READY ? arena.transition(slot, SlotState.READY, SlotState.FREE) : state !== SlotState.RUNNING;
+    if (takenBack) {
+      model.slotWaiters[slot] = undefined;
+      Atomics.store(arena.states, slot, SlotState.FREE);
       return;
     }
-    model.slotWaiters[slot] = undefined;
-    Atomics.store(model.arena.states, slot, SlotState.FREE);
+    const free = () => {
+      Atomics.store(arena.states, slot, SlotState.FREE);
+      this.admitWaiting(model);
+    };
+    model.slotWaiters[slot] = { resolve: free, reject: free };
   }
+}
+
+/** What an aborted request is answered with: 504 when its deadline passed; a client that left hears nothing. */
+function abortError(signal: AbortSignal): InferenceError {
+  const reason = signal.reason;
+  return reason instanceof InferenceError ? reason : new InferenceError(504, "The request did not finish within its deadline.");
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw abortError(signal);
+}
+
+function rejectOnAbort(signal: AbortSignal): Promise<never> {
+  return new Promise<never>((_, reject) => {
+    if (signal.aborted) reject(abortError(signal));
+    else signal.addEventListener("abort", () => reject(abortError(signal)), { once: true });
+  });
 }

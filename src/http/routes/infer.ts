@@ -25,7 +25,7 @@ export function inferRoutes(pipeline: Pipeline) {
   return new Elysia()
     .post(
       "/infer/object_detection",
-      async ({ body }) =>
+      async ({ body, request }) =>
         jsonResponse(
           await runInference(pipeline, {
             modelId: body.model_id,
@@ -35,6 +35,7 @@ export function inferRoutes(pipeline: Pipeline) {
             flags: preprocessFlags(body, pipeline),
             params: { task: "object-detection", detection: detectionParams(body) },
             visualization: visualization(body),
+            clientSignal: request.signal,
           }),
         ),
       {
@@ -49,7 +50,7 @@ export function inferRoutes(pipeline: Pipeline) {
     )
     .post(
       "/infer/instance_segmentation",
-      async ({ body }) =>
+      async ({ body, request }) =>
         jsonResponse(
           await runInference(pipeline, {
             modelId: body.model_id,
@@ -59,6 +60,7 @@ export function inferRoutes(pipeline: Pipeline) {
             flags: preprocessFlags(body, pipeline),
             params: { task: "instance-segmentation", detection: detectionParams(body), ...maskDecodeParams(body.mask_decode_mode, body.tradeoff_factor) },
             visualization: visualization(body),
+            clientSignal: request.signal,
           }),
         ),
       {
@@ -73,7 +75,7 @@ export function inferRoutes(pipeline: Pipeline) {
     )
     .post(
       "/infer/classification",
-      async ({ body }) =>
+      async ({ body, request }) =>
         jsonResponse(
           await runInference(pipeline, {
             modelId: body.model_id,
@@ -83,6 +85,7 @@ export function inferRoutes(pipeline: Pipeline) {
             flags: preprocessFlags(body, pipeline),
             params: { task: "classification", confidence: confidenceValue(body.confidence) },
             visualization: visualization(body),
+            clientSignal: request.signal,
           }),
         ),
       {

@@ -121,6 +121,7 @@ async function legacyInference(pipeline: Pipeline, request: Request, params: { d
     ),
     params: paramsFor(task, query),
     visualization: format === "json" ? null : { strokeWidth: Math.max(1, Math.round(number(query, "stroke", 1))), labels: flag(query.labels) },
+    clientSignal: request.signal,
   });
   if (format === "image") {
     return new Response(Buffer.from(answer.results[0]!.visualization!), { headers: { "content-type": "image/jpeg" } });
