@@ -16,6 +16,8 @@ export interface ServerConfig {
   batchMaxWaitMs: number;
   /** Vision workers (decode, preprocess, postprocess). */
   numWorkers: number;
+  /** A vision task running longer than this means a hung worker: it is replaced and its requests fail with 500 (0 = never). */
+  visionTaskTimeoutMs: number;
   /** Arena slots per model; each holds one preprocessed image and its raw outputs. */
   arenaSlots: number;
   /** Requests allowed to wait for a free arena slot, per model, before new ones get 503. */
@@ -106,6 +108,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     maxBatchSize,
     batchMaxWaitMs: integer(env, "BATCH_MAX_WAIT_MS", 0, 0, 10_000),
     numWorkers: integer(env, "NUM_WORKERS", availableParallelism(), 1, 256),
+    visionTaskTimeoutMs: integer(env, "VISION_TASK_TIMEOUT_MS", 60_000, 0, 3_600_000),
     arenaSlots: integer(env, "ARENA_SLOTS", 2 * maxBatchSize, 1, 8192),
     maxQueue: integer(env, "MAX_QUEUE", 1024, 0, 1_000_000),
     requestTimeoutMs: integer(env, "REQUEST_TIMEOUT_MS", 120_000, 0, 3_600_000),

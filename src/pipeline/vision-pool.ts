@@ -8,6 +8,15 @@ type TaskInput = TaskRequest extends infer R ? (R extends TaskRequest ? Omit<R, 
 interface PendingTask {
   resolve: (result: unknown) => void;
   reject: (error: Error) => void;
+  /** The watchdog that replaces the worker when this task outlives the task timeout. */
+  watchdog: ReturnType<typeof setTimeout> | undefined;
+}
+
+export interface VisionPoolOptions {
+  /** A task not finished after this many milliseconds means a hung worker: it is replaced (0 = never). */
+  taskTimeoutMs: number;
+  /** The worker script (the vision worker; tests substitute their own). */
+  workerUrl?: URL;
 }
 
 interface PoolMember {
@@ -16,6 +25,8 @@ interface PoolMember {
   ready: Promise<void>;
   /** Posts now if the worker has announced itself, else queues (messages sent earlier can be lost). */
   send: (message: VisionInit | VisionRequest) => void;
+  /** Terminates the worker, fails its tasks with a 500 and puts a new worker in its place. */
+  replace: (reason: string) => void;
 }
 
 const WORKER_URL = new URL("../workers/vision.worker.ts", import.meta.url);
@@ -31,6 +42,7 @@ export class VisionPool {
   constructor(
     readonly size: number,
     private readonly init: VisionInit,
+    private readonly options: VisionPoolOptions = { taskTimeoutMs: 0 },
   ) {
     for (let i = 0; i < size; i++) this.members.push(this.spawn());
   }
@@ -45,8 +57,10 @@ export class VisionPool {
     let member = this.members[0]!;
     for (const m of this.members) if (m.pending.size < member.pending.size) member = m;
     const taskId = this.nextTaskId++;
+    const timeoutMs = this.options.taskTimeoutMs;
     return new Promise<T>((resolve, reject) => {
-      member.pending.set(taskId, { resolve: resolve as (r: unknown) => void, reject });
+      const watchdog = timeoutMs > 0 ? setTimeout(() => member.replace(`a ${task.type} task took longer than ${timeoutMs} ms`), timeoutMs) : undefined;
+      member.pending.set(taskId, { resolve: resolve as (r: unknown) => void, reject, watchdog });
       member.send({ ...task, taskId } as TaskRequest);
     });
   }
@@ -69,13 +83,13 @@ export class VisionPool {
   }
 
   private spawn(): PoolMember {
-    const worker = new Worker(WORKER_URL);
+    const worker = new Worker(this.options.workerUrl ?? WORKER_URL);
     const pending = new Map<number, PendingTask>();
     let queued: (VisionInit | VisionRequest)[] | null = [this.init, ...[...this.attached.values()].map((model) => ({ type: "attach" as const, model }))];
     let markReady!: () => void;
     const ready = new Promise<void>((resolve) => (markReady = resolve));
     const send = (message: VisionInit | VisionRequest) => (queued ? queued.push(message) : worker.postMessage(message));
-    const member: PoolMember = { worker, pending, ready, send };
+    const member: PoolMember = { worker, pending, ready, send, replace: () => {} };
     worker.onmessage = (event: MessageEvent<VisionReply>) => {
       const message = event.data;
       if (message.type === "ready") {
@@ -87,18 +101,23 @@ export class VisionPool {
       const task = pending.get(message.taskId);
       if (!task) return;
       pending.delete(message.taskId);
+      clearTimeout(task.watchdog);
       if (message.type === "done") task.resolve(message.result);
       else task.reject(fromWireError(message.error));
     };
     const replace = (reason: string) => {
       if (this.stopping || !this.members.includes(member)) return;
       console.error(`vision worker failed (${reason}); replacing it`);
-      for (const task of pending.values()) task.reject(new InferenceError(500, "Internal error. An image worker failed while handling this request."));
+      for (const task of pending.values()) {
+        clearTimeout(task.watchdog);
+        task.reject(new InferenceError(500, "Internal error. An image worker failed while handling this request."));
+      }
       pending.clear();
       worker.terminate();
       this.restarts++;
       this.members[this.members.indexOf(member)] = this.spawn();
     };
+    member.replace = replace;
     worker.onerror = (event) => replace(event.message || "uncaught error");
     worker.addEventListener("close", () => replace("exited"));
     return member;

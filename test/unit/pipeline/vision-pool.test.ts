@@ -1,0 +1,42 @@
+// Specification of the vision pool's supervision: a worker that crashes or hangs is replaced, its tasks fail with 500, the pool keeps serving.
+import { afterEach, describe, expect, test } from "bun:test";
+import { VisionPool } from "../../../src/pipeline/vision-pool.ts";
+
+const WORKER = new URL("./workers/misbehaving.worker.ts", import.meta.url);
+const FLAGS = { disableAutoOrient: false, disableContrast: false, disableGrayscale: false, disableStaticCrop: false };
+const task = (type: string) => ({ type: "preprocess" as const, key: "m/1", slot: 0, image: { type }, flags: FLAGS });
+
+let pool: VisionPool | undefined;
+afterEach(async () => {
+  await pool?.stop();
+  pool = undefined;
+});
+
+describe("VisionPool supervision", () => {
+  test("fails the tasks of a worker that crashes with a 500, replaces it, and keeps serving", async () => {
+    pool = new VisionPool(1, { control: new SharedArrayBuffer(8) }, { taskTimeoutMs: 0, workerUrl: WORKER });
+    await pool.ready();
+    await expect(pool.run(task("crash"))).rejects.toMatchObject({ status: 500 });
+    expect(pool.restarts).toBe(1);
+    expect(await pool.run(task("ok"))).toEqual({ width: 1, height: 1, staticCropApplied: false });
+  });
+
+  test("replaces a worker whose task outlives the task timeout, failing that task with a 500", async () => {
+    pool = new VisionPool(1, { control: new SharedArrayBuffer(8) }, { taskTimeoutMs: 300, workerUrl: WORKER });
+    await pool.ready();
+    const started = performance.now();
+    await expect(pool.run(task("hang"))).rejects.toMatchObject({ status: 500 });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(290);
+    expect(pool.restarts).toBe(1);
+    expect(await pool.run(task("ok"))).toEqual({ width: 1, height: 1, staticCropApplied: false });
+  });
+
+  test("leaves workers alone whose tasks finish in time", async () => {
+    pool = new VisionPool(2, { control: new SharedArrayBuffer(8) }, { taskTimeoutMs: 2000, workerUrl: WORKER });
+    await pool.ready();
+    const results = await Promise.all(Array.from({ length: 20 }, () => pool!.run(task("ok"))));
+    expect(results).toHaveLength(20);
+    await Bun.sleep(50);
+    expect(pool.restarts).toBe(0);
+  });
+});
