@@ -17,7 +17,7 @@ const FLAGS: PreprocessFlags = { disableAutoOrient: false, disableContrast: fals
 const PARAMS: TaskParams = { task: "classification", confidence: 0.4 };
 const IMAGE = { type: "base64", value: "" };
 
-function setup(slots: number, maxQueue = 8) {
+function setup(slots: number, maxQueue = 8, crashOn = new Set<string>()) {
   const arena = Arena.allocate({ slots, paddingSlots: 0, inputShape: [1], outputs: [{ name: "out", shape: [1] }] });
   const model = {
     spec: { key: "m/1" },
@@ -30,6 +30,10 @@ function setup(slots: number, maxQueue = 8) {
   const postprocessed: number[] = [];
   const pool = {
     async run(request: VisionRequest) {
+      // A worker that dies mid-task: the pool fails its tasks with a 500 and the slot keeps the state it had.
+      if ((request.type === "preprocess" || request.type === "postprocess") && crashOn.has(request.type)) {
+        throw new InferenceError(500, "Internal error. An image worker failed while handling this request.");
+      }
       if (request.type === "preprocess") {
         arena.transition(request.slot, SlotState.ASSIGNED, SlotState.READY);
         return { width: 1, height: 1, staticCropApplied: false };
@@ -117,6 +121,17 @@ describe("Dispatcher deadlines and cancellation", () => {
     await expect(answer).rejects.toBeInstanceOf(InferenceError);
     await tick();
     expect(arena.state(0)).toBe(SlotState.FREE);
+  });
+
+  test("a worker crash during preprocessing or postprocessing fails the request with 500 and frees its slot", async () => {
+    for (const stage of ["preprocess", "postprocess"]) {
+      const { arena, infer, runBatch } = setup(2, 8, new Set([stage]));
+      const answer = infer().catch((error: unknown) => error);
+      await tick();
+      if (stage === "postprocess") runBatch(0, 1)();
+      expect(await answer).toMatchObject({ status: 500 });
+      expect(arena.countInState(SlotState.FREE)).toBe(2);
+    }
   });
 
   test("requests without a signal are not affected", async () => {
