@@ -134,6 +134,29 @@ describe("Dispatcher deadlines and cancellation", () => {
     }
   });
 
+  test("an ONNX Runtime error fails that batch's requests with 500 and frees their slots; other batches are unaffected", async () => {
+    const { arena, dispatcher, infer, runBatch } = setup(4);
+    const failing = [infer().catch((error: unknown) => error), infer().catch((error: unknown) => error)];
+    await tick();
+    runBatch(0, 2);
+    const healthy = infer();
+    await tick();
+    const original = console.error;
+    console.error = () => {};
+    try {
+      // As the inference worker does on an ORT error: the batch's slots go back to ASSIGNED, then it reports.
+      for (const slot of [0, 1]) arena.transition(slot, SlotState.RUNNING, SlotState.ASSIGNED);
+      dispatcher.onBatchFailed("m/1", 0, 2, new InferenceError(500, "ORT said no"));
+    } finally {
+      console.error = original;
+    }
+    for (const outcome of failing) expect(await outcome).toMatchObject({ status: 500 });
+    runBatch(2, 1)();
+    expect(await healthy).toEqual({ body: "{}", visualization: null });
+    await tick();
+    expect(arena.countInState(SlotState.FREE)).toBe(4);
+  });
+
   test("requests without a signal are not affected", async () => {
     const { arena, infer, runBatch } = setup(1);
     const answer = infer();
