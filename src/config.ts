@@ -1,5 +1,6 @@
 // Server configuration: every environment variable, parsed and validated once at start-up.
 import { availableParallelism } from "node:os";
+import { DEFAULT_URL_INPUT_SETTINGS, invalidHostEntry, normaliseHost, type UrlInputSettings } from "./vision/url-policy.ts";
 
 export interface ServerConfig {
   host: string;
@@ -43,6 +44,16 @@ export interface ServerConfig {
   disablePreprocContrast: boolean;
   disablePreprocGrayscale: boolean;
   disablePreprocStaticCrop: boolean;
+  /** `url` images: the policy (ALLOW_URL_INPUT, ALLOW_NON_HTTPS_URL_INPUT, ...) and the download limits. */
+  urlInput: UrlInputSettings;
+  /** Largest request body accepted, in bytes; larger ones get 413. */
+  maxRequestBytes: number;
+  /** Largest image accepted, in pixels (width x height, read from the header before decoding); larger ones get 400. */
+  maxImagePixels: number;
+  /** When non-empty, inference and model-management requests must carry one of these keys, else 401. */
+  serverApiKeys: string[];
+  /** Origins allowed to call the API from a browser (`*` for any); empty = no CORS headers at all. */
+  corsAllowedOrigins: string[];
 }
 
 type Env = Record<string, string | undefined>;
@@ -89,6 +100,62 @@ function cudaDevices(env: Env): number[] {
   });
 }
 
+/** SERVER_API_KEYS: comma-separated keys; a key cannot hold whitespace or control characters (it travels in a header). */
+function apiKeys(env: Env): string[] {
+  const keys = list(env, "SERVER_API_KEYS", []);
+  // The message never repeats a key: configuration errors end up in logs.
+  if (keys.some((k) => /[\s\x00-\x1f\x7f]/.test(k))) throw new ConfigError("SERVER_API_KEYS: a key contains whitespace or a control character");
+  return keys;
+}
+
+/** CORS_ALLOWED_ORIGINS: `*`, or comma-separated origins such as `https://app.example.com` (scheme, host, optional port; no path). */
+function corsOrigins(env: Env): string[] {
+  const origins = list(env, "CORS_ALLOWED_ORIGINS", []);
+  for (const origin of origins) {
+    if (origin === "*") continue;
+    let parsed: URL | null = null;
+    try {
+      parsed = new URL(origin);
+    } catch {}
+    if (!parsed || parsed.origin !== origin || !/^https?:$/.test(parsed.protocol)) {
+      throw new ConfigError(`CORS_ALLOWED_ORIGINS: "${origin}" is not an origin like https://app.example.com (or *)`);
+    }
+  }
+  return origins;
+}
+
+/** A comma-separated host list (`*.domain` entries allowed); `null` when the variable is unset or empty. */
+function hostList(env: Env, name: string): string[] | null {
+  const entries = list(env, name, []);
+  if (entries.length === 0) return null;
+  for (const entry of entries) {
+    const problem = invalidHostEntry(entry);
+    if (problem) throw new ConfigError(`${name}: "${entry}" ${problem}`);
+  }
+  return entries.map(normaliseHost);
+}
+
+/** The URL image settings; the download deadline must end before the vision task watchdog fires. */
+function urlInputSettings(env: Env, visionTaskTimeoutMs: number): UrlInputSettings {
+  const d = DEFAULT_URL_INPUT_SETTINGS;
+  const timeoutMs = integer(env, "URL_INPUT_TIMEOUT_MS", d.timeoutMs, 1, 600_000);
+  if (visionTaskTimeoutMs > 0 && timeoutMs >= visionTaskTimeoutMs) {
+    throw new ConfigError(`URL_INPUT_TIMEOUT_MS (${timeoutMs}) must be below VISION_TASK_TIMEOUT_MS (${visionTaskTimeoutMs}): a download outliving it would be taken for a hung worker`);
+  }
+  return {
+    allowUrlInput: boolean(env, "ALLOW_URL_INPUT", d.allowUrlInput),
+    allowNonHttps: boolean(env, "ALLOW_NON_HTTPS_URL_INPUT", d.allowNonHttps),
+    allowWithoutFqdn: boolean(env, "ALLOW_URL_INPUT_WITHOUT_FQDN", d.allowWithoutFqdn),
+    allowPrivateAddresses: boolean(env, "ALLOW_URL_INPUT_PRIVATE_ADDRESSES", d.allowPrivateAddresses),
+    allowedHosts: hostList(env, "WHITELISTED_DESTINATIONS_FOR_URL_INPUT"),
+    deniedHosts: hostList(env, "BLACKLISTED_DESTINATIONS_FOR_URL_INPUT") ?? [],
+    maxRedirects: integer(env, "URL_INPUT_MAX_REDIRECTS", d.maxRedirects, 0, 100),
+    timeoutMs,
+    maxBytes: integer(env, "URL_INPUT_MAX_BYTES", d.maxBytes, 1, 2 ** 31),
+    maxConcurrent: integer(env, "URL_INPUT_MAX_CONCURRENT", d.maxConcurrent, 1, 100_000),
+  };
+}
+
 /** Reads the configuration from an environment (process.env by default); throws on invalid values. */
 export function loadConfig(env: Env = process.env): ServerConfig {
   const maxBatchSize = integer(env, "MAX_BATCH_SIZE", 32, 1, 1024);
@@ -99,6 +166,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
   const demoModelId = env.DEMO_MODEL_ID ?? "demo-shapes/1";
   const modelCacheDir = env.MODEL_CACHE_DIR || "/tmp/cache";
   const devices = cudaDevices(env);
+  const visionTaskTimeoutMs = integer(env, "VISION_TASK_TIMEOUT_MS", 60_000, 0, 3_600_000);
   return {
     host: env.HOST || "0.0.0.0",
     port: integer(env, "PORT", 9001, 0, 65535),
@@ -108,7 +176,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     maxBatchSize,
     batchMaxWaitMs: integer(env, "BATCH_MAX_WAIT_MS", 0, 0, 10_000),
     numWorkers: integer(env, "NUM_WORKERS", availableParallelism(), 1, 256),
-    visionTaskTimeoutMs: integer(env, "VISION_TASK_TIMEOUT_MS", 60_000, 0, 3_600_000),
+    visionTaskTimeoutMs,
     arenaSlots: integer(env, "ARENA_SLOTS", 2 * maxBatchSize, 1, 8192),
     maxQueue: integer(env, "MAX_QUEUE", 1024, 0, 1_000_000),
     requestTimeoutMs: integer(env, "REQUEST_TIMEOUT_MS", 120_000, 0, 3_600_000),
@@ -124,5 +192,10 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     disablePreprocContrast: boolean(env, "DISABLE_PREPROC_CONTRAST", false),
     disablePreprocGrayscale: boolean(env, "DISABLE_PREPROC_GRAYSCALE", false),
     disablePreprocStaticCrop: boolean(env, "DISABLE_PREPROC_STATIC_CROP", false),
+    urlInput: urlInputSettings(env, visionTaskTimeoutMs),
+    maxRequestBytes: integer(env, "MAX_REQUEST_BYTES", 64 * 2 ** 20, 1024, 2 ** 31),
+    maxImagePixels: integer(env, "MAX_IMAGE_PIXELS", 50_000_000, 1, 2 ** 32),
+    serverApiKeys: apiKeys(env),
+    corsAllowedOrigins: corsOrigins(env),
   };
 }

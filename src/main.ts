@@ -25,7 +25,9 @@ export async function startServer(config: ServerConfig = loadConfig()): Promise<
   await ensureDemoModel(config);
   const pipeline = await Pipeline.start(config);
   for (const id of config.preloadModels) await pipeline.registry.get(id);
-  const app = createApp(pipeline).listen({ hostname: config.host, port: config.port });
+  // MAX_REQUEST_BYTES is enforced by the app (a JSON 413, chunked bodies included); Bun's own limit,
+  // which answers a bare 413 before the app runs, is lifted so that it never comes first.
+  const app = createApp(pipeline).listen({ hostname: config.host, port: config.port, maxRequestBodySize: Number.MAX_SAFE_INTEGER });
   const server = app.server!;
   const url = `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${server.port}`;
   console.log(

@@ -2,6 +2,7 @@
 import { Elysia } from "elysia";
 import type { Pipeline } from "../pipeline/pipeline.ts";
 import { errorResponse } from "./errors.ts";
+import { guard } from "./guard.ts";
 import { docsRoutes } from "./routes/docs.ts";
 import { inferRoutes } from "./routes/infer.ts";
 import { legacyRoutes } from "./routes/legacy.ts";
@@ -11,6 +12,8 @@ import { opsRoutes } from "./routes/ops.ts";
 export function createApp(pipeline: Pipeline, serverId: string = crypto.randomUUID()) {
   return (
     new Elysia()
+      // First: body size, API keys and CORS come before any route (and its error mapping before ours).
+      .use(guard(pipeline.config))
       .onError(({ code, error, set }) => {
         const response = errorResponse(code, error);
         // onAfterResponse reads the status from here: Elysia leaves set.status at 200 for some errors.

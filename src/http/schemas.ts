@@ -3,8 +3,12 @@ import { t } from "elysia";
 
 export const ImageInput = t.Object(
   {
-    type: t.String({ description: "How `value` carries the image: `base64` (optionally with a `data:image/...;base64,` prefix). Case-insensitive.", examples: ["base64"] }),
-    value: t.Optional(t.Any({ description: "The image: base64 text of an encoded JPEG/PNG/WebP/… file." })),
+    type: t.String({
+      description:
+        "How `value` carries the image: `base64` (optionally with a `data:image/...;base64,` prefix) or `url` (downloaded by the server under its URL policy: https only, public hosts only, by default). Case-insensitive.",
+      examples: ["base64", "url"],
+    }),
+    value: t.Optional(t.Any({ description: "The image: base64 text of an encoded JPEG/PNG/WebP/… file, or its http(s) URL." })),
   },
   { description: "One image." },
 );
@@ -28,17 +32,20 @@ const CommonRequestFields = {
   ...PreprocessingSwitches,
 };
 
-const Confidence = t.Union([t.Number(), t.Literal("best"), t.Literal("default")], {
+const Confidence = t.Union([t.Number({ minimum: 0, maximum: 1 }), t.Literal("best"), t.Literal("default")], {
   default: 0.4,
   description: 'Keep predictions whose score is >= this. "best" and "default" mean 0.4.',
 });
 
+/** Far above any model's candidate count (a 2048x2048 YOLOv8 has 86,016 anchors); more is a mistake. */
+export const MAX_DETECTIONS_LIMIT = 100_000;
+
 const DetectionFields = {
   confidence: t.Optional(Confidence),
-  iou_threshold: t.Optional(t.Number({ default: 0.3, description: "NMS overlap threshold (intersection over the other box's area, as the reference)." })),
+  iou_threshold: t.Optional(t.Number({ default: 0.3, minimum: 0, maximum: 1, description: "NMS overlap threshold (intersection over the other box's area, as the reference)." })),
   class_agnostic_nms: t.Optional(t.Nullable(t.Boolean({ default: false, description: "Suppress overlapping boxes across classes." }))),
   class_filter: t.Optional(t.Nullable(t.Array(t.String(), { description: "Keep only these class names (applied after NMS and max_detections)." }))),
-  max_detections: t.Optional(t.Integer({ default: 300, description: "Most predictions returned per image." })),
+  max_detections: t.Optional(t.Integer({ default: 300, minimum: 0, maximum: MAX_DETECTIONS_LIMIT, description: "Most predictions returned per image." })),
   max_candidates: t.Optional(t.Integer({ default: 3000, description: "Accepted for compatibility; unused, as in the reference." })),
   fix_batch_size: t.Optional(t.Boolean({ default: false, description: "Accepted for compatibility; batching is automatic." })),
 };

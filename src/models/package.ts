@@ -1,7 +1,7 @@
 // Model package: the reference's on-disk layout of one model (`<cache>/<dataset>/<version>/`), read and validated.
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { InferenceError } from "../errors.ts";
 import { parsePreprocessing, type PreprocessConfig } from "../vision/preprocess-config.ts";
 import type { ModelId } from "./model-id.ts";
@@ -43,7 +43,9 @@ async function readJson(path: string): Promise<unknown> {
   try {
     return JSON.parse(await readFile(path, "utf8"));
   } catch (error) {
-    throw new BrokenPackageError(`Cannot read ${path}: ${(error as Error).message}`);
+    // The path and the system's message go to the log only: responses never name server paths.
+    console.error(`model package: cannot read ${path}: ${(error as Error).message}`);
+    throw new BrokenPackageError(`Cannot read ${basename(path)}.`);
   }
 }
 
@@ -60,7 +62,7 @@ export async function readModelPackage(cacheDir: string, modelId: ModelId): Prom
   const dir = packageDir(cacheDir, modelId);
   if (!existsSync(dir)) throw new ModelNotFoundError();
   const weightsName = WEIGHTS_FILES.find((name) => existsSync(join(dir, name)));
-  if (!weightsName) throw new BrokenPackageError(`No weights file (${WEIGHTS_FILES.join(", ")}) in ${dir}.`);
+  if (!weightsName) throw new BrokenPackageError(`No weights file (${WEIGHTS_FILES.join(", ")}) in the package of ${modelId.id}.`);
 
   const environment = (await readJson(join(dir, "environment.json"))) as Record<string, unknown>;
   let preprocessing: PreprocessConfig;
@@ -81,7 +83,7 @@ export async function readModelPackage(cacheDir: string, modelId: ModelId): Prom
     existsSync(classNamesPath) && !(taskType === "classification" && fromMap.length > 0)
       ? (await readFile(classNamesPath, "utf8")).split("\n").map((l) => l.replace(/\r$/, "")).filter((l) => l.length > 0)
       : fromMap;
-  if (classNames.length === 0) throw new BrokenPackageError(`No class names (class_names.txt or CLASS_MAP) in ${dir}.`);
+  if (classNames.length === 0) throw new BrokenPackageError(`No class names (class_names.txt or CLASS_MAP) in the package of ${modelId.id}.`);
 
   const colors = environment.COLORS && typeof environment.COLORS === "object" ? (environment.COLORS as Record<string, string>) : null;
   return {

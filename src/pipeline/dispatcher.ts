@@ -6,10 +6,13 @@ import type { BatchReport } from "./inference-device.ts";
 import type { ImageInput, ImageMeta, PostprocessResult, PreprocessFlags, TaskParams, VisualizationRequest } from "./protocol.ts";
 import type { ServerMetrics } from "./metrics.ts";
 import type { VisionPool } from "./vision-pool.ts";
+import { ENCODED_BYTES_TYPE } from "../vision/image-input.ts";
 
 export interface DispatcherSettings {
   /** Requests allowed to wait for a free slot per model before new ones are refused. */
   maxQueue: number;
+  /** URL images downloading at once, server-wide, before new ones are refused (absent = no limit). */
+  urlInput?: { maxConcurrent: number };
 }
 
 export class Dispatcher {
@@ -19,6 +22,9 @@ export class Dispatcher {
     private readonly settings: DispatcherSettings,
     private readonly metrics: ServerMetrics,
   ) {}
+
+  /** URL images being downloaded now (they hold no arena slot, so they are bounded here). */
+  private downloads = 0;
 
   /**
    * Runs one image through the model; resolves with the response body (without `inference_id` and `time`).
@@ -38,7 +44,7 @@ export class Dispatcher {
     if (!signal) return work;
     // The work goes on to its next stage boundary after an abort; its failure then has no listener.
     work.catch(() => {});
-    return Promise.race([work, rejectOnAbort(signal)]);
+    return untilAborted(work, signal);
   }
 
   private async carry(
@@ -49,6 +55,13 @@ export class Dispatcher {
     visualize: VisualizationRequest | null,
     signal: AbortSignal | undefined,
   ): Promise<PostprocessResult> {
+    // A URL image is downloaded (by a vision worker) before it may claim an arena slot, so a slow
+    // or stalled image server holds no slot; preprocessing and the visualisation reuse the bytes.
+    if (image.type.toLowerCase() === "url") {
+      image = { type: ENCODED_BYTES_TYPE, value: await this.download(image) };
+      if (visualize) visualize = { ...visualize, image };
+      throwIfAborted(signal);
+    }
     const key = model.spec.key;
     const stages = this.metrics.stageClock(key);
     const slot = await this.admit(model, signal);
@@ -60,7 +73,7 @@ export class Dispatcher {
       const meta = await this.pool.run<ImageMeta>({ type: "preprocess", key, slot, image, flags });
       stages.lap("preprocess");
       throwIfAborted(signal);
-      await (signal ? Promise.race([inferred, rejectOnAbort(signal)]) : inferred);
+      await (signal ? untilAborted(inferred, signal) : inferred);
       // batch_wait and inference are recorded from the batch report (onInferred).
       stages.skip();
       throwIfAborted(signal);
@@ -73,6 +86,19 @@ export class Dispatcher {
       throw error;
     } finally {
       this.admitWaiting(model);
+    }
+  }
+
+  /** Downloads a URL image in a vision worker; refused with 503 while URL_INPUT_MAX_CONCURRENT downloads run. */
+  private async download(image: ImageInput): Promise<Uint8Array> {
+    if (this.downloads >= (this.settings.urlInput?.maxConcurrent ?? Infinity)) {
+      throw new InferenceError(503, "Server is downloading as many URL images as it may at once. Retry later.", { "Retry-After": "1" });
+    }
+    this.downloads++;
+    try {
+      return await this.pool.run<Uint8Array>({ type: "fetch", image });
+    } finally {
+      this.downloads--;
     }
   }
 
@@ -162,9 +188,12 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw abortError(signal);
 }
 
-function rejectOnAbort(signal: AbortSignal): Promise<never> {
-  return new Promise<never>((_, reject) => {
-    if (signal.aborted) reject(abortError(signal));
-    else signal.addEventListener("abort", () => reject(abortError(signal)), { once: true });
+/** `work`, or the abort's error if the signal aborts first; the listener goes when either happens. */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(abortError(signal));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortError(signal));
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
   });
 }

@@ -2,6 +2,7 @@
 import type { WireError } from "../errors.ts";
 import type { DetectionParams } from "../models/families/object-detection.ts";
 import type { PreprocessConfig } from "../vision/preprocess-config.ts";
+import type { UrlInputSettings } from "../vision/url-policy.ts";
 import type { ArenaLayout } from "./arena.ts";
 
 /** Control words shared by all threads of one device (an Int32Array over a SharedArrayBuffer). */
@@ -84,17 +85,23 @@ export interface ImageMeta {
 export type VisionRequest =
   | { type: "attach"; model: ModelSpec }
   | { type: "detach"; key: string }
+  /** Downloads a `url` image (before the request claims an arena slot); answers its encoded bytes. */
+  | { type: "fetch"; taskId: number; image: ImageInput }
   | { type: "preprocess"; taskId: number; key: string; slot: number; image: ImageInput; flags: PreprocessFlags }
   | { type: "postprocess"; taskId: number; key: string; slot: number; meta: ImageMeta; params: TaskParams; visualize: VisualizationRequest | null };
 
 // ---- vision worker -> main ----
 export type VisionReply =
   | { type: "ready" }
-  | { type: "done"; taskId: number; result: ImageMeta | PostprocessResult }
+  | { type: "done"; taskId: number; result: ImageMeta | PostprocessResult | Uint8Array }
   | { type: "failed"; taskId: number; error: WireError };
 
 export interface VisionInit {
   control: SharedArrayBuffer;
+  /** MAX_IMAGE_PIXELS: larger images are refused from their header, before decoding. */
+  maxImagePixels?: number;
+  /** The URL image policy and download limits (ALLOW_URL_INPUT and friends); absent = the defaults. */
+  urlInput?: UrlInputSettings;
 }
 
 // ---- main -> inference worker ----

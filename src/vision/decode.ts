@@ -23,12 +23,28 @@ sharp.concurrency(1);
 // Every request brings a new image: libvips' operation cache would only hold memory.
 sharp.cache(false);
 
-/** Decodes the first frame/page of an image. Throws InputImageError("Data is not image.") for anything undecodable. */
+/** Limits every decode in this thread obeys (MAX_IMAGE_PIXELS); each vision worker sets them from its init message. */
+const limits = { maxImagePixels: 50_000_000 };
+
+export function setDecodeLimits(next: { maxImagePixels: number }): void {
+  limits.maxImagePixels = next.maxImagePixels;
+}
+
+/**
+ * Decodes the first frame/page of an image (animated GIF/WebP and multi-page TIFF included, as
+ * OpenCV's imdecode does). Throws InputImageError("Data is not image.") for anything undecodable,
+ * and refuses an image whose header claims more than MAX_IMAGE_PIXELS before decoding any of it.
+ */
 export async function decodeImage(bytes: Uint8Array, options: DecodeOptions): Promise<RgbImage> {
   if (bytes.length === 0 || looksLikeText(bytes)) throw new InputImageError("Data is not image.");
   try {
     const { data, info } = await sharp(bytes, {
       autoOrient: options.autoOrient,
+      // Checked against the header's width x height before any pixel is decoded (decompression bombs).
+      limitInputPixels: limits.maxImagePixels,
+      // The first page/frame only, explicitly.
+      pages: 1,
+      page: 0,
       // OpenCV ignores embedded colour profiles; it decodes corrupt JPEG data with a warning
       // but returns nothing for a truncated file, which is what failOn "error" does.
       ignoreIcc: true,
@@ -47,8 +63,19 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions): Pr
     };
   } catch (error) {
     if (error instanceof InputImageError) throw error;
+    if (error instanceof Error && /pixel limit/i.test(error.message)) throw await tooLarge(bytes);
     throw new InputImageError("Data is not image.");
   }
+}
+
+/** The refusal of an image over MAX_IMAGE_PIXELS, naming its size (read from the header only). */
+async function tooLarge(bytes: Uint8Array): Promise<InputImageError> {
+  let size = "";
+  try {
+    const { width, height } = await sharp(bytes, { limitInputPixels: false }).metadata();
+    if (width && height) size = ` (${width}x${height})`;
+  } catch {}
+  return new InputImageError(`Image is too large${size}: this server accepts at most ${limits.maxImagePixels} pixels.`);
 }
 
 // sharp renders SVG (and other XML/text); OpenCV does not decode text formats, so neither do we.

@@ -3,6 +3,7 @@
 // The loop waits on the control doorbell (rung by vision workers when a slot turns READY or
 // FREE), asks the pure batcher for the next run of READY slots, and calls ORT with input and
 // output tensors that are views of the model's arena: no image is copied here.
+import { basename } from "node:path";
 import { OrtRuntime, type OrtSession, type TensorRtOptions } from "../../native-bindings/ort.ts";
 import { toWireError } from "../errors.ts";
 import { inputShapeRange, resolveInputSize } from "../models/model-io.ts";
@@ -83,7 +84,10 @@ function load(request: Extract<InferenceRequest, { type: "load" }>): void {
     }
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    reply({ type: "loadFailed", requestId: request.requestId, error: { status: 500, message: `Model package is broken. ${message}` } });
+    // ONNX Runtime names the weights file by its full path: the log keeps it, the response does not.
+    console.error(`loading ${request.key} failed: ${message}`);
+    const publicMessage = message.replaceAll(request.path, `${request.key}/${basename(request.path)}`);
+    reply({ type: "loadFailed", requestId: request.requestId, error: { status: 500, message: `Model package is broken. ${publicMessage}` } });
   }
 }
 

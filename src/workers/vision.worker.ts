@@ -19,10 +19,11 @@ import {
   type VisualizationRequest,
 } from "../pipeline/protocol.ts";
 import type { RescaleGeometry } from "../vision/boxes.ts";
-import { decodeImage } from "../vision/decode.ts";
+import { decodeImage, setDecodeLimits } from "../vision/decode.ts";
 import { drawClassification, drawPredictions, type DrawablePrediction } from "../vision/draw.ts";
-import { imageBytesFromInput } from "../vision/image-input.ts";
+import { loadImageBytes } from "../vision/image-input.ts";
 import { preprocessInto } from "../vision/preprocess.ts";
+import { DEFAULT_URL_INPUT_SETTINGS, type UrlInputSettings } from "../vision/url-policy.ts";
 
 declare const self: Worker;
 
@@ -33,6 +34,7 @@ interface AttachedModel {
 
 const models = new Map<string, AttachedModel>();
 let control: Int32Array;
+let urlInput: UrlInputSettings = DEFAULT_URL_INPUT_SETTINGS;
 
 function ringDoorbell(): void {
   Atomics.add(control, Control.DOORBELL, 1);
@@ -47,7 +49,7 @@ function modelFor(key: string): AttachedModel {
 
 async function preprocess(request: Extract<VisionRequest, { type: "preprocess" }>): Promise<ImageMeta> {
   const { spec, arena } = modelFor(request.key);
-  const bytes = imageBytesFromInput(request.image);
+  const bytes = await loadImageBytes(request.image, urlInput);
   const size = await preprocessInto(bytes, spec.preprocessing, request.flags, spec.input, arena.input(request.slot));
   // A cancelled request's slot has already left ASSIGNED: its input is simply never run.
   if (arena.markReady(request.slot)) ringDoorbell();
@@ -93,7 +95,7 @@ function responseBody(spec: ModelSpec, arena: Arena, slot: number, meta: ImageMe
 }
 
 async function visualization(spec: ModelSpec, body: ResponseBody, request: VisualizationRequest): Promise<Uint8Array> {
-  const image = await decodeImage(imageBytesFromInput(request.image), { autoOrient: request.autoOrient });
+  const image = await decodeImage(await loadImageBytes(request.image, urlInput), { autoOrient: request.autoOrient });
   if ("top" in body || "predicted_classes" in body) {
     return drawClassification(image, body, { colors: spec.colors, strokeWidth: request.strokeWidth });
   }
@@ -123,25 +125,32 @@ async function handle(request: VisionRequest): Promise<void> {
     case "detach":
       models.delete(request.key);
       return;
+    case "fetch":
     case "preprocess":
     case "postprocess": {
       let reply: VisionReply;
       try {
-        const result = request.type === "preprocess" ? await preprocess(request) : await postprocess(request);
+        const result =
+          request.type === "fetch" ? await loadImageBytes(request.image, urlInput) : request.type === "preprocess" ? await preprocess(request) : await postprocess(request);
         reply = { type: "done", taskId: request.taskId, result };
       } catch (error) {
         if (!(error instanceof InferenceError)) console.error(`vision worker: ${request.type} failed:`, error);
         reply = { type: "failed", taskId: request.taskId, error: toWireError(error) };
       }
-      self.postMessage(reply);
+      // A downloaded image is this worker's own buffer: move it rather than copy it.
+      if (request.type === "fetch" && reply.type === "done" && reply.result instanceof Uint8Array) self.postMessage(reply, [reply.result.buffer]);
+      else self.postMessage(reply);
     }
   }
 }
 
 self.onmessage = (event: MessageEvent<VisionInit | VisionRequest>) => {
   const message = event.data;
-  if ("control" in message) control = new Int32Array(message.control);
-  else void handle(message);
+  if ("control" in message) {
+    control = new Int32Array(message.control);
+    if (message.maxImagePixels) setDecodeLimits({ maxImagePixels: message.maxImagePixels });
+    urlInput = message.urlInput ?? DEFAULT_URL_INPUT_SETTINGS;
+  } else void handle(message);
 };
 // Announce ourselves only now: the pool holds every message back until it hears this.
 self.postMessage({ type: "ready" } satisfies VisionReply);

@@ -67,3 +67,38 @@ describe("GPU settings", () => {
     expect(loadConfig({ TENSORRT_CACHE_PATH: "" }).tensorrtCachePath).toBe("");
   });
 });
+
+describe("limits and access settings", () => {
+  test("default to a 64 MiB body, 50-megapixel images, no API keys and no CORS", () => {
+    expect(loadConfig({})).toMatchObject({ maxRequestBytes: 64 * 2 ** 20, maxImagePixels: 50_000_000, serverApiKeys: [], corsAllowedOrigins: [] });
+  });
+
+  test("read MAX_REQUEST_BYTES and MAX_IMAGE_PIXELS as positive integers, naming the setting otherwise", () => {
+    expect(loadConfig({ MAX_REQUEST_BYTES: "1048576", MAX_IMAGE_PIXELS: "1000000" })).toMatchObject({ maxRequestBytes: 1048576, maxImagePixels: 1000000 });
+    for (const raw of ["0", "-1", "1.5", "64MB"]) {
+      expect(() => loadConfig({ MAX_REQUEST_BYTES: raw })).toThrow(/MAX_REQUEST_BYTES/);
+      expect(() => loadConfig({ MAX_IMAGE_PIXELS: raw })).toThrow(/MAX_IMAGE_PIXELS/);
+    }
+  });
+
+  test("read SERVER_API_KEYS as a comma-separated list and refuse keys with whitespace without repeating them", () => {
+    expect(loadConfig({ SERVER_API_KEYS: " k1, k2 ,," }).serverApiKeys).toEqual(["k1", "k2"]);
+    expect(loadConfig({ SERVER_API_KEYS: "" }).serverApiKeys).toEqual([]);
+    let message = "";
+    try {
+      loadConfig({ SERVER_API_KEYS: "good,se cret" });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain("SERVER_API_KEYS");
+    expect(message).not.toContain("se cret");
+  });
+
+  test("read CORS_ALLOWED_ORIGINS as origins or *, refusing paths, bare hosts and other schemes", () => {
+    expect(loadConfig({ CORS_ALLOWED_ORIGINS: "https://app.example.com, http://localhost:3000" }).corsAllowedOrigins).toEqual(["https://app.example.com", "http://localhost:3000"]);
+    expect(loadConfig({ CORS_ALLOWED_ORIGINS: "*" }).corsAllowedOrigins).toEqual(["*"]);
+    for (const raw of ["app.example.com", "https://app.example.com/", "https://app.example.com/path", "ftp://app.example.com", "*.example.com"]) {
+      expect(() => loadConfig({ CORS_ALLOWED_ORIGINS: raw })).toThrow(/CORS_ALLOWED_ORIGINS/);
+    }
+  });
+});

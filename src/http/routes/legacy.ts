@@ -4,7 +4,7 @@ import { InferenceError, InputImageError } from "../../errors.ts";
 import type { Pipeline } from "../../pipeline/pipeline.ts";
 import type { ImageInput, TaskParams, TaskType } from "../../pipeline/protocol.ts";
 import { jsonResponse, maskDecodeParams, preprocessFlags, runInference } from "../inference.ts";
-import { ErrorResponse } from "../schemas.ts";
+import { ErrorResponse, MAX_DETECTIONS_LIMIT } from "../schemas.ts";
 
 /** The reference floors legacy confidences here to avoid returning every anchor. */
 const CONFIDENCE_LOWER_BOUND = 0.01;
@@ -40,6 +40,23 @@ function number(query: Query, name: keyof Query, fallback: number): number {
   return value;
 }
 
+function outOfRange(name: string, range: string, raw: string): InferenceError {
+  return new InferenceError(422, `Invalid request: query parameter ${name} must be ${range}, got "${raw}"`);
+}
+
+/** A threshold given as a fraction in [0, 1] or a percentage in [1, 100]. */
+function threshold(query: Query, name: "confidence" | "overlap", fallback: number): number {
+  const value = number(query, name, fallback);
+  if (value < 0 || value > 100) throw outOfRange(name, "a fraction in [0, 1] or a percentage in [1, 100]", query[name]!);
+  return fraction(value);
+}
+
+function maxDetections(query: Query): number {
+  const value = number(query, "max_detections", 300);
+  if (!Number.isInteger(value) || value < 0 || value > MAX_DETECTIONS_LIMIT) throw outOfRange("max_detections", `an integer in [0, ${MAX_DETECTIONS_LIMIT}]`, query.max_detections!);
+  return value;
+}
+
 const flag = (raw: string | undefined) => raw !== undefined && ["true", "1", "yes"].includes(raw.toLowerCase());
 
 /** Legacy thresholds come as fractions or percentages. */
@@ -49,6 +66,7 @@ export function legacyConfidence(raw: string | undefined): number {
   if (raw === undefined || raw === "" || raw === "best" || raw === "default") return 0.4;
   const value = Number(raw);
   if (!Number.isFinite(value)) throw invalidQuery("confidence", raw);
+  if (value < 0 || value > 100) throw outOfRange("confidence", "a fraction in [0, 1] or a percentage in [1, 100]", raw);
   return Math.max(fraction(value), CONFIDENCE_LOWER_BOUND);
 }
 
@@ -57,9 +75,9 @@ function paramsFor(task: TaskType, query: Query): TaskParams {
   if (task === "classification") return { task, confidence };
   const detection = {
     confidence,
-    iouThreshold: fraction(number(query, "overlap", 0.3)),
+    iouThreshold: threshold(query, "overlap", 0.3),
     classAgnosticNms: false,
-    maxDetections: number(query, "max_detections", 300),
+    maxDetections: maxDetections(query),
     classFilter: null,
   };
   if (task === "object-detection") return { task, detection };

@@ -37,3 +37,10 @@ describe("maskDecodeParams", () => {
     expect(maskDecodeParams("tradeoff", 0.5)).toEqual({ maskDecodeMode: "tradeoff", tradeoffFactor: 0.5 });
   });
 });
+
+describe("legacyConfidence bounds", () => {
+  test("refuses a negative confidence or a percentage over 100 with a 422 naming the parameter", () => {
+    for (const raw of ["-1", "-0.5", "100.5", "1e9"]) expect(() => legacyConfidence(raw)).toThrow(/query parameter confidence must be/);
+    expect(legacyConfidence("100")).toBe(1);
+  });
+});

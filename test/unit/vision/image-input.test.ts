@@ -2,7 +2,8 @@
 
 import { describe, expect, test } from "bun:test";
 import { InputImageError } from "../../../src/errors.ts";
-import { imageBytesFromInput } from "../../../src/vision/image-input.ts";
+import { ENCODED_BYTES_TYPE, imageBytesFromInput, loadImageBytes } from "../../../src/vision/image-input.ts";
+import { DEFAULT_URL_INPUT_SETTINGS } from "../../../src/vision/url-policy.ts";
 
 const PNG_SIGNATURE = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const PNG_SIGNATURE_BASE64 = Buffer.from(PNG_SIGNATURE).toString("base64");
@@ -72,10 +73,28 @@ describe("imageBytesFromInput with other types", () => {
     );
   });
 
-  test("url input is refused with a clear cause", () => {
-    expect(loadError({ type: "url", value: "https://example.com/a.jpg" }).message).toBe(
-      "Could not load input image. Cause: URL image input is not enabled on this server.",
+  test("url input is downloaded by loadImageBytes under the URL policy (see url-image.test.ts), never synchronously", async () => {
+    const disabled = { ...DEFAULT_URL_INPUT_SETTINGS, allowUrlInput: false };
+    await expect(loadImageBytes({ type: "URL", value: "https://example.com/a.jpg" }, disabled)).rejects.toThrow(
+      "Could not load input image. Cause: Providing images via URL is not supported in this configuration of `inference`.",
     );
+    await expect(loadImageBytes({ type: "url", value: "http://example.com/a.jpg" }, DEFAULT_URL_INPUT_SETTINGS)).rejects.toThrow(
+      "Could not load input image. Cause: Providing images via non https:// URL is not supported in this configuration of `inference`.",
+    );
+    expect(() => imageBytesFromInput({ type: "url", value: "https://example.com/a.jpg" })).toThrow(/loadImageBytes/);
+  });
+
+  test("loadImageBytes reads the other types as imageBytesFromInput does", async () => {
+    expect(await loadImageBytes({ type: "base64", value: PNG_SIGNATURE_BASE64 }, DEFAULT_URL_INPUT_SETTINGS)).toEqual(PNG_SIGNATURE);
+  });
+
+  test("already-downloaded bytes pass through; the internal type cannot be forged from JSON", () => {
+    expect(imageBytesFromInput({ type: ENCODED_BYTES_TYPE, value: PNG_SIGNATURE })).toBe(PNG_SIGNATURE);
+    for (const value of [PNG_SIGNATURE_BASE64, [137, 80], new Uint8Array(0), null]) {
+      expect(loadError({ type: ENCODED_BYTES_TYPE, value }).message).toBe(
+        "Could not load input image. Cause: Image declaration contains not recognised image type.",
+      );
+    }
   });
 
   test("file input is refused with a clear cause", () => {
