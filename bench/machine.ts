@@ -17,6 +17,7 @@ export interface MachineInfo {
   numWorkers: number;
   maxBatchSize: number;
   batchMaxWaitMs: number;
+  batchSizeProbe: boolean;
   /** 1-minute load average when the run started: other work on the machine skews every number. */
   loadAverageAtStart: number;
 }
@@ -42,6 +43,7 @@ export function describeMachine(config: ServerConfig, runtime: { onnxruntime: st
     numWorkers: config.numWorkers,
     maxBatchSize: config.maxBatchSize,
     batchMaxWaitMs: config.batchMaxWaitMs,
+    batchSizeProbe: config.batchSizeProbe,
     loadAverageAtStart,
   };
 }
@@ -49,5 +51,5 @@ export function describeMachine(config: ServerConfig, runtime: { onnxruntime: st
 /** One line for tables and plot captions. */
 export function machineLine(m: MachineInfo): string {
   const threads = m.ortIntraOpThreads === 0 ? "default" : String(m.ortIntraOpThreads);
-  return `${m.cores} cores ${m.cpuModel}, ${m.memoryGiB} GiB, Bun ${m.bun}, ONNX Runtime ${m.onnxruntime} (${m.executionProvider} EP, intra-op threads ${threads}), NUM_WORKERS=${m.numWorkers}, MAX_BATCH_SIZE=${m.maxBatchSize}, BATCH_MAX_WAIT_MS=${m.batchMaxWaitMs}; load average ${m.loadAverageAtStart.toFixed(2)} at the start`;
+  return `${m.cores} cores ${m.cpuModel}, ${m.memoryGiB} GiB, Bun ${m.bun}, ONNX Runtime ${m.onnxruntime} (${m.executionProvider} EP, intra-op threads ${threads}), NUM_WORKERS=${m.numWorkers}, MAX_BATCH_SIZE=${m.maxBatchSize}, BATCH_MAX_WAIT_MS=${m.batchMaxWaitMs}, BATCH_SIZE_PROBE=${m.batchSizeProbe}; load average ${m.loadAverageAtStart.toFixed(2)} at the start`;
 }

@@ -15,6 +15,8 @@ export interface ServerConfig {
   maxBatchSize: number;
   /** How long the batcher may hold a partial batch to let it fill (0 = run what is ready at once). */
   batchMaxWaitMs: number;
+  /** Time batch sizes when a dynamic-batch model loads and cap its batches where larger ones stop paying off per image. */
+  batchSizeProbe: boolean;
   /** Vision workers (decode, preprocess, postprocess). */
   numWorkers: number;
   /** A vision task running longer than this means a hung worker: it is replaced and its requests fail with 500 (0 = never). */
@@ -175,6 +177,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     preloadModels: list(env, "PRELOAD_MODELS", demoModelId ? [demoModelId] : []),
     maxBatchSize,
     batchMaxWaitMs: integer(env, "BATCH_MAX_WAIT_MS", 0, 0, 10_000),
+    batchSizeProbe: boolean(env, "BATCH_SIZE_PROBE", true),
     numWorkers: integer(env, "NUM_WORKERS", availableParallelism(), 1, 256),
     visionTaskTimeoutMs,
     arenaSlots: integer(env, "ARENA_SLOTS", 2 * maxBatchSize, 1, 8192),

@@ -36,6 +36,7 @@ export class Pipeline {
         intraOpThreads: config.ortIntraOpThreads,
         batchMaxWaitMs: config.batchMaxWaitMs,
         maxBatchSize: config.maxBatchSize,
+        batchProbe: config.batchSizeProbe,
         tensorrt: { engineCachePath: config.tensorrtCachePath, fp16: config.tensorrtFp16 },
       },
       config.cudaDevices,

@@ -114,6 +114,8 @@ export interface InferenceInit {
   batchMaxWaitMs: number;
   /** Largest batch of a dynamic-batch model: the top of the TensorRT engine's shape range. */
   maxBatchSize: number;
+  /** Time batch sizes when a dynamic-batch model attaches and cap its batches where larger ones stop paying (BATCH_SIZE_PROBE). */
+  batchProbe: boolean;
   tensorrt: { engineCachePath: string; fp16: boolean };
 }
 

@@ -8,6 +8,7 @@ import { OrtRuntime, type OrtSession, type TensorRtOptions } from "../../native-
 import { toWireError } from "../errors.ts";
 import { inputShapeRange, resolveInputSize } from "../models/model-io.ts";
 import { Arena, SlotState } from "../pipeline/arena.ts";
+import { chooseBatchCap, nextProbeSize, type ProbeSample } from "../pipeline/batch-probe.ts";
 import { nextBatch, type ModelQueueView } from "../pipeline/batcher.ts";
 import { claimReadyPrefix } from "../pipeline/slot-claim.ts";
 import { Control, type InferenceInit, type InferenceReply, type InferenceRequest } from "../pipeline/protocol.ts";
@@ -91,10 +92,40 @@ function load(request: Extract<InferenceRequest, { type: "load" }>): void {
   }
 }
 
+/**
+ * Times doubling batch sizes on this device (see batch-probe.ts) and returns the batch cap they call for.
+ * Inputs are read from the arena (whatever it holds: only the time matters); outputs go to private
+ * buffers, since another device's worker may already be filling this arena's output slots.
+ */
+function probeBatchCap(key: string, session: OrtSession, arena: Arena, inputName: string, outputNames: string[], maxBatch: number): number {
+  const samples: ProbeSample[] = [];
+  const floatsPerSlot = outputNames.map((_, i) => arena.output(i, 0).length);
+  const scratch = outputNames.map((_, i) => new Float32Array(maxBatch * floatsPerSlot[i]!));
+  for (let size = nextProbeSize(samples, maxBatch); size !== null; size = nextProbeSize(samples, maxBatch)) {
+    const inputs = [{ name: inputName, data: arena.input(0, size), shape: [size, ...arena.layout.inputShape] }];
+    const outputs = outputNames.map((name, i) => ({ name, data: scratch[i]!.subarray(0, size * floatsPerSlot[i]!), shape: [size, ...arena.layout.outputs[i]!.shape] }));
+    // The first call at a new size lets ORT size its buffers; the faster of two more is the time.
+    session.run(inputs, outputs);
+    let fastest = Infinity;
+    for (let i = 0; i < 2; i++) {
+      const began = performance.now();
+      session.run(inputs, outputs);
+      fastest = Math.min(fastest, performance.now() - began);
+    }
+    samples.push({ size, msPerImage: fastest / size });
+  }
+  const cap = chooseBatchCap(samples, maxBatch);
+  console.log(`batch probe ${key} (${session.activeProvider}): ${samples.map((s) => `batch ${s.size} ${s.msPerImage.toFixed(1)}`).join(", ")} ms/image -> batches up to ${cap}`);
+  return cap;
+}
+
 function attach(request: Extract<InferenceRequest, { type: "attach" }>): void {
   const session = sessions.get(request.key);
   if (!session) throw new Error(`attach before load: ${request.key}`);
   const arena = new Arena(request.arena.layout, request.arena.buffer);
+  const capacity = init.batchProbe && !request.batch.fixed && request.batch.capacity > 1
+    ? probeBatchCap(request.key, session, arena, request.inputName, request.outputNames, request.batch.capacity)
+    : request.batch.capacity;
   attached.set(request.key, {
     key: request.key,
     session,
@@ -107,7 +138,7 @@ function attach(request: Extract<InferenceRequest, { type: "attach" }>): void {
       states: arena.states,
       readyAt: arena.readyAt,
       slots: arena.layout.slots,
-      batchCapacity: request.batch.capacity,
+      batchCapacity: capacity,
       fixedBatch: request.batch.fixed,
     },
   });

@@ -26,6 +26,8 @@ beforeAll(async () => {
       NUM_WORKERS: "2",
       MAX_BATCH_SIZE: "2",
       ARENA_SLOTS: "8",
+      // Two workers sharing batches is what is tested: keep batches of 2 whatever this CPU's probe would say.
+      BATCH_SIZE_PROBE: "false",
     }),
   );
 });

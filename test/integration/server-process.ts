@@ -13,11 +13,14 @@ export interface ServerProcess {
   stop(): Promise<number>;
 }
 
-/** Starts the server with `env` on top of a quiet default (no demo model, two vision workers, port 0). */
+/**
+ * Starts the server with `env` on top of a quiet default: no demo model, two vision workers, port 0,
+ * and batches up to MAX_BATCH_SIZE exactly (no batch probe), so tests of batching see the sizes they set.
+ */
 export async function startServerProcess(env: Record<string, string>, timeoutMs = 60_000): Promise<ServerProcess> {
   const proc: Subprocess<"ignore", "pipe", "pipe"> = Bun.spawn(["bun", "src/main.ts"], {
     cwd: REPO_ROOT,
-    env: { ...process.env, PORT: "0", HOST: "127.0.0.1", DEMO_MODEL_ID: "", NUM_WORKERS: "2", ...env },
+    env: { ...process.env, PORT: "0", HOST: "127.0.0.1", DEMO_MODEL_ID: "", NUM_WORKERS: "2", BATCH_SIZE_PROBE: "false", ...env },
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
