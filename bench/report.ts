@@ -117,7 +117,7 @@ export function markdownReport(result: BenchResult, charts: { task: string; file
     const s = result.soak;
     parts.push(
       `### Memory soak: \`${s.modelId}\`\n\n` +
-        `${s.requests} requests at ${s.concurrency} clients (${rate(s.reqPerSec)} req/s) after ${s.warmRequests} to warm up: resident memory ${s.warmRssMiB.toFixed(0)} MiB once warm, ${s.finalRssMiB.toFixed(0)} MiB at the end (${(s.growth * 100).toFixed(1)}%), at most ${s.maxRssMiB.toFixed(0)} MiB in between; process peak ${s.peakRssMiB.toFixed(0)} MiB. Not 2xx: ${problems(s.outcomes)}.\n\n` +
+        `${s.requests} requests at ${s.concurrency} clients (${rate(s.reqPerSec)} req/s) after ${s.warmRequests} to warm up: resident memory ${s.warmRssMiB.toFixed(0)} MiB once warm, ${s.finalRssMiB.toFixed(0)} MiB at the end (${(s.growth * 100).toFixed(1)}%; medians of the first and last tenth of readings every 250 ms), at most ${s.maxRssMiB.toFixed(0)} MiB in between; process peak ${s.peakRssMiB.toFixed(0)} MiB. Not 2xx: ${problems(s.outcomes)}.\n\n` +
         table(["target", "measured", "required", "", "from"], targetRows(s.targets)),
     );
   }
