@@ -1,6 +1,6 @@
 // Benchmark run (`bun run bench`): bare model, this server (closed and open loop), the sequential baseline and a memory soak, per task, in one run.
 //
-//   bun run bench                      full run (~10 min on 2 cores): writes bench/results/, docs/bench/*.svg, BENCHMARKS.md
+//   bun run bench                      full run (~10 min on 2 cores): writes bench/results/, bench/plots/*.svg, BENCHMARKS.md
 //   bun run bench --smoke              a few seconds, detection only, results in a temporary folder (CI runs this)
 //   bun run bench --tasks object-detection --concurrency 1,32 --seconds 20 --skip open-loop,soak
 // Server settings (NUM_WORKERS, ORT_INTRA_OP_THREADS, MAX_BATCH_SIZE, BATCH_MAX_WAIT_MS, ...) come
@@ -242,7 +242,7 @@ const stamp = result.startedAt.replace(/[:.]/g, "-");
 writeFileSync(join(outDir, `${stamp}.json`), `${JSON.stringify(result, null, 2)}\n`);
 writeFileSync(join(outDir, "latest.json"), `${JSON.stringify(result, null, 2)}\n`);
 const charts = benchmarkCharts(result);
-const chartDir = writeDocs ? join(REPO_ROOT, "docs/bench") : outDir;
+const chartDir = writeDocs ? join(REPO_ROOT, "bench/plots") : outDir;
 mkdirSync(chartDir, { recursive: true });
 for (const chart of charts) writeFileSync(join(chartDir, chart.name), chart.svg);
 const chartLinks = tasks.map((t) => ({ task: t.task, files: charts.filter((c) => c.name.startsWith(`${t.task}-`)).map((c) => relative(writeDocs ? REPO_ROOT : outDir, join(chartDir, c.name))) }));
@@ -253,4 +253,4 @@ if (writeDocs) {
   writeFileSync(path, replaceGeneratedSection(readFileSync(path, "utf8"), report));
 }
 console.log(`\n${report}\n`);
-log(`results in ${relative(process.cwd(), outDir) || "."}${writeDocs ? "; BENCHMARKS.md and docs/bench/ updated" : ""}`);
+log(`results in ${relative(process.cwd(), outDir) || "."}${writeDocs ? "; BENCHMARKS.md and bench/plots/ updated" : ""}`);
