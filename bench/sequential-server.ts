@@ -8,32 +8,40 @@
 import { OrtRuntime, type BoundTensor, type OrtSession } from "../native-bindings/ort.ts";
 import { loadConfig } from "../src/config.ts";
 import { InferenceError } from "../src/errors.ts";
-import { postprocessObjectDetection } from "../src/models/families/object-detection.ts";
+import { confidenceValue, detectionParams, maskDecodeParams } from "../src/http/inference.ts";
+import { classificationNormalisation } from "../src/models/families/classification.ts";
 import { parseModelId } from "../src/models/model-id.ts";
 import { resolveInputSize } from "../src/models/model-io.ts";
+import { resolveOutputLayout } from "../src/models/output-layout.ts";
 import { readModelPackage, type ModelPackage } from "../src/models/package.ts";
+import { taskResponse } from "../src/models/task-response.ts";
+import type { OutputLayout, TaskParams, TaskType } from "../src/pipeline/protocol.ts";
 import { imageBytesFromInput } from "../src/vision/image-input.ts";
 import { preprocessInto } from "../src/vision/preprocess.ts";
 
 interface BaselineModel {
   pkg: ModelPackage;
   session: OrtSession;
-  input: { name: string; width: number; height: number; tensor: Float32Array };
+  layout: OutputLayout;
+  input: { name: string; width: number; height: number; mean: [number, number, number]; std: [number, number, number]; tensor: Float32Array };
   outputs: BoundTensor[];
 }
 
-interface DetectionBody {
+/** The reference's request fields the baseline reads (defaults for everything else). */
+interface InferenceBody {
   model_id: string;
   image: { type: string; value?: unknown };
-  confidence?: number;
-  iou_threshold?: number;
-  class_agnostic_nms?: boolean;
-  max_detections?: number;
+  confidence?: number | string | null;
+  iou_threshold?: number | null;
+  class_agnostic_nms?: boolean | null;
+  max_detections?: number | null;
   class_filter?: string[] | null;
+  mask_decode_mode?: string | null;
+  tradeoff_factor?: number | null;
 }
 
 const NO_SWITCHES = { disableAutoOrient: false, disableContrast: false, disableGrayscale: false, disableStaticCrop: false };
-const UNIT_NORMALISATION = { mean: [0, 0, 0], std: [1, 1, 1] } as const;
+const UNIT_NORMALISATION = { mean: [0, 0, 0] as [number, number, number], std: [1, 1, 1] as [number, number, number] };
 
 const config = loadConfig(process.env);
 const runtime = OrtRuntime.load(config.ortLibPath || undefined);
@@ -49,48 +57,53 @@ function loadModel(pkg: ModelPackage): BaselineModel {
   const size = resolveInputSize(input.shape, { width: pkg.preprocessing.resize.width, height: pkg.preprocessing.resize.height });
   const tensor = new Float32Array(3 * size.width * size.height);
   const probe = session.runAllocating([{ name: input.name, data: tensor, shape: [1, 3, size.height, size.width] }]);
+  const task = pkg.taskType as TaskType;
+  const normalisation = task === "classification" ? classificationNormalisation(pkg.modelType) : UNIT_NORMALISATION;
   return {
     pkg,
     session,
-    input: { name: input.name, ...size, tensor },
+    layout: resolveOutputLayout(task, probe.map((o) => o.shape.slice(1)), pkg.classNames.length, pkg.multiLabel, pkg.modelType),
+    input: { name: input.name, ...size, mean: normalisation.mean, std: normalisation.std, tensor },
     outputs: probe.map((o) => ({ name: o.name, data: new Float32Array(o.data.length), shape: o.shape })),
   };
 }
 
-/** One detection request, start to finish. */
-async function detect(body: DetectionBody): Promise<string> {
+function taskParams(task: TaskType, body: InferenceBody): TaskParams {
+  switch (task) {
+    case "object-detection":
+      return { task, detection: detectionParams(body) };
+    case "instance-segmentation":
+      return { task, detection: detectionParams(body), ...maskDecodeParams(body.mask_decode_mode, body.tradeoff_factor) };
+    case "classification":
+      return { task, confidence: confidenceValue(body.confidence) };
+  }
+}
+
+/** One request, start to finish: decode and preprocess, a batch-1 ONNX Runtime call, postprocess. */
+async function infer(task: TaskType, body: InferenceBody): Promise<string> {
   const started = performance.now();
   const model = models.get(parseModelId(body.model_id).id);
   if (!model) throw new InferenceError(404, `Model ${body.model_id} is not loaded by the baseline.`);
+  if (model.pkg.taskType !== task) throw new InferenceError(400, `Model ${body.model_id} is a ${model.pkg.taskType} model.`);
   const { pkg, input } = model;
-  const image = await preprocessInto(imageBytesFromInput(body.image), pkg.preprocessing, NO_SWITCHES, { ...input, ...UNIT_NORMALISATION }, input.tensor);
+  const image = await preprocessInto(imageBytesFromInput(body.image), pkg.preprocessing, NO_SWITCHES, input, input.tensor);
   model.session.run([{ name: input.name, data: input.tensor, shape: [1, 3, input.height, input.width] }], model.outputs);
-  const output = model.outputs[0]!;
-  const predictions = postprocessObjectDetection(
-    output.data as Float32Array,
-    { numClasses: output.shape[1]! - 4, numAnchors: output.shape[2]! },
-    {
-      confidence: body.confidence ?? 0.4,
-      iouThreshold: body.iou_threshold ?? 0.3,
-      classAgnosticNms: body.class_agnostic_nms ?? false,
-      maxDetections: body.max_detections ?? 300,
-      classFilter: body.class_filter ?? null,
-    },
-    {
-      inputWidth: input.width,
-      inputHeight: input.height,
-      imageWidth: image.width,
-      imageHeight: image.height,
-      resize: pkg.preprocessing.resize.method,
-      staticCrop: pkg.preprocessing.staticCrop,
-    },
-    pkg.classNames,
-  );
-  return JSON.stringify({ inference_id: crypto.randomUUID(), time: (performance.now() - started) / 1000, image, predictions });
+  const geometry = {
+    inputWidth: input.width,
+    inputHeight: input.height,
+    imageWidth: image.width,
+    imageHeight: image.height,
+    resize: pkg.preprocessing.resize.method,
+    staticCrop: NO_SWITCHES.disableStaticCrop ? null : pkg.preprocessing.staticCrop,
+  };
+  const response = taskResponse(model.layout, (i) => model.outputs[i]!.data as Float32Array, taskParams(task, body), geometry, pkg.classNames);
+  return JSON.stringify({ inference_id: crypto.randomUUID(), time: (performance.now() - started) / 1000, ...response });
 }
 
-const HANDLERS: Record<string, (body: never) => Promise<string>> = {
-  "/infer/object_detection": detect,
+const HANDLERS: Record<string, (body: InferenceBody) => Promise<string>> = {
+  "/infer/object_detection": (body) => infer("object-detection", body),
+  "/infer/instance_segmentation": (body) => infer("instance-segmentation", body),
+  "/infer/classification": (body) => infer("classification", body),
 };
 
 /** The one-at-a-time queue: each request starts when the previous one has finished. */
@@ -116,7 +129,7 @@ const server = Bun.serve({
     const handler = HANDLERS[new URL(request.url).pathname];
     if (!handler || request.method !== "POST") return Response.json({ message: "Not Found" }, { status: 404 });
     try {
-      const body = (await request.json()) as never;
+      const body = (await request.json()) as InferenceBody;
       return new Response(await serially(() => handler(body)), { headers: { "content-type": "application/json" } });
     } catch (error) {
       const status = error instanceof InferenceError ? error.status : 500;

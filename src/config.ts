@@ -56,6 +56,12 @@ export interface ServerConfig {
   serverApiKeys: string[];
   /** Origins allowed to call the API from a browser (`*` for any); empty = no CORS headers at all. */
   corsAllowedOrigins: string[];
+  /** Roboflow API that models missing from MODEL_CACHE_DIR are downloaded from (no trailing slash). */
+  apiBaseUrl: string;
+  /** Roboflow API key used when a request carries none (ROBOFLOW_API_KEY, else API_KEY); empty = none. */
+  roboflowApiKey: string;
+  /** A Roboflow API call or artifact download that receives nothing for this long fails with 504. */
+  roboflowApiTimeoutMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -124,6 +130,21 @@ function corsOrigins(env: Env): string[] {
     }
   }
   return origins;
+}
+
+export const DEFAULT_API_BASE_URL = "https://api.roboflow.com";
+
+/** API_BASE_URL: an http(s) URL, kept without its trailing slash (paths are appended to it). */
+function apiBaseUrl(env: Env): string {
+  const raw = env.API_BASE_URL?.trim() || DEFAULT_API_BASE_URL;
+  let parsed: URL | null = null;
+  try {
+    parsed = new URL(raw);
+  } catch {}
+  if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.search || parsed.hash) {
+    throw new ConfigError(`API_BASE_URL must be an http(s) URL without query or fragment, such as ${DEFAULT_API_BASE_URL}; got "${raw}"`);
+  }
+  return raw.replace(/\/+$/, "");
 }
 
 /** A comma-separated host list (`*.domain` entries allowed); `null` when the variable is unset or empty. */
@@ -200,5 +221,8 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     maxImagePixels: integer(env, "MAX_IMAGE_PIXELS", 50_000_000, 1, 2 ** 32),
     serverApiKeys: apiKeys(env),
     corsAllowedOrigins: corsOrigins(env),
+    apiBaseUrl: apiBaseUrl(env),
+    roboflowApiKey: (env.ROBOFLOW_API_KEY || env.API_KEY || "").trim(),
+    roboflowApiTimeoutMs: integer(env, "ROBOFLOW_API_REQUEST_TIMEOUT", 120, 1, 3600) * 1000,
   };
 }

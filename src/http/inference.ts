@@ -1,6 +1,7 @@
 // Inference request handling shared by the /infer/* routes and the legacy route: task checks, fan-out of image lists, response assembly.
 import { InferenceError } from "../errors.ts";
 import type { DetectionParams } from "../models/families/object-detection.ts";
+import type { LoadedModel } from "../models/registry.ts";
 import type { Pipeline } from "../pipeline/pipeline.ts";
 import type { ImageInput, MaskDecodeMode, PostprocessResult, PreprocessFlags, TaskParams, TaskType, VisualizationRequest } from "../pipeline/protocol.ts";
 
@@ -15,6 +16,8 @@ export interface InferenceCall {
   visualization: { strokeWidth: number; labels: boolean } | null;
   /** Aborts when the client goes away (the HTTP request's signal): its images then cost no inference. */
   clientSignal?: AbortSignal;
+  /** Roboflow API key for downloading the model when it is not in the cache (see requestApiKey). */
+  apiKey?: string | null;
 }
 
 export interface InferenceAnswer {
@@ -83,7 +86,7 @@ export function preprocessFlags(
 }
 
 /** The request's deadline (504 when it passes) joined with its client's departure; `clear` stops the timer. */
-function requestSignal(timeoutMs: number, clientSignal: AbortSignal | undefined): { signal: AbortSignal | undefined; clear: () => void } {
+export function requestSignal(timeoutMs: number, clientSignal: AbortSignal | undefined): { signal: AbortSignal | undefined; clear: () => void } {
   if (timeoutMs <= 0) return { signal: clientSignal, clear: () => {} };
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(new InferenceError(504, `The request did not finish within REQUEST_TIMEOUT_MS (${timeoutMs} ms).`)), timeoutMs);
@@ -93,18 +96,47 @@ function requestSignal(timeoutMs: number, clientSignal: AbortSignal | undefined)
   };
 }
 
+/**
+ * The model for a request, loading (and downloading) it when needed. A request waiting for a model that is still
+ * loading gives up when `signal` aborts (its deadline: 504); the load itself goes on for everyone else.
+ */
+export function modelFor(pipeline: Pipeline, modelId: string, apiKey: string | null | undefined, signal: AbortSignal | undefined): Promise<LoadedModel> {
+  const loading = pipeline.registry.get(modelId, apiKey);
+  if (!signal) return loading;
+  if (signal.aborted) return Promise.reject(abortError(signal));
+  return new Promise<LoadedModel>((resolve, reject) => {
+    const onAbort = () => reject(abortError(signal));
+    signal.addEventListener("abort", onAbort, { once: true });
+    loading.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+/** 504 when the deadline passed (its own error); a client that left hears nothing anyway. */
+function abortError(signal: AbortSignal): InferenceError {
+  return signal.reason instanceof InferenceError ? signal.reason : new InferenceError(504, "The request did not finish within its deadline.");
+}
+
 /** Runs every image of a call through the pipeline (each image its own slot, so they batch with everyone's). */
 export async function runInference(pipeline: Pipeline, call: InferenceCall): Promise<InferenceAnswer> {
   const started = performance.now();
-  const model = await pipeline.registry.get(call.modelId);
+  // The deadline covers waiting for the model to load too.
+  const deadline = requestSignal(pipeline.config.requestTimeoutMs, call.clientSignal);
+  let model: LoadedModel;
+  try {
+    model = await modelFor(pipeline, call.modelId, call.apiKey, deadline.signal);
+  } catch (error) {
+    deadline.clear();
+    throw error;
+  }
+  const { signal, clear } = deadline;
   if (model.spec.taskType !== call.task) {
+    clear();
     throw new InferenceError(
       400,
       `Model ${call.modelId} is a ${model.spec.taskType} model: send it to ${ROUTE_OF_TASK[model.spec.taskType]} (this route serves ${call.task} models).`,
     );
   }
   const images = Array.isArray(call.image) ? call.image : [call.image];
-  const { signal, clear } = requestSignal(pipeline.config.requestTimeoutMs, call.clientSignal);
   const results = await Promise.all(
     images.map((image) => {
       const visualize: VisualizationRequest | null = call.visualization

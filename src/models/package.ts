@@ -4,10 +4,11 @@ import { readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { InferenceError } from "../errors.ts";
 import { parsePreprocessing, type PreprocessConfig } from "../vision/preprocess-config.ts";
+import { cacheSubdir, cacheSubdirCandidates } from "./cache-layout.ts";
 import type { ModelId } from "./model-id.ts";
 
 /** Weights file names the reference writes, by family; the first one present is used. */
-const WEIGHTS_FILES = ["weights.onnx", "yolov5s_weights.onnx", "best.onnx"];
+export const WEIGHTS_FILES = ["weights.onnx", "yolov5s_weights.onnx", "best.onnx"];
 
 export interface ModelPackage {
   modelId: ModelId;
@@ -35,8 +36,18 @@ export class BrokenPackageError extends InferenceError {
   }
 }
 
+/** Where the package of `modelId` is written: `<cache>/<dataset>/<version>`, or a slug directory for ids that are not portable paths. */
 export function packageDir(cacheDir: string, modelId: ModelId): string {
-  return join(cacheDir, modelId.dataset, modelId.version);
+  return join(cacheDir, cacheSubdir(modelId));
+}
+
+/** Where the package of `modelId` is, if anywhere: its directory, else the raw `<dataset>/<version>` older releases used. */
+export function findPackageDir(cacheDir: string, modelId: ModelId): string | null {
+  for (const sub of cacheSubdirCandidates(modelId)) {
+    const dir = join(cacheDir, sub);
+    if (existsSync(dir)) return dir;
+  }
+  return null;
 }
 
 async function readJson(path: string): Promise<unknown> {
@@ -59,8 +70,8 @@ function classNamesFromClassMap(classMap: unknown): string[] {
 
 /** Reads a package from the cache, or throws 404 when it is not there and 500 when it is incomplete. */
 export async function readModelPackage(cacheDir: string, modelId: ModelId): Promise<ModelPackage> {
-  const dir = packageDir(cacheDir, modelId);
-  if (!existsSync(dir)) throw new ModelNotFoundError();
+  const dir = findPackageDir(cacheDir, modelId);
+  if (!dir) throw new ModelNotFoundError();
   const weightsName = WEIGHTS_FILES.find((name) => existsSync(join(dir, name)));
   if (!weightsName) throw new BrokenPackageError(`No weights file (${WEIGHTS_FILES.join(", ")}) in the package of ${modelId.id}.`);
 

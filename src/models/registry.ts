@@ -4,17 +4,25 @@ import { Arena, SlotState, type ArenaLayout } from "../pipeline/arena.ts";
 import type { ModelDevice } from "../pipeline/device-group.ts";
 import type { ModelSpec, TaskType } from "../pipeline/protocol.ts";
 import { SlotAllocator } from "../pipeline/slot-allocator.ts";
+import { releasePages } from "../pipeline/memory-release.ts";
 import type { VisionPool } from "../pipeline/vision-pool.ts";
 import { classificationNormalisation } from "./families/classification.ts";
-import { parseModelId } from "./model-id.ts";
+import { requestedModel } from "./aliases.ts";
+import type { ModelId } from "./model-id.ts";
 import { resolveBatch, resolveInputSize } from "./model-io.ts";
 import { resolveOutputLayout } from "./output-layout.ts";
-import { BrokenPackageError, readModelPackage, type ModelPackage } from "./package.ts";
+import { BrokenPackageError, ModelNotFoundError, readModelPackage, type ModelPackage } from "./package.ts";
+import { RoboflowApiError } from "./roboflow-api.ts";
 
 export interface RegistrySettings {
   modelCacheDir: string;
   maxBatchSize: number;
   arenaSlots: number;
+}
+
+/** Puts a model's package into the cache when it is missing (the Roboflow API download, see roboflow-api.ts). */
+export interface ModelProvisioner {
+  ensureCached(modelId: ModelId, apiKey?: string | null): Promise<void>;
 }
 
 /** A request parked until inference of its slot finishes. */
@@ -50,7 +58,8 @@ export class ModelNotReadyError extends InferenceError {
 
 export class ModelRegistry {
   private readonly models = new Map<string, LoadedModel>();
-  private readonly loading = new Map<string, Promise<LoadedModel>>();
+  /** Loads in progress, with the API key of the request that started each (a download may depend on it). */
+  private readonly loading = new Map<string, { apiKey: string | null; promise: Promise<LoadedModel> }>();
   /** Models being unloaded: their admitted requests still finish, and a reload waits for them. */
   private readonly draining = new Map<string, { model: LoadedModel; done: Promise<void> }>();
 
@@ -58,20 +67,36 @@ export class ModelRegistry {
     private readonly settings: RegistrySettings,
     private readonly device: ModelDevice,
     private readonly pool: VisionPool,
+    private readonly provisioner?: ModelProvisioner,
   ) {}
 
-  /** The loaded model for `rawId`, loading it first if needed; concurrent callers share one load. */
-  async get(rawId: string): Promise<LoadedModel> {
-    const modelId = parseModelId(rawId);
-    const loaded = this.models.get(modelId.id);
-    if (loaded) return loaded;
-    await this.draining.get(modelId.id)?.done;
-    let pending = this.loading.get(modelId.id);
-    if (!pending) {
-      pending = this.load(modelId.id).finally(() => this.loading.delete(modelId.id));
-      this.loading.set(modelId.id, pending);
+  /**
+   * The loaded model for `rawId` (a `dataset/version` id or an alias), loading it first if needed, and downloading
+   * its package first when it is not in the cache (with `apiKey`, see ModelProvisioner). Concurrent callers share
+   * one load; other models keep serving meanwhile (the download is asynchronous I/O on this thread). A caller
+   * whose key differs from that of a shared load that failed for its key (401, 403, 404...) tries its own.
+   */
+  async get(rawId: string, apiKey?: string | null): Promise<LoadedModel> {
+    const { key, modelId } = requestedModel(rawId);
+    const ownKey = apiKey ?? null;
+    for (;;) {
+      const loaded = this.models.get(key);
+      if (loaded) return loaded;
+      await this.draining.get(key)?.done;
+      const pending = this.loading.get(key);
+      if (!pending) {
+        const promise = this.load(key, modelId, ownKey).finally(() => this.loading.delete(key));
+        this.loading.set(key, { apiKey: ownKey, promise });
+        return promise;
+      }
+      try {
+        return await pending.promise;
+      } catch (error) {
+        // A load that failed for want of (or for) its caller's key is not this caller's answer when its key differs.
+        const keyDependent = (error instanceof RoboflowApiError && error.keyDependent) || error instanceof ModelNotFoundError;
+        if (!keyDependent || pending.apiKey === ownKey) throw error;
+      }
     }
-    return pending;
   }
 
   /** The model loaded (or still draining) under `key`, if any; never loads. */
@@ -85,8 +110,8 @@ export class ModelRegistry {
 
   /** Unloads a model: stops admitting, lets admitted requests finish, then frees its arena and session. */
   async unload(rawId: string): Promise<boolean> {
-    const id = parseModelId(rawId).id;
-    await this.loading.get(id)?.catch(() => undefined);
+    const id = requestedModel(rawId).key;
+    await this.loading.get(id)?.promise.catch(() => undefined);
     const model = this.models.get(id);
     if (!model) {
       await this.draining.get(id)?.done;
@@ -99,6 +124,7 @@ export class ModelRegistry {
     this.draining.set(id, { model, done });
     await done;
     this.draining.delete(id);
+    setTimeout(() => Bun.gc(true), 0);
     return true;
   }
 
@@ -110,6 +136,9 @@ export class ModelRegistry {
     }
     this.pool.detach(model.spec.key);
     this.device.unload(model.spec.key);
+    // Drained: no thread touches the arena again, so its pages go back now, not when the last thread has collected it
+    // (not after a drain that timed out: a slot still in use might yet be read).
+    if (model.arena.countInState(SlotState.FREE) === model.arena.layout.slots) releasePages(model.arena.buffer);
     console.log(`unloaded ${model.spec.key}`);
   }
 
@@ -117,8 +146,10 @@ export class ModelRegistry {
     await Promise.all([...this.models.keys()].map((id) => this.unload(id)));
   }
 
-  private async load(id: string): Promise<LoadedModel> {
-    const pkg = await readModelPackage(this.settings.modelCacheDir, parseModelId(id));
+  /** Loads the package of `modelId` under the registry key `id` (the alias when one was asked for). */
+  private async load(id: string, modelId: ModelId, apiKey: string | null): Promise<LoadedModel> {
+    await this.provisioner?.ensureCached(modelId, apiKey);
+    const pkg = await readModelPackage(this.settings.modelCacheDir, modelId);
     if (!SUPPORTED_TASKS.includes(pkg.taskType as TaskType)) {
       throw new InferenceError(501, `Task type "${pkg.taskType}" of model ${id} is not supported by this server.`);
     }
@@ -134,7 +165,7 @@ export class ModelRegistry {
       if (session.outputs.some((o) => o.elementType !== "float32")) {
         throw new BrokenPackageError(`Only float32 outputs are supported (outputs: ${session.outputs.map((o) => `${o.name}: ${o.elementType}`).join(", ")}).`);
       }
-      const layout = resolveOutputLayout(taskType, session.outputShapes, pkg.classNames.length, pkg.multiLabel);
+      const layout = resolveOutputLayout(taskType, session.outputShapes, pkg.classNames.length, pkg.multiLabel, pkg.modelType);
       const slots = Math.max(batch.capacity, Math.ceil(this.settings.arenaSlots / batch.capacity) * batch.capacity);
       const arenaLayout: ArenaLayout = {
         slots,

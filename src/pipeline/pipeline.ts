@@ -1,6 +1,7 @@
 // Pipeline: the server's threads (vision pool, one inference worker per device) and the objects that route work between them.
 import type { ServerConfig } from "../config.ts";
 import { ModelRegistry } from "../models/registry.ts";
+import { RoboflowApi } from "../models/roboflow-api.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { DeviceGroup } from "./device-group.ts";
 import { ServerMetrics } from "./metrics.ts";
@@ -18,7 +19,7 @@ export class Pipeline {
     readonly ortVersion: string,
     readonly availableProviders: string[],
   ) {
-    this.registry = new ModelRegistry(config, device, pool);
+    this.registry = new ModelRegistry(config, device, pool, new RoboflowApi(config));
     this.dispatcher = new Dispatcher(this.registry, pool, config, this.metrics);
   }
 

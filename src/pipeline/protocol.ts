@@ -20,6 +20,12 @@ export type TaskType = "object-detection" | "instance-segmentation" | "classific
 export type OutputLayout =
   /** YOLOv8/v9/v11/v12 detection: output 0 is (4 + classes) x anchors, channel-major. */
   | { kind: "yolov8-detection"; numClasses: number; numAnchors: number }
+  /** YOLOv5/v7 detection: output `output` is anchors x (5 + classes) rows: cx, cy, w, h, objectness, class scores. */
+  | { kind: "yolov5-detection"; numClasses: number; numAnchors: number; output: number }
+  /** YOLO-NAS: boxes anchors x 4 (x1, y1, x2, y2) and class scores anchors x classes, in two outputs. */
+  | { kind: "yolonas-detection"; numClasses: number; numAnchors: number; boxesOutput: number; scoresOutput: number }
+  /** YOLOv10 / YOLO26 end-to-end (NMS-free): output 0 is rows x 6 (x1, y1, x2, y2, score, class); v10 caps at max_detections, 26 does not. */
+  | { kind: "end-to-end-detection"; family: "yolov10" | "yolo26"; numClasses: number; numRows: number }
   /** YOLOv8-style ((4 + C + 32) x N) or YOLOv5-style (N x (5 + C + 32)) predictions plus 32 x mh x mw prototypes. */
   | { kind: "segmentation"; family: "yolov8" | "yolov5"; numClasses: number; numAnchors: number; predictionsOutput: number; protosOutput: number; protoHeight: number; protoWidth: number }
   /** One score per class; multi-label models report every class's score. */

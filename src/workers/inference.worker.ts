@@ -11,6 +11,7 @@ import { Arena, SlotState } from "../pipeline/arena.ts";
 import { chooseBatchCap, nextProbeSize, type ProbeSample } from "../pipeline/batch-probe.ts";
 import { nextBatch, type ModelQueueView } from "../pipeline/batcher.ts";
 import { claimReadyPrefix } from "../pipeline/slot-claim.ts";
+import { trimHeap } from "../pipeline/memory-release.ts";
 import { Control, type InferenceInit, type InferenceReply, type InferenceRequest } from "../pipeline/protocol.ts";
 
 declare const self: Worker;
@@ -229,6 +230,9 @@ self.onmessage = (event: MessageEvent<InferenceInit | InferenceRequest>) => {
       break;
     case "unload":
       unload(message.key);
+      // The session's memory goes back to the system now, and this thread's arena views at the next turn.
+      trimHeap();
+      setTimeout(() => Bun.gc(true), 0);
       break;
   }
   // Wake the loop: it may have new models to look at.

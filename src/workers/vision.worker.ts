@@ -3,9 +3,7 @@
 // One pool of these serves both directions so they balance themselves. Work arrives as
 // messages naming a model and a slot; tensors are read and written in shared memory.
 import { InferenceError, toWireError } from "../errors.ts";
-import { postprocessClassification, type ClassificationBody } from "../models/families/classification.ts";
-import { postprocessInstanceSegmentation } from "../models/families/instance-segmentation.ts";
-import { postprocessObjectDetection } from "../models/families/object-detection.ts";
+import { taskResponse, type TaskResponseBody } from "../models/task-response.ts";
 import { Arena, SlotState } from "../pipeline/arena.ts";
 import {
   Control,
@@ -20,7 +18,7 @@ import {
 } from "../pipeline/protocol.ts";
 import type { RescaleGeometry } from "../vision/boxes.ts";
 import { decodeImage, setDecodeLimits } from "../vision/decode.ts";
-import { drawClassification, drawPredictions, type DrawablePrediction } from "../vision/draw.ts";
+import { drawClassification, drawPredictions } from "../vision/draw.ts";
 import { loadImageBytes } from "../vision/image-input.ts";
 import { preprocessInto } from "../vision/preprocess.ts";
 import { DEFAULT_URL_INPUT_SETTINGS, type UrlInputSettings } from "../vision/url-policy.ts";
@@ -60,11 +58,8 @@ async function preprocess(request: Extract<VisionRequest, { type: "preprocess" }
   };
 }
 
-type ResponseBody = { image: { width: number; height: number }; predictions: DrawablePrediction[] } | ClassificationBody;
-
 /** The response body (without inference_id and time) for one slot's raw outputs. */
-function responseBody(spec: ModelSpec, arena: Arena, slot: number, meta: ImageMeta, params: TaskParams): ResponseBody {
-  const image = { width: meta.width, height: meta.height };
+function responseBody(spec: ModelSpec, arena: Arena, slot: number, meta: ImageMeta, params: TaskParams): TaskResponseBody {
   const geometry: RescaleGeometry = {
     inputWidth: spec.input.width,
     inputHeight: spec.input.height,
@@ -73,28 +68,10 @@ function responseBody(spec: ModelSpec, arena: Arena, slot: number, meta: ImageMe
     resize: spec.preprocessing.resize.method,
     staticCrop: meta.staticCropApplied ? spec.preprocessing.staticCrop : null,
   };
-  const layout = spec.layout;
-  if (layout.kind === "yolov8-detection" && params.task === "object-detection") {
-    const predictions = postprocessObjectDetection(arena.output(0, slot), layout, params.detection, geometry, spec.classNames);
-    return { image, predictions };
-  }
-  if (layout.kind === "segmentation" && params.task === "instance-segmentation") {
-    const predictions = postprocessInstanceSegmentation(
-      { predictions: arena.output(layout.predictionsOutput, slot), protos: arena.output(layout.protosOutput, slot) },
-      layout,
-      { ...params.detection, maskDecodeMode: params.maskDecodeMode, tradeoffFactor: params.tradeoffFactor },
-      geometry,
-      spec.classNames,
-    );
-    return { image, predictions };
-  }
-  if (layout.kind === "classification" && params.task === "classification") {
-    return postprocessClassification(arena.output(0, slot), { confidence: params.confidence }, image, spec.classNames, { multiLabel: layout.multiLabel });
-  }
-  throw new Error(`model ${spec.key} (${layout.kind}) cannot answer a ${params.task} request`);
+  return taskResponse(spec.layout, (output) => arena.output(output, slot), params, geometry, spec.classNames);
 }
 
-async function visualization(spec: ModelSpec, body: ResponseBody, request: VisualizationRequest): Promise<Uint8Array> {
+async function visualization(spec: ModelSpec, body: TaskResponseBody, request: VisualizationRequest): Promise<Uint8Array> {
   const image = await decodeImage(await loadImageBytes(request.image, urlInput), { autoOrient: request.autoOrient });
   if ("top" in body || "predicted_classes" in body) {
     return drawClassification(image, body, { colors: spec.colors, strokeWidth: request.strokeWidth });
@@ -104,7 +81,7 @@ async function visualization(spec: ModelSpec, body: ResponseBody, request: Visua
 
 async function postprocess(request: Extract<VisionRequest, { type: "postprocess" }>): Promise<PostprocessResult> {
   const { spec, arena } = modelFor(request.key);
-  let body: ResponseBody;
+  let body: TaskResponseBody;
   try {
     body = responseBody(spec, arena, request.slot, request.meta, request.params);
   } finally {
@@ -124,6 +101,8 @@ async function handle(request: VisionRequest): Promise<void> {
       return;
     case "detach":
       models.delete(request.key);
+      // Collect this thread's views of the arena now rather than whenever this worker next collects (see memory-release.ts).
+      setTimeout(() => Bun.gc(true), 0);
       return;
     case "fetch":
     case "preprocess":

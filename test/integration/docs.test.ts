@@ -27,6 +27,7 @@ const ROUTES = [
   ["post", "/model/add"],
   ["post", "/model/remove"],
   ["post", "/model/clear"],
+  ["post", "/model/import"],
   ["get", "/info"],
   ["get", "/healthz"],
   ["get", "/readiness"],

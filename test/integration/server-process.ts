@@ -7,20 +7,37 @@ export const FIXTURE_CACHE = resolve(REPO_ROOT, "test/fixtures/models");
 
 export interface ServerProcess {
   url: string;
+  /** The server's process id (e.g. to read /proc/<pid>/status). */
+  pid: number;
   /** Everything the server printed so far (stdout and stderr). */
   output(): string;
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<Response>;
   stop(): Promise<number>;
 }
 
+/** A loopback port nothing listens on: a test that forgets its fake Roboflow API fails at once, and never reaches the internet. */
+export const NO_ROBOFLOW_API = "http://127.0.0.1:9";
+
 /**
  * Starts the server with `env` on top of a quiet default: no demo model, two vision workers, port 0,
- * and batches up to MAX_BATCH_SIZE exactly (no batch probe), so tests of batching see the sizes they set.
+ * batches up to MAX_BATCH_SIZE exactly (no batch probe), so tests of batching see the sizes they set,
+ * and no Roboflow API key or reachable API (tests that download bring their own fake).
  */
 export async function startServerProcess(env: Record<string, string>, timeoutMs = 60_000): Promise<ServerProcess> {
   const proc: Subprocess<"ignore", "pipe", "pipe"> = Bun.spawn(["bun", "src/main.ts"], {
     cwd: REPO_ROOT,
-    env: { ...process.env, PORT: "0", HOST: "127.0.0.1", DEMO_MODEL_ID: "", NUM_WORKERS: "2", BATCH_SIZE_PROBE: "false", ...env },
+    env: {
+      ...process.env,
+      PORT: "0",
+      HOST: "127.0.0.1",
+      DEMO_MODEL_ID: "",
+      NUM_WORKERS: "2",
+      BATCH_SIZE_PROBE: "false",
+      API_BASE_URL: NO_ROBOFLOW_API,
+      ROBOFLOW_API_KEY: "",
+      API_KEY: "",
+      ...env,
+    },
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
@@ -51,6 +68,7 @@ export async function startServerProcess(env: Record<string, string>, timeoutMs 
   url = await listening;
   return {
     url,
+    pid: proc.pid,
     output: () => log,
     post: (path, body, headers = {}) =>
       fetch(`${url}${path}`, {

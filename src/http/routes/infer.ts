@@ -1,6 +1,7 @@
 // Inference routes: /infer/object_detection, /infer/instance_segmentation, /infer/classification.
 import { Elysia } from "elysia";
 import type { Pipeline } from "../../pipeline/pipeline.ts";
+import { requestApiKey } from "../api-key.ts";
 import { confidenceValue, detectionParams, jsonResponse, maskDecodeParams, preprocessFlags, runInference } from "../inference.ts";
 import {
   ClassificationRequest,
@@ -12,7 +13,8 @@ import {
   ObjectDetectionResponse,
 } from "../schemas.ts";
 
-const ERRORS = { 400: ErrorResponse, 404: ErrorResponse, 422: ErrorResponse, 500: ErrorResponse, 503: ErrorResponse };
+// 401/403/502/504 also come from the Roboflow API when the model has to be downloaded first (503 too: unreachable).
+const ERRORS = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 422: ErrorResponse, 500: ErrorResponse, 502: ErrorResponse, 503: ErrorResponse, 504: ErrorResponse };
 
 const PIPELINE_NOTE =
   "Each image is decoded and preprocessed by a vision worker into shared memory, batched with other requests for the same model, run through ONNX Runtime, and postprocessed by a vision worker.";
@@ -36,6 +38,7 @@ export function inferRoutes(pipeline: Pipeline) {
             params: { task: "object-detection", detection: detectionParams(body) },
             visualization: visualization(body),
             clientSignal: request.signal,
+            apiKey: requestApiKey(pipeline.config, request, body.api_key, "header-first"),
           }),
         ),
       {
@@ -61,6 +64,7 @@ export function inferRoutes(pipeline: Pipeline) {
             params: { task: "instance-segmentation", detection: detectionParams(body), ...maskDecodeParams(body.mask_decode_mode, body.tradeoff_factor) },
             visualization: visualization(body),
             clientSignal: request.signal,
+            apiKey: requestApiKey(pipeline.config, request, body.api_key, "header-first"),
           }),
         ),
       {
@@ -86,6 +90,7 @@ export function inferRoutes(pipeline: Pipeline) {
             params: { task: "classification", confidence: confidenceValue(body.confidence) },
             visualization: visualization(body),
             clientSignal: request.signal,
+            apiKey: requestApiKey(pipeline.config, request, body.api_key, "header-first"),
           }),
         ),
       {

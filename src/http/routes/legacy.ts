@@ -3,7 +3,8 @@ import { Elysia, t } from "elysia";
 import { InferenceError, InputImageError } from "../../errors.ts";
 import type { Pipeline } from "../../pipeline/pipeline.ts";
 import type { ImageInput, TaskParams, TaskType } from "../../pipeline/protocol.ts";
-import { jsonResponse, maskDecodeParams, preprocessFlags, runInference } from "../inference.ts";
+import { requestApiKey } from "../api-key.ts";
+import { jsonResponse, maskDecodeParams, modelFor, preprocessFlags, requestSignal, runInference } from "../inference.ts";
 import { ErrorResponse, MAX_DETECTIONS_LIMIT } from "../schemas.ts";
 
 /** The reference floors legacy confidences here to avoid returning every anchor. */
@@ -117,7 +118,18 @@ async function imageOf(request: Request, query: Query): Promise<ImageInput> {
 
 async function legacyInference(pipeline: Pipeline, request: Request, params: { dataset_id: string; version_id: string }, query: Query): Promise<Response> {
   const modelId = `${params.dataset_id}/${params.version_id}`;
-  const model = await pipeline.registry.get(modelId);
+  const apiKey = requestApiKey(pipeline.config, request, query.api_key, "own-first");
+  // One deadline for the whole request, waiting for the model to load (or download) included.
+  const { signal, clear } = requestSignal(pipeline.config.requestTimeoutMs, request.signal);
+  try {
+    return await legacyAnswer(pipeline, request, query, modelId, apiKey, signal);
+  } finally {
+    clear();
+  }
+}
+
+async function legacyAnswer(pipeline: Pipeline, request: Request, query: Query, modelId: string, apiKey: string | null, signal: AbortSignal | undefined): Promise<Response> {
+  const model = await modelFor(pipeline, modelId, apiKey, signal);
   const task = model.spec.taskType;
   const format = (query.format ?? "json").toLowerCase();
   if (!["json", "image", "image_and_json"].includes(format)) {
@@ -139,7 +151,8 @@ async function legacyInference(pipeline: Pipeline, request: Request, params: { d
     ),
     params: paramsFor(task, query),
     visualization: format === "json" ? null : { strokeWidth: Math.max(1, Math.round(number(query, "stroke", 1))), labels: flag(query.labels) },
-    clientSignal: request.signal,
+    clientSignal: signal,
+    apiKey,
   });
   if (format === "image") {
     return new Response(Buffer.from(answer.results[0]!.visualization!), { headers: { "content-type": "image/jpeg" } });
@@ -155,7 +168,7 @@ const detail = {
 };
 
 export function legacyRoutes(pipeline: Pipeline) {
-  const responses = { 400: ErrorResponse, 404: ErrorResponse, 422: ErrorResponse, 500: ErrorResponse, 503: ErrorResponse };
+  const responses = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 422: ErrorResponse, 500: ErrorResponse, 502: ErrorResponse, 503: ErrorResponse, 504: ErrorResponse };
   return new Elysia()
     .post("/:dataset_id/:version_id", ({ request, params, query }) => legacyInference(pipeline, request, params, query), {
       query: LegacyQuery,

@@ -2,7 +2,9 @@
 import { Elysia, t } from "elysia";
 import type { LoadedModel } from "../../models/registry.ts";
 import type { Pipeline } from "../../pipeline/pipeline.ts";
+import { requestApiKey } from "../api-key.ts";
 import { json } from "../errors.ts";
+import { handleModelImport, ModelImportForm, ModelImportResponse } from "../model-import.ts";
 import { ErrorResponse, ModelIdBody, ModelsDescriptions } from "../schemas.ts";
 
 function describe(model: LoadedModel) {
@@ -33,6 +35,17 @@ function descriptions(pipeline: Pipeline) {
 }
 
 const tags = ["Model management"];
+/** Loading may download the model: the Roboflow API's refusals (401, 403, 404) and failures (502, 503, 504) come back as they are. */
+const LOAD_ERRORS = {
+  400: ErrorResponse,
+  401: ErrorResponse,
+  403: ErrorResponse,
+  404: ErrorResponse,
+  500: ErrorResponse,
+  502: ErrorResponse,
+  503: ErrorResponse,
+  504: ErrorResponse,
+};
 
 export function modelRoutes(pipeline: Pipeline) {
   return new Elysia()
@@ -43,14 +56,19 @@ export function modelRoutes(pipeline: Pipeline) {
     })
     .post(
       "/model/add",
-      async ({ body }) => {
-        await pipeline.registry.get(body.model_id);
+      async ({ body, request }) => {
+        await pipeline.registry.get(body.model_id, requestApiKey(pipeline.config, request, body.api_key, "header-first"));
         return descriptions(pipeline);
       },
       {
         body: ModelIdBody,
-        response: { 200: ModelsDescriptions, 400: ErrorResponse, 404: ErrorResponse, 500: ErrorResponse },
-        detail: { tags, summary: "Load a model", description: "Loads a model from MODEL_CACHE_DIR (no-op when it is loaded) and lists the loaded models." },
+        response: { 200: ModelsDescriptions, ...LOAD_ERRORS },
+        detail: {
+          tags,
+          summary: "Load a model",
+          description:
+            "Loads a model (no-op when it is loaded) and lists the loaded models. A model missing from MODEL_CACHE_DIR is downloaded from the Roboflow API (API_BASE_URL) with the request's API key (`Authorization: Bearer`, else `api_key`), else ROBOFLOW_API_KEY / API_KEY.",
+        },
       },
     )
     .post(
@@ -78,15 +96,26 @@ export function modelRoutes(pipeline: Pipeline) {
       },
       { response: { 200: ModelsDescriptions }, detail: { tags, summary: "Unload every model" } },
     )
+    .post("/model/import", ({ body }) => handleModelImport(pipeline, body), {
+      // The form is checked by the handler (a 400 naming the field); ModelImportForm documents it.
+      response: { 201: ModelImportResponse, 400: ErrorResponse, 409: ErrorResponse, 500: ErrorResponse },
+      detail: {
+        requestBody: { required: true, content: { "multipart/form-data": { schema: ModelImportForm as object } } },
+        tags,
+        summary: "Import an ONNX model",
+        description:
+          "Files an uploaded ONNX model as a package in MODEL_CACHE_DIR under `id` (weights, environment.json, class_names.txt, model_type.json), ready to serve. An Ultralytics export needs only `file` and `id` (its metadata carries task, class names and input size); other models in a supported output layout (YOLOv8/v9/v11/v12, YOLOv5/v7, YOLO-NAS, YOLOv10, YOLO26 detection; YOLOv8/YOLOv5 segmentation; classification) need what their metadata lacks. 400 names what is missing; 409 when the id exists (send overwrite=true). Uploads are limited by MAX_REQUEST_BYTES.",
+      },
+    })
     .get(
       "/start/:dataset_id/:version_id",
-      async ({ params }) => {
-        await pipeline.registry.get(`${params.dataset_id}/${params.version_id}`);
+      async ({ params, query, request }) => {
+        await pipeline.registry.get(`${params.dataset_id}/${params.version_id}`, requestApiKey(pipeline.config, request, query.api_key, "own-first"));
         return { status: 200, message: "inference session started from local memory." };
       },
       {
         query: t.Object({ api_key: t.Optional(t.String()) }),
-        response: { 200: t.Object({ status: t.Number(), message: t.String() }), 400: ErrorResponse, 404: ErrorResponse, 500: ErrorResponse },
+        response: { 200: t.Object({ status: t.Number(), message: t.String() }), ...LOAD_ERRORS },
         detail: { tags, summary: "Load a model (legacy)", description: "Loads a model, as the reference's /start route." },
       },
     )

@@ -1,6 +1,10 @@
-// Object-detection predictions: one image's raw output to the reference's response predictions (decode, NMS, rescale, filter).
+// Object-detection predictions: one image's raw outputs, of any detection family, to the reference's response predictions (decode, NMS, rescale, filter).
 import { rescaleBoxes, responseBox, type RescaleGeometry } from "../../vision/boxes.ts";
 import { nonMaxSuppression, type DetectionCandidates } from "../../vision/nms.ts";
+import type { OutputLayout } from "../../pipeline/protocol.ts";
+import { decodeEndToEndDetections } from "./end-to-end.ts";
+import { decodeYoloNasDetections } from "./yolonas.ts";
+import { decodeYolov5Detections } from "./yolov5.ts";
 import { decodeYolov8Detections } from "./yolov8.ts";
 
 /** Per-request postprocessing parameters (request fields `confidence`, `iou_threshold`, …). */
@@ -43,6 +47,44 @@ export function postprocessObjectDetection(
   return predictionsFromCandidates(candidates, params, geometry, classNames);
 }
 
+/** The output layouts of the detection families (what postprocessDetectionOutputs decodes). */
+export type DetectionLayout = Extract<OutputLayout, { kind: "yolov8-detection" | "yolov5-detection" | "yolonas-detection" | "end-to-end-detection" }>;
+
+export function isDetectionLayout(layout: OutputLayout): layout is DetectionLayout {
+  return layout.kind === "yolov8-detection" || layout.kind === "yolov5-detection" || layout.kind === "yolonas-detection" || layout.kind === "end-to-end-detection";
+}
+
+/**
+ * One image's predictions for any detection family: `outputOf(i)` is that image's view of model
+ * output i. YOLOv8, YOLOv5 and YOLO-NAS decode to candidates that go through NMS; the end-to-end
+ * families (YOLOv10, YOLO26) are already suppressed and only filtered (see end-to-end.ts).
+ */
+export function postprocessDetectionOutputs(
+  layout: DetectionLayout,
+  outputOf: (index: number) => Float32Array,
+  params: DetectionParams,
+  geometry: RescaleGeometry,
+  classNames: string[],
+): ObjectDetectionPrediction[] {
+  switch (layout.kind) {
+    case "yolov8-detection":
+      return postprocessObjectDetection(outputOf(0), layout, params, geometry, classNames);
+    case "yolov5-detection": {
+      const candidates = decodeYolov5Detections(outputOf(layout.output), layout.numClasses, layout.numAnchors, params.confidence);
+      return predictionsFromCandidates(candidates, params, geometry, classNames);
+    }
+    case "yolonas-detection": {
+      const candidates = decodeYoloNasDetections(outputOf(layout.boxesOutput), outputOf(layout.scoresOutput), layout.numClasses, layout.numAnchors, params.confidence);
+      return predictionsFromCandidates(candidates, params, geometry, classNames);
+    }
+    case "end-to-end-detection": {
+      const cap = layout.family === "yolov10" ? params.maxDetections : null;
+      const detections = decodeEndToEndDetections(outputOf(0), layout.numRows, layout.numClasses, params.confidence, cap);
+      return predictionsFromKept(detections, Int32Array.from({ length: detections.count }, (_, i) => i), params, geometry, classNames);
+    }
+  }
+}
+
 /**
  * Everything after decoding, for any family that yields confidence-filtered candidates:
  * NMS (with max_detections), box rescaling, prediction objects, then class_filter last.
@@ -58,7 +100,17 @@ export function predictionsFromCandidates(
     classAgnostic: params.classAgnosticNms,
     maxDetections: params.maxDetections,
   });
+  return predictionsFromKept(candidates, kept, params, geometry, classNames);
+}
 
+/** Box rescaling, prediction objects and class_filter for the candidates `kept` (indices, in response order). */
+function predictionsFromKept(
+  candidates: DetectionCandidates,
+  kept: Int32Array,
+  params: DetectionParams,
+  geometry: RescaleGeometry,
+  classNames: string[],
+): ObjectDetectionPrediction[] {
   const boxes = new Float64Array(kept.length * 4);
   for (let k = 0; k < kept.length; k++) {
     const i = kept[k]!;

@@ -1,0 +1,352 @@
+// Model import: turns a bring-your-own ONNX file (an Ultralytics export, or any model in a supported output layout) into a model package in the cache.
+//
+// importModel = inspect (ONNX Runtime: signature, metadata, one probe run for the concrete output
+// shapes) → planImport (pure: task, class names, input size, output layout, model type, weights
+// file name, or a 400 naming what is missing) → writeImportedPackage (the reference's layout:
+// weights, environment.json, class_names.txt, model_type.json, swapped into place atomically).
+import { existsSync } from "node:fs";
+import { copyFile, mkdir, rename, rm, writeFile } from "node:fs/promises";
+import { basename, dirname, join, relative, resolve, sep } from "node:path";
+import { InferenceError } from "../errors.ts";
+import type { OutputLayout, TaskType } from "../pipeline/protocol.ts";
+import {
+  modelTypeFromDescription,
+  parseClassNames,
+  parseImageSize,
+  parseTask,
+  validateClassName,
+  type ImageSize,
+} from "./export-metadata.ts";
+import { InvalidModelIdError, parseModelId, type ModelId } from "./model-id.ts";
+import { resolveBatch } from "./model-io.ts";
+import { detectionFamilyOf, detectionFamilyOfLayout, resolveOutputLayout } from "./output-layout.ts";
+import { BrokenPackageError, packageDir } from "./package.ts";
+
+/** A model that cannot be imported as given: the message names what is missing or wrong. */
+export class ImportError extends InferenceError {
+  constructor(message: string) {
+    super(400, `Cannot import the model: ${message}`);
+    this.name = "ImportError";
+  }
+}
+
+export class ModelExistsError extends InferenceError {
+  constructor(id: string) {
+    super(409, `Model ${id} already exists in the model cache; import it with overwrite (CLI: --force) to replace it.`);
+    this.name = "ModelExistsError";
+  }
+}
+
+/** What the caller says about the model; everything but the id is optional when the export's metadata says it. */
+export interface ImportOptions {
+  /** "dataset/version" to file the model under. */
+  id: string;
+  /** detect / segment / classify, or the Roboflow task names. */
+  task?: string;
+  classNames?: string[];
+  imageSize?: ImageSize;
+  /** The reference's model_type (e.g. yolov8n, yolov5v2s, yolo_nas_s, yolov10n, yolo26n, vit, resnet50). */
+  modelType?: string;
+}
+
+export interface TensorSignature {
+  name: string;
+  elementType: string;
+  shape: (number | string)[];
+}
+
+/** What ONNX Runtime tells about an ONNX file (see onnx-inspect.ts). */
+export interface OnnxInspection {
+  inputs: TensorSignature[];
+  outputs: TensorSignature[];
+  metadata: Record<string, string>;
+  /** One image's concrete output shapes (batch axis removed), from a probe run at `imageSize`. */
+  outputShapes: number[][];
+  /** The input size the probe ran at (and the package's resize size). */
+  imageSize: ImageSize;
+}
+
+export interface ImportPlan {
+  modelId: ModelId;
+  taskType: TaskType;
+  modelType: string;
+  weightsFile: string;
+  classNames: string[];
+  imageSize: ImageSize;
+  layout: OutputLayout;
+  /** The ONNX batch dimension: fixed models run at that size, dynamic ones batch. */
+  batch: { fixed: boolean; size: number | null };
+}
+
+export interface ImportResult extends ImportPlan {
+  dir: string;
+  /** True when an existing package was replaced. */
+  replaced: boolean;
+}
+
+/** parseModelId with the import's message: the same rules keep ids from naming paths outside the cache. */
+export function importModelId(raw: string): ModelId {
+  try {
+    return parseModelId(raw);
+  } catch (error) {
+    if (!(error instanceof InvalidModelIdError)) throw error;
+    throw new ImportError(
+      `invalid model id ${JSON.stringify(raw)}: expected "dataset/version", the dataset starting with a letter or digit (then letters, digits, ".", "_", "-", "~", space; no "..") and the version an integer.`,
+    );
+  }
+}
+
+const explain = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+const describeShape = (shape: readonly (number | string)[]) => `[${shape.join(", ")}]`;
+
+/**
+ * The input size of an imported model: the ONNX input's fixed height and width when it has them
+ * (a requested or metadata size must then agree), else the requested size, else the export's
+ * `imgsz`, else 640 × 640 (the reference's fallback).
+ */
+export function importImageSize(inputShape: readonly (number | string)[], requested: ImageSize | undefined, metadata: Record<string, string>): ImageSize {
+  let declared: ImageSize | undefined;
+  if (metadata.imgsz !== undefined) {
+    try {
+      declared = parseImageSize(metadata.imgsz);
+    } catch (error) {
+      if (!requested) throw new ImportError(`${explain(error)}; pass the input size (--imgsz).`);
+    }
+  }
+  const wanted = requested ?? declared;
+  const fixed = (dim: number | string | undefined): dim is number => typeof dim === "number" && dim > 0;
+  const [height, width] = [inputShape[2], inputShape[3]];
+  if (fixed(height) && fixed(width)) {
+    if (requested && (requested.width !== width || requested.height !== height)) {
+      throw new ImportError(`the model's input is fixed at ${width}x${height} (width x height), but ${requested.width}x${requested.height} was asked for.`);
+    }
+    return { width, height };
+  }
+  return wanted ?? { width: 640, height: 640 };
+}
+
+/** The input must be a float32 image batch [batch, 3, height, width]. */
+export function checkImageInput(inputs: readonly TensorSignature[]): TensorSignature {
+  const input = inputs[0];
+  const channels = input?.shape[1];
+  if (!input || input.elementType !== "float32" || input.shape.length !== 4 || (typeof channels === "number" && channels !== 3)) {
+    const got = input ? `${input.name}: ${input.elementType} ${describeShape(input.shape)}` : "no input";
+    throw new ImportError(`the model's first input must be float32 images [batch, 3, height, width]; it has ${got}.`);
+  }
+  return input;
+}
+
+/** The task a model's output shapes imply, or null when they fit none or several. */
+export function taskFromOutputShapes(shapes: number[][]): TaskType | null {
+  if (shapes.length === 1 && shapes[0]!.length === 1) return "classification";
+  const hasPrototypes = shapes.some((s) => s.length === 3 && s[0] === 32);
+  const matrices = shapes.filter((s) => s.length === 2).length;
+  if (hasPrototypes && matrices >= 1) return "instance-segmentation";
+  if (!hasPrototypes && matrices >= 1 && shapes.every((s) => s.length === 2 || s.length === 4)) return "object-detection";
+  return null;
+}
+
+/** Class names from `--classes`: a comma-separated list, or a JSON array (for names holding commas). */
+export function parseClassList(text: string): string[] {
+  const trimmed = text.trim();
+  let names: unknown;
+  if (trimmed.startsWith("[")) {
+    try {
+      names = JSON.parse(trimmed);
+    } catch {
+      throw new ImportError(`classes ${JSON.stringify(text)} is neither a comma-separated list nor a JSON array of names.`);
+    }
+    if (!Array.isArray(names) || !names.every((n) => typeof n === "string")) throw new ImportError("classes must be a JSON array of strings.");
+  } else {
+    names = trimmed.split(",").map((n) => n.trim());
+  }
+  const list = names as string[];
+  try {
+    list.forEach(validateClassName);
+  } catch (error) {
+    throw new ImportError(`${explain(error)} in the classes given.`);
+  }
+  if (list.length === 0) throw new ImportError("classes is empty.");
+  return list;
+}
+
+/** `--imgsz`: one side ("640") or height and width ("480,640" or "[480, 640]", Ultralytics' order). */
+export function parseImageSizeOption(text: string): ImageSize {
+  const trimmed = text.trim();
+  try {
+    return parseImageSize(/^\d+\s*,\s*\d+$/.test(trimmed) ? `[${trimmed}]` : trimmed);
+  } catch {
+    throw new ImportError(`imgsz ${JSON.stringify(text)} is not a size: give one side (640) or height,width (480,640).`);
+  }
+}
+
+/** The default model type for a layout when neither the caller nor the export names one. */
+function defaultModelType(layout: OutputLayout): string {
+  switch (layout.kind) {
+    case "yolov5-detection":
+      return "yolov5";
+    case "yolonas-detection":
+      return "yolonas";
+    case "end-to-end-detection":
+      return layout.family;
+    case "segmentation":
+      return layout.family === "yolov5" ? "yolov5-seg" : "yolov8-seg";
+    default:
+      // YOLOv8-family detection and Ultralytics classifiers (the reference's YOLOv8-cls type is yolov8).
+      return "yolov8";
+  }
+}
+
+/**
+ * The reference's weights file name for a model type (§3.2): `yolov5s_weights.onnx` for YOLOv5
+ * (detection and segmentation), `best.onnx` for ViT and ResNet classifiers, `weights.onnx` otherwise.
+ */
+export function weightsFileFor(task: TaskType, modelType: string): string {
+  const type = modelType.toLowerCase();
+  if (task !== "classification" && type.startsWith("yolov5")) return "yolov5s_weights.onnx";
+  if (task === "classification" && (type.startsWith("vit") || type.startsWith("resnet"))) return "best.onnx";
+  return "weights.onnx";
+}
+
+function stripBrokenPrefix(error: unknown): string {
+  const message = explain(error);
+  return error instanceof BrokenPackageError ? message.replace(/^Model package is broken\.\s*/, "") : message;
+}
+
+/**
+ * Decides what the package holds from the inspection and the caller's options (pure). Throws an
+ * ImportError naming what is missing: the task (no `task` metadata and outputs that do not tell),
+ * the class names (no `names` metadata), or a layout (outputs that fit no supported family).
+ */
+export function planImport(options: ImportOptions, inspection: OnnxInspection): ImportPlan {
+  const modelId = importModelId(options.id);
+  const input = checkImageInput(inspection.inputs);
+  const { metadata, outputShapes } = inspection;
+  const shapes = `outputs ${outputShapes.map((s) => `[batch, ${s.join(", ")}]`).join(", ")}`;
+
+  let taskType: TaskType | null;
+  try {
+    taskType = options.task !== undefined ? parseTask(options.task) : metadata.task !== undefined ? parseTask(metadata.task) : taskFromOutputShapes(outputShapes);
+  } catch (error) {
+    throw new ImportError(`${explain(error)}.`);
+  }
+  if (!taskType) throw new ImportError(`the model does not say its task (no \`task\` metadata) and its ${shapes} do not tell; pass the task (--task detect, segment or classify).`);
+
+  let classNames = options.classNames;
+  if (!classNames) {
+    if (metadata.names === undefined) throw new ImportError(`the model has no class names (no \`names\` metadata); pass them (--classes a,b,c).`);
+    try {
+      classNames = parseClassNames(metadata.names);
+    } catch (error) {
+      throw new ImportError(`${explain(error)}; pass the class names (--classes a,b,c).`);
+    }
+  }
+
+  const requestedType = options.modelType?.trim() || undefined;
+  const describedType = modelTypeFromDescription(metadata.description) ?? undefined;
+  const hint = requestedType ?? describedType ?? "";
+  let layout: OutputLayout;
+  try {
+    layout = resolveOutputLayout(taskType, outputShapes, classNames.length, false, hint);
+  } catch (error) {
+    throw new ImportError(`its ${shapes} fit no supported ${taskType} layout for ${classNames.length} classes. ${stripBrokenPrefix(error)}`);
+  }
+  const named = taskType === "object-detection" && hint ? detectionFamilyOf(hint) : null;
+  const decoded = detectionFamilyOfLayout(layout);
+  if (named && decoded && named !== decoded) {
+    throw new ImportError(`model type "${hint}" is a ${named} model, but the ${shapes} fit the ${decoded} layout; pass a matching model type.`);
+  }
+  const modelType = requestedType ?? (describedType && (decoded === null || detectionFamilyOf(describedType) === decoded) ? describedType : defaultModelType(layout));
+  const batch = resolveBatch(input.shape, 1);
+  return {
+    modelId,
+    taskType,
+    modelType,
+    weightsFile: weightsFileFor(taskType, modelType),
+    classNames,
+    imageSize: inspection.imageSize,
+    layout,
+    batch: { fixed: batch.fixed, size: batch.fixed ? batch.capacity : null },
+  };
+}
+
+/** The reference's environment.json, class_names.txt and model_type.json for a plan (pure). */
+export function packageFiles(plan: ImportPlan): Record<string, string> {
+  const environment = {
+    PREPROCESSING: {
+      "auto-orient": { enabled: true },
+      resize: { enabled: true, format: "Stretch to", width: plan.imageSize.width, height: plan.imageSize.height },
+    },
+    CLASS_MAP: Object.fromEntries(plan.classNames.map((name, i) => [String(i), name])),
+  };
+  const modelType = { project_task_type: plan.taskType, model_type: plan.modelType, model_id: plan.modelId.id };
+  return {
+    "environment.json": JSON.stringify(environment, null, 2) + "\n",
+    "class_names.txt": plan.classNames.join("\n") + "\n",
+    "model_type.json": JSON.stringify(modelType, null, 4) + "\n",
+  };
+}
+
+/** The package directory of `modelId`, refusing any path that would leave the cache. */
+export function importTargetDir(cacheDir: string, modelId: ModelId): string {
+  const root = resolve(cacheDir);
+  const dir = resolve(packageDir(root, modelId));
+  const inside = relative(root, dir);
+  if (inside === "" || inside.startsWith("..") || inside.startsWith(sep) || resolve(root, inside) !== dir) {
+    throw new ImportError(`model id ${modelId.id} does not name a directory inside the model cache.`);
+  }
+  return dir;
+}
+
+/**
+ * Writes the package into a staging directory beside its final place, then swaps it in: readers
+ * see the old package or the new one, never a mix. An existing package is replaced only with
+ * `overwrite` (its old weights file, whatever its name, goes with it).
+ */
+export async function writeImportedPackage(cacheDir: string, plan: ImportPlan, weightsPath: string, overwrite: boolean): Promise<ImportResult> {
+  const dir = importTargetDir(cacheDir, plan.modelId);
+  const existed = existsSync(dir);
+  if (existed && !overwrite) throw new ModelExistsError(plan.modelId.id);
+  const parent = dirname(dir);
+  await mkdir(parent, { recursive: true });
+  const tag = `${process.pid}-${crypto.randomUUID()}`;
+  const staging = join(parent, `.${basename(dir)}.import-${tag}`);
+  const retired = join(parent, `.${basename(dir)}.replaced-${tag}`);
+  try {
+    await mkdir(staging);
+    for (const [name, contents] of Object.entries(packageFiles(plan))) await writeFile(join(staging, name), contents);
+    await copyFile(weightsPath, join(staging, plan.weightsFile));
+    if (existed) await rename(dir, retired);
+    try {
+      await rename(staging, dir);
+    } catch (error) {
+      if (existed) await rename(retired, dir).catch(() => undefined);
+      // Another import of the same id finished first.
+      const code = (error as { code?: string }).code;
+      if (!existed && (code === "ENOTEMPTY" || code === "EEXIST")) throw new ModelExistsError(plan.modelId.id);
+      throw error;
+    }
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+    await rm(retired, { recursive: true, force: true });
+  }
+  return { ...plan, dir, replaced: existed };
+}
+
+export interface ImportEnvironment {
+  cacheDir: string;
+  /** Reads the ONNX file with ONNX Runtime (in this thread for the CLI, in a worker for the server). */
+  inspect: (path: string, imageSize: ImageSize | undefined) => Promise<OnnxInspection>;
+  overwrite?: boolean;
+}
+
+/** Inspects `onnxPath`, plans the package and writes it into the cache. */
+export async function importModel(onnxPath: string, options: ImportOptions, env: ImportEnvironment): Promise<ImportResult> {
+  const modelId = importModelId(options.id);
+  // Refuse an existing package before the (possibly slow) inspection.
+  if (!env.overwrite && existsSync(importTargetDir(env.cacheDir, modelId))) throw new ModelExistsError(modelId.id);
+  const inspection = await env.inspect(onnxPath, options.imageSize);
+  const plan = planImport(options, inspection);
+  return writeImportedPackage(env.cacheDir, plan, onnxPath, env.overwrite ?? false);
+}
