@@ -53,8 +53,11 @@ function axisRange(values: number[], scale: "linear" | "log"): [number, number] 
   const lo = Math.min(...finite);
   const hi = Math.max(...finite);
   if (scale === "log") return [10 ** Math.floor(Math.log10(lo)), 10 ** Math.ceil(Math.log10(hi === lo ? hi * 10 : hi))];
-  const top = ticks(0, hi === 0 ? 1 : hi * 1.08, "linear");
-  return [0, top[top.length - 1]!];
+  // The last round tick at or below the headroom can fall short of the data: go one step past it.
+  const headroom = hi === 0 ? 1 : hi * 1.08;
+  const top = ticks(0, headroom, "linear");
+  const last = top[top.length - 1]!;
+  return [0, last >= headroom ? last : last + (top[1]! - top[0]!)];
 }
 
 export function renderLineChart(chart: LineChart): string {
