@@ -43,6 +43,34 @@ export function allocateDetectionCandidates(count: number): DetectionCandidates 
   };
 }
 
+/** The corners of the candidates at `indices`, in that order, as [x1, y1, x2, y2] rows of float64 (what rescaling works on). */
+export function gatherBoxes(candidates: DetectionCandidates, indices: ArrayLike<number>): Float64Array {
+  const boxes = new Float64Array(indices.length * 4);
+  for (let k = 0; k < indices.length; k++) {
+    const i = indices[k]!;
+    boxes[4 * k] = candidates.x1[i]!;
+    boxes[4 * k + 1] = candidates.y1[i]!;
+    boxes[4 * k + 2] = candidates.x2[i]!;
+    boxes[4 * k + 3] = candidates.y2[i]!;
+  }
+  return boxes;
+}
+
+/** The first `count` candidates, as views (a decoder that allocated for more than passed its filter). */
+export function truncateCandidates(candidates: DetectionCandidates, count: number): DetectionCandidates {
+  return {
+    count,
+    x1: candidates.x1.subarray(0, count),
+    y1: candidates.y1.subarray(0, count),
+    x2: candidates.x2.subarray(0, count),
+    y2: candidates.y2.subarray(0, count),
+    score: candidates.score.subarray(0, count),
+    classConfidence: candidates.classConfidence.subarray(0, count),
+    classId: candidates.classId.subarray(0, count),
+    row: candidates.row.subarray(0, count),
+  };
+}
+
 /**
  * Sort keys are exact integers in a float64, so native numeric sorts (no comparator calls) order
  * candidates: high part = what to sort by, low 21 bits = position, which also makes them stable.

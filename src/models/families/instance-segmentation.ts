@@ -9,7 +9,7 @@ import {
   type MaskWindow,
   type SegmentationCandidates,
 } from "../../vision/masks.ts";
-import { nonMaxSuppression } from "../../vision/nms.ts";
+import { gatherBoxes, nonMaxSuppression } from "../../vision/nms.ts";
 import { rescalePolygon, type PolygonPoint } from "../../vision/polygons.ts";
 import type { DetectionParams, ObjectDetectionPrediction } from "./object-detection.ts";
 import { decodeYolov5Segmentation } from "./yolov5-seg.ts";
@@ -76,14 +76,7 @@ export function postprocessInstanceSegmentation(
   const classNameOf = (classId: number) => classNames[classId] ?? String(classId);
   const reported = classFilter === null ? kept : kept.filter((i) => classFilter.has(classNameOf(candidates.classId[i]!)));
 
-  const boxes = new Float64Array(reported.length * 4);
-  for (let k = 0; k < reported.length; k++) {
-    const i = reported[k]!;
-    boxes[4 * k] = candidates.x1[i]!;
-    boxes[4 * k + 1] = candidates.y1[i]!;
-    boxes[4 * k + 2] = candidates.x2[i]!;
-    boxes[4 * k + 3] = candidates.y2[i]!;
-  }
+  const boxes = gatherBoxes(candidates, reported);
   const masks = decodeMasks(
     { data: outputs.protos, height: layout.protoHeight, width: layout.protoWidth },
     gatherMaskCoefficients(outputs.predictions, segmentation.coefficients, candidates, reported),

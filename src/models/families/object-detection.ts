@@ -1,6 +1,6 @@
 // Object-detection predictions: one image's raw outputs, of any detection family, to the reference's response predictions (decode, NMS, rescale, filter).
 import { rescaleBoxes, responseBox, type RescaleGeometry } from "../../vision/boxes.ts";
-import { nonMaxSuppression, type DetectionCandidates } from "../../vision/nms.ts";
+import { gatherBoxes, nonMaxSuppression, type DetectionCandidates } from "../../vision/nms.ts";
 import type { OutputLayout } from "../../pipeline/protocol.ts";
 import { decodeEndToEndDetections } from "./end-to-end.ts";
 import { decodeYoloNasDetections } from "./yolonas.ts";
@@ -111,14 +111,7 @@ function predictionsFromKept(
   geometry: RescaleGeometry,
   classNames: string[],
 ): ObjectDetectionPrediction[] {
-  const boxes = new Float64Array(kept.length * 4);
-  for (let k = 0; k < kept.length; k++) {
-    const i = kept[k]!;
-    boxes[4 * k] = candidates.x1[i]!;
-    boxes[4 * k + 1] = candidates.y1[i]!;
-    boxes[4 * k + 2] = candidates.x2[i]!;
-    boxes[4 * k + 3] = candidates.y2[i]!;
-  }
+  const boxes = gatherBoxes(candidates, kept);
   rescaleBoxes(boxes, geometry);
 
   const classFilter = params.classFilter !== null && params.classFilter.length > 0 ? new Set(params.classFilter) : null;

@@ -1,5 +1,5 @@
 // YOLO-NAS detection outputs: one image's boxes (N × 4, x1 y1 x2 y2) and class scores (N × C) into candidates.
-import { allocateDetectionCandidates, type DetectionCandidates } from "../../vision/nms.ts";
+import { allocateDetectionCandidates, truncateCandidates, type DetectionCandidates } from "../../vision/nms.ts";
 
 /**
  * The reference (§5.1) builds rows `[x1, y1, x2, y2, max class score, classes]` with the boxes
@@ -59,19 +59,5 @@ export function decodeYoloNasDetections(
     candidates.row[count] = a;
     count++;
   }
-  return count === passing ? candidates : truncate(candidates, count);
-}
-
-function truncate(candidates: DetectionCandidates, count: number): DetectionCandidates {
-  return {
-    count,
-    x1: candidates.x1.subarray(0, count),
-    y1: candidates.y1.subarray(0, count),
-    x2: candidates.x2.subarray(0, count),
-    y2: candidates.y2.subarray(0, count),
-    score: candidates.score.subarray(0, count),
-    classConfidence: candidates.classConfidence.subarray(0, count),
-    classId: candidates.classId.subarray(0, count),
-    row: candidates.row.subarray(0, count),
-  };
+  return count === passing ? candidates : truncateCandidates(candidates, count);
 }

@@ -1,5 +1,5 @@
 // YOLOv8-family detection output (v8, v9, v11, v12): decoding one image's channel-major (4 + C) × N tensor into candidates.
-import { allocateDetectionCandidates, type DetectionCandidates } from "../../vision/nms.ts";
+import { allocateDetectionCandidates, truncateCandidates, type DetectionCandidates } from "../../vision/nms.ts";
 
 /** Per-anchor "some class score reaches the threshold" flags, reused across calls (decoding is synchronous). */
 let passesScratch = new Uint8Array(0);
@@ -74,18 +74,4 @@ export function decodeYolov8Detections(
     count++;
   }
   return count === passing ? candidates : truncateCandidates(candidates, count);
-}
-
-function truncateCandidates(candidates: DetectionCandidates, count: number): DetectionCandidates {
-  return {
-    count,
-    x1: candidates.x1.subarray(0, count),
-    y1: candidates.y1.subarray(0, count),
-    x2: candidates.x2.subarray(0, count),
-    y2: candidates.y2.subarray(0, count),
-    score: candidates.score.subarray(0, count),
-    classConfidence: candidates.classConfidence.subarray(0, count),
-    classId: candidates.classId.subarray(0, count),
-    row: candidates.row.subarray(0, count),
-  };
 }
