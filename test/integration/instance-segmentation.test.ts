@@ -23,6 +23,7 @@ import {
   type Rectangle,
   type SegmentationFamily,
 } from "../fixtures/segmentation-models.ts";
+import { rescaledBox } from "./reference-boxes.ts";
 import { FIXTURE_CACHE, startServerProcess, type ServerProcess } from "./server-process.ts";
 
 const S = SEGMENTATION_PROBE_INPUT;
@@ -33,16 +34,10 @@ const MODELS: { family: SegmentationFamily; modelId: string }[] = [
 type Rgb = [number, number, number];
 type Point = { x: number; y: number };
 
-function halfToEven(v: number): number {
-  const r = Math.round(v);
-  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
 
-/** The reference's stretch rescale of an input-space box to a w0 × h0 image (§5.3). */
-function rescaledBox(box: Rectangle, w0: number, h0: number) {
-  const [x1, x2] = [halfToEven((box.x1 * w0) / S), halfToEven((box.x2 * w0) / S)];
-  const [y1, y2] = [halfToEven((box.y1 * h0) / S), halfToEven((box.y2 * h0) / S)];
-  return { x: (x1 + x2) / 2, y: (y1 + y2) / 2, width: x2 - x1, height: y2 - y1 };
+/** The reference's stretch rescale of an input-space rectangle to a w0 × h0 image (§5.3). */
+function rescaledRectangle(box: Rectangle, w0: number, h0: number) {
+  return rescaledBox(box.x1, box.y1, box.x2, box.y2, w0, h0, S);
 }
 
 /** The side of the masks polygons are traced on (§5.5): 640 accurate, 160 fast, in between for tradeoff. */
@@ -167,8 +162,8 @@ for (const { family, modelId } of MODELS) {
       const body = await segment({ model_id: modelId, image: image(await solidPng(rgb, w0, h0)) });
       expect(body.image).toEqual({ width: w0, height: h0 });
       const { shaped, filled } = instances(body.predictions);
-      expect({ x: shaped.x, y: shaped.y, width: shaped.width, height: shaped.height }).toEqual(rescaledBox(SHAPED_BOX, w0, h0));
-      expect({ x: filled.x, y: filled.y, width: filled.width, height: filled.height }).toEqual(rescaledBox(FILLED_BOX, w0, h0));
+      expect({ x: shaped.x, y: shaped.y, width: shaped.width, height: shaped.height }).toEqual(rescaledRectangle(SHAPED_BOX, w0, h0));
+      expect({ x: filled.x, y: filled.y, width: filled.width, height: filled.height }).toEqual(rescaledRectangle(FILLED_BOX, w0, h0));
       expect(shaped.class_id).toBe(shapedClassId(rgb));
       expect(shaped.confidence).toBeCloseTo(shapedConfidence(family, rgb), 5);
       // Stretched back without rounding: x by 320/640, y by 240/640.
@@ -177,7 +172,7 @@ for (const { family, modelId } of MODELS) {
       expectPolygonNear(shaped.points, expectedPolygon(PROTOTYPE_RECTANGLE, S, w0, h0), 0);
       expect(filled.points).toEqual(expectedPolygon(FILLED_BOX, S, w0, h0));
       // The polygon's bounding box is the rescaled box, less the last mask pixel.
-      const box = rescaledBox(FILLED_BOX, w0, h0);
+      const box = rescaledRectangle(FILLED_BOX, w0, h0);
       expectPolygonNear(filled.points, [{ x: box.x - box.width / 2, y: box.y - box.height / 2 }, { x: box.x + box.width / 2, y: box.y + box.height / 2 }], 1);
     });
 

@@ -7,23 +7,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import sharp from "sharp";
 import { FAMILY_PROBE_CLASSES, FAMILY_PROBE_INPUT as S } from "../fixtures/family-models.ts";
+import { rescaledBox } from "./reference-boxes.ts";
 import { FIXTURE_CACHE, startServerProcess, type ServerProcess } from "./server-process.ts";
 
 const MODELS = { yolov5: "det-probe-yolov5/1", yolonas: "det-probe-yolonas/1", yolov10: "det-probe-yolov10/1", yolo26: "det-probe-yolo26/1" };
 type Family = keyof typeof MODELS;
-
-function halfToEven(v: number): number {
-  const r = Math.round(v);
-  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
-
-/** The reference's stretch rescale of one input-space box to a w0 × h0 image (§5.3). */
-function rescaledBox(x1: number, y1: number, x2: number, y2: number, w0: number, h0: number) {
-  const clip = (v: number, max: number) => Math.min(Math.max(v, 0), max);
-  const [a, b] = [halfToEven(clip((x1 * w0) / S, w0)), halfToEven(clip((x2 * w0) / S, w0))];
-  const [c, d] = [halfToEven(clip((y1 * h0) / S, h0)), halfToEven(clip((y2 * h0) / S, h0))];
-  return { x: (a + b) / 2, y: (c + d) / 2, width: b - a, height: d - c };
-}
 
 interface Expected {
   x: number;

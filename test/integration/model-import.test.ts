@@ -7,6 +7,7 @@ import sharp from "sharp";
 import { buildDetectionProbe } from "../fixtures/family-models.ts";
 import { buildColourProbeDetector } from "../fixtures/probe-models.ts";
 import { buildYolov8nDetector } from "../fixtures/yolov8n.ts";
+import { rescaledBox } from "./reference-boxes.ts";
 import { REPO_ROOT, startServerProcess, type ServerProcess } from "./server-process.ts";
 
 /** Names that need every kind of quoting in a Python dict literal. */
@@ -48,10 +49,6 @@ async function importCli(...args: string[]): Promise<{ code: number; output: str
   return { code, output: stdout + stderr };
 }
 
-function halfToEven(v: number): number {
-  const r = Math.round(v);
-  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
 
 async function solidPng(rgb: [number, number, number], width: number, height: number): Promise<string> {
   return (await sharp({ create: { width, height, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } }).png().toBuffer()).toString("base64");
@@ -60,11 +57,7 @@ async function solidPng(rgb: [number, number, number], width: number, height: nu
 /** The colour probe's answer for a solid colour on a w0 x h0 image (see test/fixtures/probe-models.ts), with the imported names. */
 function expectedProbe(rgb: [number, number, number], w0: number, h0: number) {
   const [r, g, b] = rgb.map((v) => v / 255) as [number, number, number];
-  const box = (x1: number, y1: number, x2: number, y2: number) => {
-    const [a, c] = [halfToEven((x1 * w0) / S), halfToEven((x2 * w0) / S)];
-    const [d, e] = [halfToEven((y1 * h0) / S), halfToEven((y2 * h0) / S)];
-    return { x: (a + c) / 2, y: (d + e) / 2, width: c - a, height: e - d };
-  };
+  const box = (x1: number, y1: number, x2: number, y2: number) => rescaledBox(x1, y1, x2, y2, w0, h0, S);
   return [
     { ...box(S / 4, S / 4, (3 * S) / 4, (3 * S) / 4), class: CUSTOM_NAMES[1], class_id: 1, confidence: 0.9 },
     { ...box(r * S - S / 8, g * S - S / 16, r * S + S / 8, g * S + S / 16), class: CUSTOM_NAMES[0], class_id: 0, confidence: b },

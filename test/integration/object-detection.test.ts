@@ -7,23 +7,11 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import sharp from "sharp";
+import { rescaledBox } from "./reference-boxes.ts";
 import { FIXTURE_CACHE, startServerProcess, type ServerProcess } from "./server-process.ts";
 
 const S = 640;
 const probeClasses = readFileSync(join(FIXTURE_CACHE, "colour-probe/1/class_names.txt"), "utf8").trim().split("\n");
-
-function halfToEven(v: number): number {
-  const r = Math.round(v);
-  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
-
-/** The reference's stretch rescale of one input-space box to a w0 × h0 image, as §5.3 states it. */
-function rescaledBox(x1: number, y1: number, x2: number, y2: number, w0: number, h0: number) {
-  const clip = (v: number, max: number) => Math.min(Math.max(v, 0), max);
-  const [a, b] = [halfToEven(clip((x1 * w0) / S, w0)), halfToEven(clip((x2 * w0) / S, w0))];
-  const [c, d] = [halfToEven(clip((y1 * h0) / S, h0)), halfToEven(clip((y2 * h0) / S, h0))];
-  return { x: (a + b) / 2, y: (c + d) / 2, width: b - a, height: d - c };
-}
 
 function expectedPredictions(rgb: [number, number, number], w0: number, h0: number, confidence = 0.4) {
   const [r, g, b] = rgb.map((v) => v / 255) as [number, number, number];
