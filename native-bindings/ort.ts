@@ -6,6 +6,7 @@
 //     .libraryPath                     the library that was loaded
 //     .availableProviders()            GetAvailableProviders, e.g. ["CPUExecutionProvider"]
 //     .createSession(path, options?)   an OrtSession; executionProviders default ["cuda", "cpu"], each GPU provider falling back to the next
+//     .adoptSession(handle, provider)  takes over a session another thread's runtime created and detached
 //     .release()                       releases still-open sessions, then the env; idempotent
 //   OrtSession
 //     .inputs / .outputs               TensorInfo: name, elementType, shape (symbolic dims by name, "?" if unnamed)
@@ -13,6 +14,7 @@
 //     .metadata                        the model's custom metadata map (Ultralytics keeps names/imgsz/task there)
 //     .run(inputs, outputs)            zero-copy: ORT reads and writes the caller's typed arrays in place
 //     .runAllocating(inputs)           ORT allocates the outputs; returns copies with their concrete shapes
+//     .detach()                        gives up the session unreleased: its handle, for another thread's runtime to adopt
 //     .release()                       idempotent
 //   OrtError                           every non-null OrtStatus*, with ORT's own message and error code
 //
@@ -437,6 +439,18 @@ export class OrtRuntime {
     throw new Error(`${requested} execution provider requested for ${modelPath} but unavailable: ${failures.join("; ")}`);
   }
 
+  /**
+   * Takes ownership of a session that another thread's runtime of this process created and detached (see
+   * OrtSession.detach): both runtimes bind the same library and share ORT's process-wide env, so the handle is valid
+   * here. Lets one thread pay for session creation while another keeps running batches.
+   */
+  adoptSession(handle: Pointer, activeProvider: ExecutionProvider): OrtSession {
+    this.assertOpen();
+    const session = OrtSession.open(this.sessionContext(), handle, activeProvider);
+    this.openSessions.add(session);
+    return session;
+  }
+
   /** Releases sessions still open, the memory info and the env; later calls do nothing. */
   release(): void {
     if (this.released) return;
@@ -668,6 +682,17 @@ export class OrtSession {
     this.released = true;
     this.context.ort.ReleaseSession(this.handle);
     this.context.onRelease(this);
+  }
+
+  /**
+   * Gives the session up without releasing it and returns its handle, for OrtRuntime.adoptSession on another thread
+   * of this process. This object is unusable afterwards, and the adopting runtime releases the session.
+   */
+  detach(): Pointer {
+    this.api();
+    this.released = true;
+    this.context.onRelease(this);
+    return this.handle;
   }
 
   private api(): OrtFunctions {

@@ -3,8 +3,8 @@
 // Batching pays on a GPU (a batch of 32 costs little more than one image) but not always on a
 // CPU: measured on 2 cores, YOLOv8n ran 16.4 images/s at batch 1 and 10.1 at batch 32, so a
 // server that batched up to MAX_BATCH_SIZE under load got slower the busier it was. The
-// inference worker times doubling batch sizes once per model and caps its batches where the
-// time per image stops improving.
+// device's session loader times doubling batch sizes once per model, and its batches are capped
+// where the time per image stops improving.
 
 export interface ProbeSample {
   size: number;

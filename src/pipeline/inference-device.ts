@@ -1,9 +1,24 @@
-// Inference device: the inference worker of one device (CPU or a GPU), as seen from the main thread.
+// Inference device: one device (CPU or a GPU) as seen from the main thread: its session loader and its inference worker.
+//
+// The session loader creates sessions (and times their batch sizes) so that the inference worker never stops running
+// batches of the models it has while another model loads; a session then moves to the inference worker by handle.
 import { InferenceError, fromWireError } from "../errors.ts";
 import type { ArenaLayout } from "./arena.ts";
-import { Control, type InferenceInit, type InferenceReply, type InferenceRequest, type LoadedSession } from "./protocol.ts";
+import {
+  Control,
+  type ArenaHandOver,
+  type InferenceInit,
+  type InferenceReply,
+  type InferenceRequest,
+  type LoadedSession,
+  type SessionLoaderReply,
+  type SessionLoaderRequest,
+} from "./protocol.ts";
 
-const WORKER_URL = new URL("../workers/inference.worker.ts", import.meta.url);
+const INFERENCE_WORKER_URL = new URL("../workers/inference.worker.ts", import.meta.url);
+const SESSION_LOADER_URL = new URL("../workers/session-loader.worker.ts", import.meta.url);
+/** How long stop() waits for a worker to release its sessions: a native call in progress cannot be interrupted. */
+const STOP_TIMEOUT_MS = 5000;
 
 export interface BatchReport {
   key: string;
@@ -18,99 +33,134 @@ export interface DeviceEvents {
   onBatchFailed(key: string, start: number, count: number, error: InferenceError): void;
 }
 
+type RuntimeInfo = { ortVersion: string; availableProviders: string[] };
+type StartedWorker = { worker: Worker; ready: Promise<RuntimeInfo>; stopped: Promise<void> };
+
+/**
+ * Starts a worker script and sends it `init` once it announces itself ("started": messages posted before its script
+ * ran could be lost). `ready` settles with its "ready" reply or its first error; `stopped` with its "stopped" reply.
+ */
+function startWorker<Reply extends { type: string }>(url: URL, init: InferenceInit, name: string, onReply: (message: Reply) => void, onError: (error: Error) => void): StartedWorker {
+  const worker = new Worker(url);
+  let markReady!: (info: RuntimeInfo) => void;
+  let markFailed!: (error: Error) => void;
+  let markStopped!: () => void;
+  const ready = new Promise<RuntimeInfo>((resolve, reject) => ((markReady = resolve), (markFailed = reject)));
+  const stopped = new Promise<void>((resolve) => (markStopped = resolve));
+  worker.onerror = (event) => {
+    const error = new Error(`${name} failed: ${event.message}`);
+    markFailed(error);
+    console.error(error.message);
+    onError(error);
+  };
+  worker.onmessage = (event: MessageEvent<Reply>) => {
+    const message = event.data as Reply & Partial<RuntimeInfo>;
+    if (message.type === "started") worker.postMessage(init);
+    else if (message.type === "ready") markReady({ ortVersion: message.ortVersion!, availableProviders: message.availableProviders! });
+    else if (message.type === "stopped") markStopped();
+    else onReply(message);
+  };
+  return { worker, ready, stopped };
+}
+
 export class InferenceDevice {
-  private readonly worker: Worker;
+  private readonly inference: StartedWorker;
+  private readonly loader: StartedWorker;
   private readonly loads = new Map<number, { resolve: (r: { session: LoadedSession; activeProvider: string }) => void; reject: (e: Error) => void }>();
+  /** Hand-overs asked of the session loader and not answered yet; unload() cancels its model's. */
+  private readonly handOvers = new Map<number, ArenaHandOver>();
   private nextRequestId = 1;
-  private readonly started: Promise<{ ortVersion: string; availableProviders: string[] }>;
-  private stopped: Promise<void> | null = null;
-  private markStopped: (() => void) | null = null;
+  private stopping: Promise<void> | null = null;
   private readonly control: Int32Array;
 
-  constructor(
-    private readonly init: InferenceInit,
-    private readonly events: DeviceEvents,
-  ) {
+  constructor(init: InferenceInit, events: DeviceEvents) {
     this.control = new Int32Array(init.control);
-    this.worker = new Worker(WORKER_URL);
-    let markReady!: (info: { ortVersion: string; availableProviders: string[] }) => void;
-    let markFailed!: (error: Error) => void;
-    this.started = new Promise((resolve, reject) => ((markReady = resolve), (markFailed = reject)));
-    this.worker.onerror = (event) => {
-      const error = new Error(`inference worker failed: ${event.message}`);
-      markFailed(error);
+    this.inference = startWorker<InferenceReply>(INFERENCE_WORKER_URL, init, "inference worker", (message) => {
+      if (message.type === "inferred") events.onInferred(message);
+      else if (message.type === "batchFailed") events.onBatchFailed(message.key, message.start, message.count, fromWireError(message.error));
+    }, () => undefined);
+    this.loader = startWorker<SessionLoaderReply>(SESSION_LOADER_URL, init, "session loader", (message) => this.onLoaderReply(message), (error) => {
       for (const load of this.loads.values()) load.reject(error);
       this.loads.clear();
-      console.error(error.message);
-    };
-    this.worker.onmessage = (event: MessageEvent<InferenceReply>) => {
-      const message = event.data;
-      switch (message.type) {
-        case "started":
-          this.worker.postMessage(this.init);
-          break;
-        case "ready":
-          markReady({ ortVersion: message.ortVersion, availableProviders: message.availableProviders });
-          break;
-        case "loaded":
-        case "loadFailed": {
-          const load = this.loads.get(message.requestId);
-          this.loads.delete(message.requestId);
-          if (message.type === "loaded") load?.resolve({ session: message.session, activeProvider: message.activeProvider });
-          else load?.reject(fromWireError(message.error));
-          break;
-        }
-        case "inferred":
-          this.events.onInferred(message);
-          break;
-        case "batchFailed":
-          this.events.onBatchFailed(message.key, message.start, message.count, fromWireError(message.error));
-          break;
-        case "stopped":
-          this.markStopped?.();
-          break;
-      }
-    };
+    });
   }
 
-  /** Resolves with ONNX Runtime's version once the worker has loaded the library. */
-  ready(): Promise<{ ortVersion: string; availableProviders: string[] }> {
-    return this.started;
+  /** Resolves with ONNX Runtime's version once both threads have loaded the library. */
+  async ready(): Promise<RuntimeInfo> {
+    const [info] = await Promise.all([this.inference.ready, this.loader.ready]);
+    return info;
   }
 
-  /** Creates a session for `path` and learns its inputs, outputs and concrete output shapes. */
+  /** Creates a session for `path` (on the session loader) and learns its inputs, outputs and concrete output shapes. */
   load(key: string, path: string, probeInput: { width: number; height: number }): Promise<{ session: LoadedSession; activeProvider: string }> {
     const requestId = this.nextRequestId++;
     return new Promise((resolve, reject) => {
       this.loads.set(requestId, { resolve, reject });
-      this.send({ type: "load", requestId, key, path, probeInput });
+      this.toLoader({ type: "load", requestId, key, path, probeInput });
     });
   }
 
-  /** Hands the model's arena to the worker: from now on its READY slots are batched. */
+  /**
+   * Hands the model's arena to the device: the session loader probes batch sizes over it (BATCH_SIZE_PROBE), then the
+   * inference worker adopts the session and batches the arena's READY slots from then on.
+   */
   attach(key: string, arena: { layout: ArenaLayout; buffer: SharedArrayBuffer }, batch: { capacity: number; fixed: boolean }, inputName: string, outputNames: string[]): void {
-    this.send({ type: "attach", key, arena, batch, inputName, outputNames });
+    const requestId = this.nextRequestId++;
+    const handOver: ArenaHandOver = { key, arena, batch, inputName, outputNames };
+    this.handOvers.set(requestId, handOver);
+    this.toLoader({ type: "handOver", requestId, ...handOver });
   }
 
+  /** Releases the model's session wherever it is: loaded and not handed over, being handed over, or attached. */
   unload(key: string): void {
-    this.send({ type: "unload", key });
+    for (const [requestId, handOver] of this.handOvers) if (handOver.key === key) this.handOvers.delete(requestId);
+    this.toLoader({ type: "discard", key });
+    this.toInference({ type: "unload", key });
   }
 
-  /** Stops the loop through the shared STOP word, waits for sessions to be released, then ends the thread. */
+  /** Stops the batch loop through the shared STOP word and both threads' sessions, then ends the threads. */
   async stop(): Promise<void> {
-    this.stopped ??= new Promise<void>((resolve) => {
-      this.markStopped = resolve;
+    this.stopping ??= (async () => {
       Atomics.store(this.control, Control.STOP, 1);
       Atomics.add(this.control, Control.DOORBELL, 1);
       Atomics.notify(this.control, Control.DOORBELL);
-      // A batch in flight finishes first; do not wait forever on a wedged native call.
-      setTimeout(resolve, 5000);
-    });
-    await this.stopped;
-    this.worker.terminate();
+      this.loader.worker.postMessage({ type: "stop" } satisfies SessionLoaderRequest);
+      // A batch or a session creation in progress finishes first; do not wait forever on a wedged native call.
+      const timeout = Bun.sleep(STOP_TIMEOUT_MS);
+      await Promise.all([Promise.race([this.inference.stopped, timeout]), Promise.race([this.loader.stopped, timeout])]);
+      this.inference.worker.terminate();
+      this.loader.worker.terminate();
+    })();
+    await this.stopping;
   }
 
-  private send(message: InferenceRequest): void {
-    this.worker.postMessage(message);
+  private onLoaderReply(message: SessionLoaderReply): void {
+    switch (message.type) {
+      case "loaded":
+      case "loadFailed": {
+        const load = this.loads.get(message.requestId);
+        this.loads.delete(message.requestId);
+        if (message.type === "loaded") load?.resolve({ session: message.session, activeProvider: message.activeProvider });
+        else load?.reject(fromWireError(message.error));
+        break;
+      }
+      case "handedOver": {
+        const handOver = this.handOvers.get(message.requestId);
+        this.handOvers.delete(message.requestId);
+        if (!message.session) break;
+        // Unloaded while the loader probed: nobody will batch this session, so the loader takes it back and releases it.
+        if (!handOver) this.toLoader({ type: "release", session: message.session });
+        else this.toInference({ type: "attach", session: message.session, ...handOver, batch: { ...handOver.batch, capacity: message.batchCapacity } });
+        break;
+      }
+    }
+  }
+
+  private toLoader(message: SessionLoaderRequest): void {
+    this.loader.worker.postMessage(message);
+  }
+
+  private toInference(message: InferenceRequest): void {
+    this.inference.worker.postMessage(message);
   }
 }

@@ -1,4 +1,4 @@
-// Thread protocol: every message exchanged between the main thread, vision workers and the inference worker.
+// Thread protocol: every message exchanged between the main thread, vision workers, session loaders and inference workers.
 import type { WireError } from "../errors.ts";
 import type { DetectionParams } from "../models/families/object-detection.ts";
 import type { PreprocessConfig } from "../vision/preprocess-config.ts";
@@ -110,7 +110,7 @@ export interface VisionInit {
   urlInput?: UrlInputSettings;
 }
 
-// ---- main -> inference worker ----
+// ---- main -> inference worker and session loader (the same settings to both) ----
 export interface InferenceInit {
   control: SharedArrayBuffer;
   ortLibPath: string;
@@ -120,7 +120,7 @@ export interface InferenceInit {
   batchMaxWaitMs: number;
   /** Largest batch of a dynamic-batch model: the top of the TensorRT engine's shape range. */
   maxBatchSize: number;
-  /** Time batch sizes when a dynamic-batch model attaches and cap its batches where larger ones stop paying (BATCH_SIZE_PROBE). */
+  /** Time batch sizes when a dynamic-batch model is handed over and cap its batches where larger ones stop paying (BATCH_SIZE_PROBE). */
   batchProbe: boolean;
   tensorrt: { engineCachePath: string; fp16: boolean };
 }
@@ -139,9 +139,46 @@ export interface LoadedSession {
   metadata: Record<string, string>;
 }
 
-export type InferenceRequest =
+/** A session detached by the session loader (OrtSession.detach), for the inference worker to adopt. */
+export interface SessionHandle {
+  handle: number;
+  activeProvider: string;
+}
+
+export interface ArenaHandOver {
+  key: string;
+  arena: { layout: ArenaLayout; buffer: SharedArrayBuffer };
+  batch: { capacity: number; fixed: boolean };
+  inputName: string;
+  outputNames: string[];
+}
+
+// ---- main -> session loader ----
+export type SessionLoaderRequest =
   | { type: "load"; requestId: number; key: string; path: string; probeInput: { width: number; height: number } }
-  | { type: "attach"; key: string; arena: { layout: ArenaLayout; buffer: SharedArrayBuffer }; batch: { capacity: number; fixed: boolean }; inputName: string; outputNames: string[] }
+  /** The model's arena exists: probe batch sizes over it (BATCH_SIZE_PROBE), then detach the session. */
+  | ({ type: "handOver"; requestId: number } & ArenaHandOver)
+  /** Releases a loaded session that will not be handed over (its model failed to set up or was unloaded). */
+  | { type: "discard"; key: string }
+  /** Releases a session handed over too late: its model was unloaded meanwhile. */
+  | { type: "release"; session: SessionHandle }
+  | { type: "stop" };
+
+// ---- session loader -> main ----
+export type SessionLoaderReply =
+  /** The worker's script has run: it can now receive InferenceInit. */
+  | { type: "started" }
+  | { type: "ready"; ortVersion: string; availableProviders: string[] }
+  | { type: "loaded"; requestId: number; session: LoadedSession; activeProvider: string }
+  | { type: "loadFailed"; requestId: number; error: WireError }
+  /** `session` is null when no session was held for the key (discarded meanwhile); `batchCapacity` is the probed cap. */
+  | { type: "handedOver"; requestId: number; session: SessionHandle | null; batchCapacity: number }
+  | { type: "stopped" };
+
+// ---- main -> inference worker ----
+export type InferenceRequest =
+  /** Adopts the session and batches the arena's READY slots from now on, `batch.capacity` at most. */
+  | ({ type: "attach"; session: SessionHandle } & ArenaHandOver)
   | { type: "unload"; key: string };
 
 // ---- inference worker -> main ----
@@ -149,8 +186,6 @@ export type InferenceReply =
   /** The worker's script has run: it can now receive InferenceInit. */
   | { type: "started" }
   | { type: "ready"; ortVersion: string; availableProviders: string[] }
-  | { type: "loaded"; requestId: number; session: LoadedSession; activeProvider: string }
-  | { type: "loadFailed"; requestId: number; error: WireError }
   | { type: "inferred"; key: string; start: number; count: number; rows: number; inferMs: number }
   | { type: "batchFailed"; key: string; start: number; count: number; error: WireError }
   | { type: "stopped" };

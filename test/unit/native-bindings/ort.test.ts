@@ -301,3 +301,37 @@ describe("OrtSession.runAllocating", () => {
     });
   });
 });
+
+describe("handing a session to another thread", () => {
+  test("a session detached here runs and is released on a worker thread that adopts its handle", async () => {
+    const session = runtime.createSession(scorerPath, { executionProviders: ["cpu"] });
+    const handle = session.detach();
+    expect(() => session.run([], [])).toThrow(/used after release/);
+    const worker = new Worker(new URL("./adopting.worker.ts", import.meta.url));
+    try {
+      const answer = await new Promise<{ scores?: number[]; inputs?: string[]; error?: string }>((resolve) => {
+        worker.onmessage = (event) => resolve(event.data);
+        worker.postMessage({ handle, images: [1, 2, 3] });
+      });
+      expect(answer.error).toBeUndefined();
+      expect(answer.inputs).toEqual(["images"]);
+      expect(answer.scores).toEqual([11, 22, 33]);
+    } finally {
+      worker.terminate();
+    }
+  });
+
+  test("detaching leaves the session out of its runtime's release", () => {
+    const other = OrtRuntime.load();
+    const handle = other.createSession(scorerPath, { executionProviders: ["cpu"] }).detach();
+    other.release();
+    const adopted = runtime.adoptSession(handle, "cpu");
+    try {
+      const scores = new Float32Array(3);
+      adopted.run([{ name: "images", data: new Float32Array([0, 0, 0]), shape: [1, 3] }], [{ name: "scores", data: scores, shape: [1, 3] }]);
+      expect(Array.from(scores)).toEqual(BIAS);
+    } finally {
+      adopted.release();
+    }
+  });
+});

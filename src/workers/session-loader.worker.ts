@@ -1,0 +1,161 @@
+// Session loader: one per device, beside its inference worker; creates the ONNX Runtime sessions and times their batches.
+//
+// Creating a session (graph optimisation, a TensorRT engine build) and probing its batch sizes take from a fraction
+// of a second to minutes, all in native calls that block their thread. Done on the inference worker, they would stop
+// every other model's batches on the device for that long; here they only share the device. When the model's arena
+// exists, the session is detached and its handle handed over to the inference worker, which adopts it (both threads
+// bind the same library and share ORT's process-wide env).
+import { basename } from "node:path";
+import type { Pointer } from "bun:ffi";
+import { OrtRuntime, type ExecutionProvider, type OrtSession, type TensorRtOptions } from "../../native-bindings/ort.ts";
+import { inputShapeRange, resolveInputSize } from "../models/model-io.ts";
+import { Arena } from "../pipeline/arena.ts";
+import { chooseBatchCap, nextProbeSize, type ProbeSample } from "../pipeline/batch-probe.ts";
+import type { InferenceInit, SessionLoaderReply, SessionLoaderRequest } from "../pipeline/protocol.ts";
+
+declare const self: Worker;
+
+/** Sessions created and not yet handed over, by model key. */
+const sessions = new Map<string, OrtSession>();
+let runtime: OrtRuntime;
+let init: InferenceInit;
+
+function reply(message: SessionLoaderReply): void {
+  self.postMessage(message);
+}
+
+/** TensorRT settings for a model: one engine covering every batch size the server will run (see inputShapeRange). */
+function tensorRtOptions(path: string, probeInput: { width: number; height: number }): TensorRtOptions {
+  // The input's name and shape are needed before the TensorRT session exists: read them from a cheap CPU session.
+  const signature = runtime.createSession(path, { executionProviders: ["cpu"], graphOptimization: "disabled", intraOpThreads: 1 });
+  const input = signature.inputs[0];
+  signature.release();
+  const range = input ? inputShapeRange(input.shape, probeInput, init.maxBatchSize) : null;
+  return {
+    engineCachePath: init.tensorrt.engineCachePath || undefined,
+    fp16: init.tensorrt.fp16,
+    profile: input && range ? { min: { [input.name]: range.min }, opt: { [input.name]: range.opt }, max: { [input.name]: range.max } } : undefined,
+  };
+}
+
+function load(request: Extract<SessionLoaderRequest, { type: "load" }>): void {
+  try {
+    const session = runtime.createSession(request.path, {
+      intraOpThreads: init.intraOpThreads,
+      executionProviders: init.executionProviders,
+      deviceId: init.deviceId,
+      tensorrt: init.executionProviders.includes("tensorrt") ? tensorRtOptions(request.path, request.probeInput) : undefined,
+    });
+    try {
+      const input = session.inputs[0];
+      if (!input) throw new Error("the model has no input");
+      // One zero image learns the concrete per-image output shapes and validates the graph runs.
+      const size = resolveInputSize(input.shape, request.probeInput);
+      const rows = typeof input.shape[0] === "number" && input.shape[0] > 0 ? input.shape[0] : 1;
+      const shape = [rows, 3, size.height, size.width];
+      const probe = session.runAllocating([{ name: input.name, data: new Float32Array(shape.reduce((a, b) => a * b, 1)), shape }]);
+      sessions.get(request.key)?.release();
+      sessions.set(request.key, session);
+      reply({
+        type: "loaded",
+        requestId: request.requestId,
+        activeProvider: session.activeProvider,
+        session: {
+          inputs: session.inputs,
+          outputs: session.outputs,
+          outputShapes: probe.map((o) => o.shape.slice(1)),
+          metadata: session.metadata,
+        },
+      });
+    } catch (error) {
+      session.release();
+      throw error;
+    }
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    // ONNX Runtime names the weights file by its full path: the log keeps it, the response does not.
+    console.error(`loading ${request.key} failed: ${message}`);
+    const publicMessage = message.replaceAll(request.path, `${request.key}/${basename(request.path)}`);
+    reply({ type: "loadFailed", requestId: request.requestId, error: { status: 500, message: `Model package is broken. ${publicMessage}` } });
+  }
+}
+
+/**
+ * Times doubling batch sizes on this device (see batch-probe.ts) and returns the batch cap they call for.
+ * Inputs are read from the arena (whatever it holds: only the time matters); outputs go to private
+ * buffers, since another device's worker may already be filling this arena's output slots. A size that fails
+ * (out of device memory, say) ends the probe: the cap comes from the sizes that ran.
+ */
+function probeBatchCap(key: string, session: OrtSession, arena: Arena, inputName: string, outputNames: string[], maxBatch: number): number {
+  const samples: ProbeSample[] = [];
+  const floatsPerSlot = outputNames.map((_, i) => arena.output(i, 0).length);
+  const scratch = outputNames.map((_, i) => new Float32Array(maxBatch * floatsPerSlot[i]!));
+  for (let size = nextProbeSize(samples, maxBatch); size !== null; size = nextProbeSize(samples, maxBatch)) {
+    const inputs = [{ name: inputName, data: arena.input(0, size), shape: [size, ...arena.layout.inputShape] }];
+    const outputs = outputNames.map((name, i) => ({ name, data: scratch[i]!.subarray(0, size * floatsPerSlot[i]!), shape: [size, ...arena.layout.outputs[i]!.shape] }));
+    try {
+      // The first call at a new size lets ORT size its buffers; the faster of two more is the time.
+      session.run(inputs, outputs);
+      let fastest = Infinity;
+      for (let i = 0; i < 2; i++) {
+        const began = performance.now();
+        session.run(inputs, outputs);
+        fastest = Math.min(fastest, performance.now() - began);
+      }
+      samples.push({ size, msPerImage: fastest / size });
+    } catch (error) {
+      console.warn(`batch probe ${key}: batch ${size} failed, keeping smaller batches: ${error instanceof Error ? error.message : String(error)}`);
+      if (samples.length === 0) return 1;
+      break;
+    }
+  }
+  const cap = chooseBatchCap(samples, maxBatch);
+  console.log(`batch probe ${key} (${session.activeProvider}): ${samples.map((s) => `batch ${s.size} ${s.msPerImage.toFixed(1)}`).join(", ")} ms/image -> batches up to ${cap}`);
+  return cap;
+}
+
+function handOver(request: Extract<SessionLoaderRequest, { type: "handOver" }>): void {
+  const session = sessions.get(request.key);
+  if (!session) {
+    reply({ type: "handedOver", requestId: request.requestId, session: null, batchCapacity: 0 });
+    return;
+  }
+  sessions.delete(request.key);
+  const arena = new Arena(request.arena.layout, request.arena.buffer);
+  const batchCapacity = init.batchProbe && !request.batch.fixed && request.batch.capacity > 1
+    ? probeBatchCap(request.key, session, arena, request.inputName, request.outputNames, request.batch.capacity)
+    : request.batch.capacity;
+  const activeProvider = session.activeProvider;
+  reply({ type: "handedOver", requestId: request.requestId, session: { handle: session.detach(), activeProvider }, batchCapacity });
+}
+
+self.onmessage = (event: MessageEvent<InferenceInit | SessionLoaderRequest>) => {
+  const message = event.data;
+  if ("control" in message) {
+    init = message;
+    runtime = OrtRuntime.load(message.ortLibPath || undefined);
+    reply({ type: "ready", ortVersion: runtime.version, availableProviders: runtime.availableProviders() });
+    return;
+  }
+  switch (message.type) {
+    case "load":
+      load(message);
+      break;
+    case "handOver":
+      handOver(message);
+      break;
+    case "discard":
+      sessions.get(message.key)?.release();
+      sessions.delete(message.key);
+      break;
+    case "release":
+      runtime.adoptSession(message.session.handle as Pointer, message.session.activeProvider as ExecutionProvider).release();
+      break;
+    case "stop":
+      runtime.release();
+      reply({ type: "stopped" });
+      break;
+  }
+};
+// Announce ourselves only now: messages posted to a worker before its script has run can be lost.
+reply({ type: "started" });
