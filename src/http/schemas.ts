@@ -21,7 +21,7 @@ const PreprocessingSwitches = {
 };
 
 const CommonRequestFields = {
-  model_id: t.String({ description: '"dataset/version" of a model in MODEL_CACHE_DIR.', examples: ["demo-shapes/1"] }),
+  model_id: t.String({ description: '"dataset/version" (or an instant model id without a version), or an alias such as "yolov8n-640"; downloaded into MODEL_CACHE_DIR on first use when an API key allows it.', examples: ["demo-shapes/1"] }),
   image: t.Union([ImageInput, t.Array(ImageInput)], { description: "One image, or a list: a list is answered with a list of responses in the same order." }),
   api_key: t.Optional(t.Nullable(t.String({ description: "Roboflow API key (accepted for compatibility)." }))),
   id: t.Optional(t.Nullable(t.String({ description: "Request id; becomes `inference_id`. A new UUID when absent." }))),
@@ -134,7 +134,7 @@ export const ClassificationResponse = t.Union(
 );
 
 export const ModelIdBody = t.Object({
-  model_id: t.String({ description: '"dataset/version"', examples: ["demo-shapes/1"] }),
+  model_id: t.String({ description: '"dataset/version", an instant model id or an alias', examples: ["demo-shapes/1"] }),
   api_key: t.Optional(t.Nullable(t.String())),
   model_type: t.Optional(t.Nullable(t.String({ description: "Accepted for compatibility; the package's model_type.json decides." }))),
 });

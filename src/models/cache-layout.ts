@@ -1,5 +1,6 @@
 // Cache layout: where a model id's package lives under MODEL_CACHE_DIR, as the reference lays it out (spec §3.2):
-// `<dataset>/<version>/` for portable ids, else one slug directory `~<readable prefix>-<BLAKE2s-128 of the id>`.
+// the id itself as a path (`<dataset>/<version>/`, or `<id>/` for an instant model) when every segment is portable,
+// else one slug directory `~<readable prefix>-<BLAKE2s-128 of the id>`.
 import { blake2sHex } from "./blake2s.ts";
 import type { ModelId } from "./model-id.ts";
 
@@ -13,11 +14,12 @@ const RESERVED_FIRST_SEGMENTS = new Set(["_file_locks", "workflow", "models-cach
 const MAX_SEGMENT_BYTES = 255;
 const SLUG_PREFIX_LENGTH = 48;
 
-/** True when `dataset/version` can be used as a path under the cache as it is. */
+const firstSegment = (modelId: ModelId) => modelId.id.split("/", 1)[0]!;
+
+/** True when the id (`dataset/version`, or an instant id) can be used as a path under the cache as it is. */
 export function isPortableCachePath(modelId: ModelId): boolean {
-  const segments = [modelId.dataset, modelId.version];
-  if (RESERVED_FIRST_SEGMENTS.has(modelId.dataset)) return false;
-  return segments.every(
+  if (RESERVED_FIRST_SEGMENTS.has(firstSegment(modelId))) return false;
+  return modelId.id.split("/").every(
     (s) =>
       PORTABLE_SEGMENT.test(s) &&
       !s.endsWith(" ") &&
@@ -38,17 +40,17 @@ export function slugDirectory(id: string): string {
   return `~${slugPrefix(id)}-${blake2sHex(id, 16)}`;
 }
 
-/** The package's directory relative to the cache root: `dataset/version`, or the slug directory when that path is not portable. */
+/** The package's directory relative to the cache root: the id as a path, or the slug directory when that path is not portable. */
 export function cacheSubdir(modelId: ModelId): string {
-  return isPortableCachePath(modelId) ? `${modelId.dataset}/${modelId.version}` : slugDirectory(modelId.id);
+  return isPortableCachePath(modelId) ? modelId.id : slugDirectory(modelId.id);
 }
 
 /**
- * Where a package may already be, newest layout first: the slug directory, then the raw `dataset/version`
- * path every release before the slug layout wrote (and that people copy by hand).
+ * Where a package may already be, newest layout first: the slug directory, then the raw id as a path
+ * (`dataset/version`), which every release before the slug layout wrote (and that people copy by hand).
  */
 export function cacheSubdirCandidates(modelId: ModelId): string[] {
   const primary = cacheSubdir(modelId);
-  const raw = `${modelId.dataset}/${modelId.version}`;
-  return primary === raw || RESERVED_FIRST_SEGMENTS.has(modelId.dataset) ? [primary] : [primary, raw];
+  const raw = modelId.id;
+  return primary === raw || RESERVED_FIRST_SEGMENTS.has(firstSegment(modelId)) ? [primary] : [primary, raw];
 }

@@ -17,7 +17,7 @@ import {
   validateClassName,
   type ImageSize,
 } from "./export-metadata.ts";
-import { InvalidModelIdError, parseModelId, type ModelId } from "./model-id.ts";
+import { InvalidModelIdError, parseModelId, type ModelId, type VersionedModelId } from "./model-id.ts";
 import { resolveBatch } from "./model-io.ts";
 import { detectionFamilyOf, detectionFamilyOfLayout, resolveOutputLayout } from "./output-layout.ts";
 import { BrokenPackageError, packageDir } from "./package.ts";
@@ -84,16 +84,25 @@ export interface ImportResult extends ImportPlan {
   replaced: boolean;
 }
 
-/** parseModelId with the import's message: the same rules keep ids from naming paths outside the cache. */
-export function importModelId(raw: string): ModelId {
-  try {
-    return parseModelId(raw);
-  } catch (error) {
-    if (!(error instanceof InvalidModelIdError)) throw error;
-    throw new ImportError(
+/**
+ * parseModelId with the import's message: the same rules keep ids from naming paths outside the cache. Imports are
+ * versioned: an instant id's directory may hold versions of the same name (`coco/` beside `coco/3/`), which the
+ * import's swap of the whole directory would take with it.
+ */
+export function importModelId(raw: string): VersionedModelId {
+  const invalid = () =>
+    new ImportError(
       `invalid model id ${JSON.stringify(raw)}: expected "dataset/version", the dataset starting with a letter or digit (then letters, digits, ".", "_", "-", "~", space; no "..") and the version an integer.`,
     );
+  let modelId: ModelId;
+  try {
+    modelId = parseModelId(raw);
+  } catch (error) {
+    if (!(error instanceof InvalidModelIdError)) throw error;
+    throw invalid();
   }
+  if (modelId.version === null) throw invalid();
+  return modelId;
 }
 
 const explain = (error: unknown): string => (error instanceof Error ? error.message : String(error));

@@ -1,4 +1,4 @@
-// Model package: the reference's on-disk layout of one model (`<cache>/<dataset>/<version>/`), read and validated.
+// Model package: the reference's on-disk layout of one model (`<cache>/<dataset>/<version>/` or `<cache>/<instant id>/`), read and validated.
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
@@ -36,16 +36,19 @@ export class BrokenPackageError extends InferenceError {
   }
 }
 
-/** Where the package of `modelId` is written: `<cache>/<dataset>/<version>`, or a slug directory for ids that are not portable paths. */
+/** Where the package of `modelId` is written: `<cache>/<id>` (`<dataset>/<version>` for a version), or a slug directory for ids that are not portable paths. */
 export function packageDir(cacheDir: string, modelId: ModelId): string {
   return join(cacheDir, cacheSubdir(modelId));
 }
+
+/** The files that make a directory a package: an instant id's directory may hold nothing but versions (`coco/` of `coco/3/`). */
+const PACKAGE_FILES = ["environment.json", "model_type.json", "class_names.txt", ...WEIGHTS_FILES];
 
 /** Where the package of `modelId` is, if anywhere: its directory, else the raw `<dataset>/<version>` older releases used. */
 export function findPackageDir(cacheDir: string, modelId: ModelId): string | null {
   for (const sub of cacheSubdirCandidates(modelId)) {
     const dir = join(cacheDir, sub);
-    if (existsSync(dir)) return dir;
+    if (PACKAGE_FILES.some((name) => existsSync(join(dir, name)))) return dir;
   }
   return null;
 }

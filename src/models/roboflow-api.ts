@@ -1,13 +1,15 @@
-// Roboflow API client: fetches a model missing from MODEL_CACHE_DIR as the reference does (the `ort` endpoint, then its
-// signed environment and weights URLs, spec §3.1-3.2) and writes it atomically into the cache in the reference's layout.
+// Roboflow API client: fetches a model missing from MODEL_CACHE_DIR as the reference does (spec §3.1-3.2): a version
+// through the `ort` endpoint, then its signed environment and weights URLs; an instant model (no version) through
+// `getWeights`, whose answer carries the environment itself. It writes the package atomically into the cache in the
+// reference's layout.
 import { existsSync } from "node:fs";
-import { mkdir, open, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, open, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import { InferenceError } from "../errors.ts";
 import { MODEL_ALIASES } from "./aliases.ts";
 import { cacheSubdir, cacheSubdirCandidates } from "./cache-layout.ts";
-import type { ModelId } from "./model-id.ts";
+import type { InstantModelId, ModelId, VersionedModelId } from "./model-id.ts";
 import { BrokenPackageError, ModelNotFoundError, WEIGHTS_FILES } from "./package.ts";
 
 export interface RoboflowApiSettings {
@@ -29,6 +31,11 @@ const LARGE_DOWNLOAD_BYTES = 8 * 2 ** 20;
 const PROGRESS_INTERVAL_MS = 2_000;
 /** Where packages are assembled before they are renamed into place; the dot keeps it apart from model ids. */
 export const STAGING_DIR = ".downloads";
+/**
+ * A staging directory untouched for this many ROBOFLOW_API_REQUEST_TIMEOUTs belongs to no live download: a download
+ * writes into it at least once per timeout (its inactivity limit), so the rest is margin.
+ */
+const STALE_STAGING_TIMEOUTS = 2;
 
 /** The reference's model type for each task when the API names none (or names it "ort"). */
 export const MODEL_TYPE_DEFAULTS: Readonly<Record<string, string>> = {
@@ -82,7 +89,7 @@ export function usableKey(key: string | null | undefined): string | null {
 }
 
 /** `GET {API_BASE_URL}/ort/{dataset}/{version}?nocache=true&device=…&dynamic=true[&api_key=…]`, parameters in the reference's order. */
-export function ortUrl(apiBaseUrl: string, modelId: ModelId, apiKey: string | null, deviceId: string): string {
+export function ortUrl(apiBaseUrl: string, modelId: VersionedModelId, apiKey: string | null, deviceId: string): string {
   const params = new URLSearchParams([
     ["nocache", "true"],
     ["device", deviceId],
@@ -92,6 +99,14 @@ export function ortUrl(apiBaseUrl: string, modelId: ModelId, apiKey: string | nu
   if (key) params.append("api_key", key);
   const path = `${encodeURIComponent(modelId.dataset)}/${encodeURIComponent(modelId.version)}`;
   return `${apiBaseUrl.replace(/\/+$/, "")}/ort/${path}?${params}`;
+}
+
+/** `GET {API_BASE_URL}/getWeights?model={id}[&api_key=…]`: the reference's one call for an instant model. */
+export function getWeightsUrl(apiBaseUrl: string, modelId: InstantModelId, apiKey: string | null): string {
+  const params = new URLSearchParams([["model", modelId.id]]);
+  const key = usableKey(apiKey);
+  if (key) params.append("api_key", key);
+  return `${apiBaseUrl.replace(/\/+$/, "")}/getWeights?${params}`;
 }
 
 /** A URL fit for logs: no query (API keys, signatures) and no credentials. */
@@ -112,11 +127,61 @@ export function weightsFileName(taskType: string, modelType: string): string {
   return "weights.onnx";
 }
 
-/** Task and model type of an `ort` description, with the reference's defaults. */
-export function modelTypeOf(ort: Record<string, unknown>): { taskType: string; modelType: string } {
-  const taskType = typeof ort.type === "string" && ort.type ? ort.type : "object-detection";
-  const named = typeof ort.modelType === "string" && ort.modelType && ort.modelType !== "ort" ? ort.modelType : null;
+/** Task and model type as the API names them (`ort.type` or `taskType`, and `modelType`), with the reference's defaults. */
+export function modelTypeOf(task: unknown, model: unknown): { taskType: string; modelType: string } {
+  const taskType = typeof task === "string" && task ? task : "object-detection";
+  const named = typeof model === "string" && model && model !== "ort" ? model : null;
   return { taskType, modelType: named ?? MODEL_TYPE_DEFAULTS[taskType] ?? "ort" };
+}
+
+/** A package as the API describes it, whichever endpoint answered. */
+export interface PackageDescription {
+  taskType: string;
+  modelType: string;
+  modelVariant?: string;
+  /** Signed URL of the ONNX weights. */
+  weightsUrl: string;
+  /** environment.json: a signed URL to fetch (`ort`) or the document itself (`getWeights`). */
+  environment: string | Record<string, unknown>;
+  classes?: unknown[];
+  /** Injected into environment.json as COLORS. */
+  colors?: unknown;
+  keypointsMetadata?: unknown;
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
+
+/** The fields both endpoints name alike. */
+function describedAlike(api: Record<string, unknown>, task: unknown, weightsUrl: string, environment: string | Record<string, unknown>): PackageDescription {
+  return {
+    ...modelTypeOf(task, api.modelType),
+    ...(typeof api.modelVariant === "string" ? { modelVariant: api.modelVariant } : {}),
+    weightsUrl,
+    environment,
+    ...(Array.isArray(api.classes) ? { classes: api.classes } : {}),
+    ...(api.colors !== undefined ? { colors: api.colors } : {}),
+    ...(api.keypoints_metadata !== undefined ? { keypointsMetadata: api.keypoints_metadata } : {}),
+  };
+}
+
+/** The `ort` answer for a version: `{"ort": {type, modelType, model, environment (URLs), classes, colors, ...}}`. */
+export function describeOrt(answer: unknown): PackageDescription {
+  const ort = isRecord(answer) ? answer.ort : undefined;
+  if (!isRecord(ort)) throw new BrokenPackageError("Could not find `ort` key in roboflow API model description response.");
+  if (typeof ort.model !== "string") throw new BrokenPackageError("Could not find `model` key in roboflow API model description response.");
+  if (typeof ort.environment !== "string") throw new BrokenPackageError("Could not find `environment` key in roboflow API model description response.");
+  return describedAlike(ort, ort.type, ort.model, ort.environment);
+}
+
+/** The `getWeights` answer for an instant model: `{taskType, modelType, modelFiles: {ort: {model}}, environment (a dict), classes, colors}`. */
+export function describeGetWeights(answer: unknown): PackageDescription {
+  const api = isRecord(answer) ? answer : {};
+  const files = isRecord(api.modelFiles) ? api.modelFiles.ort : undefined;
+  if (!isRecord(files) || typeof files.model !== "string") {
+    throw new BrokenPackageError("Could not find `modelFiles` key or `modelFiles`.`ort` or `modelFiles`.`ort`.`model` key in roboflow API model description response.");
+  }
+  if (!isRecord(api.environment)) throw new BrokenPackageError("Could not find `environment` key (a JSON object) in roboflow API model description response.");
+  return describedAlike(api, api.taskType, files.model, api.environment);
 }
 
 /** Roboflow's public models (the alias targets), which the reference fetches without a key. */
@@ -133,9 +198,27 @@ function isComplete(dir: string): boolean {
 
 const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
 
+/** When `path` or an entry directly in it was last modified (ms since the epoch); null when it is gone. */
+async function lastWritten(path: string): Promise<number | null> {
+  try {
+    const info = await stat(path);
+    if (!info.isDirectory()) return info.mtimeMs;
+    let newest = info.mtimeMs;
+    for (const name of await readdir(path)) {
+      const entry = await stat(join(path, name)).catch(() => null);
+      if (entry) newest = Math.max(newest, entry.mtimeMs);
+    }
+    return newest;
+  } catch {
+    return null;
+  }
+}
+
 /** Downloads models into the cache; one download per model at a time, shared by everyone asking for it. */
 export class RoboflowApi {
   private readonly inFlight = new Map<string, { apiKey: string | null; done: Promise<void> }>();
+  /** This process's staging directories in use, which the stale-staging sweep leaves alone. */
+  private readonly staging = new Set<string>();
   private readonly deviceId = hostname() || "bun-inference";
 
   constructor(
@@ -178,43 +261,47 @@ export class RoboflowApi {
     const { apiBaseUrl, modelCacheDir } = this.settings;
     const started = performance.now();
     this.log.log(`model ${modelId.id} is not in MODEL_CACHE_DIR: downloading it from ${redactUrl(apiBaseUrl)}${apiKey ? "" : " (public model, no API key)"}`);
+    await this.removeStaleStaging();
     const staging = join(modelCacheDir, STAGING_DIR, `${cacheSubdir(modelId).replaceAll("/", "~")}.${process.pid}.${crypto.randomUUID()}`);
+    this.staging.add(staging);
     try {
-      const described = await this.getJson(ortUrl(apiBaseUrl, modelId, apiKey, this.deviceId), modelId, "model description", apiKey);
-      const ort = described && typeof described === "object" ? (described as Record<string, unknown>).ort : undefined;
-      if (!ort || typeof ort !== "object") throw new BrokenPackageError("Could not find `ort` key in roboflow API model description response.");
-      const api = ort as Record<string, unknown>;
-      if (typeof api.model !== "string") throw new BrokenPackageError("Could not find `model` key in roboflow API model description response.");
-      if (typeof api.environment !== "string") throw new BrokenPackageError("Could not find `environment` key in roboflow API model description response.");
-      const { taskType, modelType } = modelTypeOf(api);
-      const weightsName = weightsFileName(taskType, modelType);
+      const described =
+        modelId.version === null
+          ? describeGetWeights(await this.getJson(getWeightsUrl(apiBaseUrl, modelId, apiKey), modelId, "model description", apiKey))
+          : describeOrt(await this.getJson(ortUrl(apiBaseUrl, modelId, apiKey, this.deviceId), modelId, "model description", apiKey));
+      const weightsName = weightsFileName(described.taskType, described.modelType);
 
       await mkdir(staging, { recursive: true });
-      if (Array.isArray(api.classes)) await writeFile(join(staging, "class_names.txt"), api.classes.map(String).join("\n"));
-      const environment = await this.getJson(api.environment, modelId, "environment.json", apiKey);
-      if (!environment || typeof environment !== "object" || Array.isArray(environment)) throw new BrokenPackageError("environment.json from the Roboflow API is not a JSON object.");
-      const weightsBytes = await this.getFile(api.model, join(staging, weightsName), modelId, weightsName, apiKey);
-      const env = environment as Record<string, unknown>;
-      if (api.colors !== undefined) env.COLORS = api.colors;
+      if (described.classes) await writeFile(join(staging, "class_names.txt"), described.classes.map(String).join("\n"));
+      const environment = typeof described.environment === "string" ? await this.getJson(described.environment, modelId, "environment.json", apiKey) : described.environment;
+      if (!isRecord(environment)) throw new BrokenPackageError("environment.json from the Roboflow API is not a JSON object.");
+      const weightsBytes = await this.getFile(described.weightsUrl, join(staging, weightsName), modelId, weightsName, apiKey);
+      const env = described.colors === undefined ? environment : { ...environment, COLORS: described.colors };
       await writeFile(join(staging, "environment.json"), JSON.stringify(env));
-      if (api.keypoints_metadata !== undefined) await writeFile(join(staging, "keypoints_metadata.json"), JSON.stringify(api.keypoints_metadata));
-      const modelTypeJson: Record<string, string> = { project_task_type: taskType, model_type: modelType, model_id: modelId.id };
-      if (typeof api.modelVariant === "string") modelTypeJson.model_variant = api.modelVariant;
+      if (described.keypointsMetadata !== undefined) await writeFile(join(staging, "keypoints_metadata.json"), JSON.stringify(described.keypointsMetadata));
+      const modelTypeJson: Record<string, string> = { project_task_type: described.taskType, model_type: described.modelType, model_id: modelId.id };
+      if (described.modelVariant !== undefined) modelTypeJson.model_variant = described.modelVariant;
       await writeFile(join(staging, "model_type.json"), JSON.stringify(modelTypeJson));
 
       const target = join(modelCacheDir, cacheSubdir(modelId));
       await this.install(staging, target);
-      this.log.log(`cached ${modelId.id} (${taskType}, ${modelType}, ${weightsName} ${mib(weightsBytes)} MiB) in ${target} after ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      this.log.log(`cached ${modelId.id} (${described.taskType}, ${described.modelType}, ${weightsName} ${mib(weightsBytes)} MiB) in ${target} after ${((performance.now() - started) / 1000).toFixed(1)} s`);
     } catch (error) {
       const message = error instanceof InferenceError ? `${error.status} ${error.message}` : String(error);
       this.log.error(`downloading ${modelId.id} failed: ${this.scrub(message, apiKey)}`);
       throw error instanceof InferenceError ? error : new InferenceError(500, "Internal error. Could not write the downloaded model into MODEL_CACHE_DIR.");
     } finally {
       await rm(staging, { recursive: true, force: true }).catch(() => undefined);
+      this.staging.delete(staging);
     }
   }
 
-  /** Renames the assembled package into place; a complete package someone else put there first wins, an incomplete one is replaced. */
+  /**
+   * Renames the assembled package into place; a complete package someone else put there first wins. Over an
+   * incomplete one (an interrupted copy by hand), or over the directory of an instant id that also holds versions of
+   * the same name (`coco/` beside `coco/3/`), the package's files are moved in one by one, environment.json last, so
+   * the package counts as cached only once it is whole, and nothing else in the directory is touched.
+   */
   private async install(staging: string, target: string): Promise<void> {
     await mkdir(dirname(target), { recursive: true });
     try {
@@ -225,10 +312,29 @@ export class RoboflowApi {
       if (code !== "ENOTEMPTY" && code !== "EEXIST") throw error;
     }
     if (isComplete(target)) return;
-    const stale = `${staging}.stale`;
-    await rename(target, stale);
-    await rename(staging, target);
-    await rm(stale, { recursive: true, force: true });
+    // An old weights file of another family's name would win over the new one (WEIGHTS_FILES order).
+    for (const name of [...WEIGHTS_FILES, "environment.json"]) await rm(join(target, name), { force: true });
+    const names = (await readdir(staging)).filter((name) => name !== "environment.json");
+    for (const name of [...names, "environment.json"]) await rename(join(staging, name), join(target, name));
+  }
+
+  /**
+   * Removes what a crashed earlier process left in the staging area: entries nothing has written to for
+   * STALE_STAGING_TIMEOUTS request timeouts, other than this process's own downloads (however long they stall).
+   */
+  private async removeStaleStaging(): Promise<void> {
+    const root = join(this.settings.modelCacheDir, STAGING_DIR);
+    const names = await readdir(root).catch(() => [] as string[]);
+    const cutoff = Date.now() - STALE_STAGING_TIMEOUTS * this.settings.roboflowApiTimeoutMs;
+    for (const name of names) {
+      const path = join(root, name);
+      if (this.staging.has(path)) continue;
+      const written = await lastWritten(path);
+      // Gone meanwhile (another process finished with it), or still being written.
+      if (written === null || written >= cutoff) continue;
+      await rm(path, { recursive: true, force: true }).catch(() => undefined);
+      this.log.log(`removed ${STAGING_DIR}/${name} from MODEL_CACHE_DIR: an unfinished download of an earlier process`);
+    }
   }
 
   /** GETs a JSON document from the API or a signed URL. */

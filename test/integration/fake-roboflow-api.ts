@@ -1,6 +1,8 @@
 // Test helper: a local stand-in for the Roboflow API (Bun.serve on 127.0.0.1) that speaks the reference's download
 // protocol: GET /ort/{dataset}/{version} answers {"ort": {...}} whose `model` and `environment` are signed URLs back
-// into this server, which serves a model package from test/fixtures/models. It counts every hit and checks keys.
+// into this server, and GET /getWeights?model={id} (instant models) answers {taskType, modelType, modelFiles: {ort:
+// {model}}, environment, ...} with the environment inline; both serve a model package from test/fixtures/models.
+// It counts every hit and checks keys.
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 
@@ -9,9 +11,9 @@ export interface FakeModel {
   dir: string;
   /** Served to anyone, even without a key (like Roboflow's public models). */
   public?: boolean;
-  /** `ort.modelType` (default: the package's model_type.json); "ort" or null exercise the reference's defaults. */
+  /** `modelType` (default: the package's model_type.json); "ort" or null exercise the reference's defaults. */
   modelType?: string | null;
-  /** `ort.colors` (default: the package's COLORS, which the environment then lacks). */
+  /** `colors` (default: the package's COLORS, which the environment then lacks). */
   colors?: Record<string, string>;
 }
 
@@ -26,14 +28,14 @@ export interface FakeApiOptions {
 export interface FakeRoboflowApi {
   url: string;
   /** Hits per model id and kind. */
-  hits(kind: "ort" | "environment" | "weights", modelId: string): number;
+  hits(kind: "ort" | "getWeights" | "environment" | "weights", modelId: string): number;
   /** Every request's path and query, in order. */
   requests: { path: string; query: URLSearchParams; headers: Headers }[];
   /** Weights downloads: wait this long before sending, then send in `chunks` pieces `chunkDelayMs` apart. */
   weightsPacing: { delayMs: number; chunks: number; chunkDelayMs: number };
-  /** When set, /ort answers this status for every model. */
+  /** When set, /ort and /getWeights answer this status for every model. */
   ortStatus: number | null;
-  /** When set, /ort never answers (a stalled API). */
+  /** When set, /ort and /getWeights never answer (a stalled API). */
   ortStalls: boolean;
   stop(): void;
 }
@@ -65,9 +67,10 @@ export function startFakeRoboflowApi(options: FakeApiOptions): FakeRoboflowApi {
       const url = new URL(request.url);
       requests.push({ path: url.pathname, query: url.searchParams, headers: request.headers });
       const ort = /^\/ort\/([^/]+)\/([^/]+)$/.exec(url.pathname);
-      if (ort) {
-        const id = `${decodeURIComponent(ort[1]!)}/${decodeURIComponent(ort[2]!)}`;
-        count("ort", id);
+      const id = ort ? `${decodeURIComponent(ort[1]!)}/${decodeURIComponent(ort[2]!)}` : url.pathname === "/getWeights" ? url.searchParams.get("model") : null;
+      if (id !== null) {
+        const kind = ort ? "ort" : "getWeights";
+        count(kind, id);
         if (state.ortStalls) return new Promise<Response>(() => {});
         if (state.ortStatus) return Response.json({ error: "configured failure" }, { status: state.ortStatus });
         const entry = packages.get(id);
@@ -77,19 +80,27 @@ export function startFakeRoboflowApi(options: FakeApiOptions): FakeRoboflowApi {
         if (key && !options.keys.includes(key)) return Response.json({ error: { message: "This API key does not exist (or has been revoked)." } }, { status: 401 });
         if (!entry) return Response.json({ error: { message: "Not found" } }, { status: 404 });
         const { model, pkg } = entry;
-        // The package's COLORS travel as `ort.colors` (the environment is served without them): the download puts them back.
+        // The package's COLORS travel as `colors` (the environment is served without them): the download puts them back.
         const colors = model.colors ?? (pkg.environment.COLORS as Record<string, string> | undefined);
         const modelType = model.modelType === undefined ? pkg.modelType.model_type : model.modelType;
         const signature = `X-Goog-Algorithm=GOOG4-RSA-SHA256&X-Goog-Expires=3600&X-Goog-Signature=${"ab".repeat(32)}`;
+        const weights = `${url.origin}/signed/weights/${token(id)}?${signature}`;
+        const described = {
+          ...(modelType === null ? {} : { modelType }),
+          ...(pkg.classes ? { classes: pkg.classes } : {}),
+          ...(colors ? { colors } : {}),
+        };
+        if (kind === "getWeights") {
+          const { COLORS: _colors, ...environment } = pkg.environment;
+          return Response.json({ name: id, taskType: pkg.modelType.project_task_type, ...described, modelFiles: { ort: { model: weights } }, environment });
+        }
         return Response.json({
           ort: {
             name: id.split("/")[0],
             type: pkg.modelType.project_task_type,
-            ...(modelType === null ? {} : { modelType }),
-            model: `${url.origin}/signed/weights/${token(id)}?${signature}`,
+            ...described,
+            model: weights,
             environment: `${url.origin}/signed/environment/${token(id)}?${signature}`,
-            ...(pkg.classes ? { classes: pkg.classes } : {}),
-            ...(colors ? { colors } : {}),
           },
         });
       }

@@ -1,7 +1,8 @@
 // Specification of model provisioning over real HTTP: a model missing from MODEL_CACHE_DIR is downloaded from the
 // Roboflow API (a local fake speaking its protocol) with the request's key, cached in the reference's layout and
-// served; concurrent first requests download once; other models keep serving meanwhile; the API's refusals and
-// failures come back with the reference's statuses; a second server with the API gone serves from the cache.
+// served; instant models (ids without a version) come through getWeights; concurrent first requests download once;
+// other models keep serving meanwhile; the API's refusals and failures come back with the reference's statuses; a
+// second server with the API gone serves from the cache.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,7 +10,7 @@ import { join } from "node:path";
 import sharp from "sharp";
 import { slugDirectory } from "../../src/models/cache-layout.ts";
 import { startFakeRoboflowApi, type FakeRoboflowApi } from "./fake-roboflow-api.ts";
-import { FIXTURE_CACHE, startServerProcess, type ServerProcess } from "./server-process.ts";
+import { FIXTURE_CACHE, NO_ROBOFLOW_API, startServerProcess, type ServerProcess } from "./server-process.ts";
 
 const KEY = "rf-test-key-5d1c9a";
 const REQUEST_TIMEOUT_MS = 4_000;
@@ -37,6 +38,7 @@ beforeAll(async () => {
   for (const name of ["remote-probe", "crowd-probe", "bearer-probe", "legacy-probe", "start-probe", "slow-probe", "env-probe", "stalled-probe", "failing-probe"]) {
     models[`${name}/1`] = { dir: probe };
   }
+  for (const name of ["instant-probe", "workspace/instant-probe", "failing-instant"]) models[name] = { dir: probe };
   api = startFakeRoboflowApi({ keys: [KEY], forbiddenKeys: ["scoped-key"], models });
   cache = mkdtempSync(join(tmpdir(), "rf-download-cache-"));
   // One model is there from the start: it must keep serving while others download.
@@ -70,6 +72,8 @@ async function detect(target: ServerProcess, modelId: string, extra: Record<stri
 
 /** Predictions without their per-request ids, for comparing two answers. */
 const boxes = (body: any) => body.predictions.map(({ detection_id: _, ...p }: any) => p);
+
+const getWeightsKeys = (modelId: string) => api.requests.filter((r) => r.path === "/getWeights" && r.query.get("model") === modelId).map((r) => r.query.get("api_key"));
 
 const ortKeys = (modelId: string) => api.requests.filter((r) => r.path === `/ort/${modelId.split("/").map(encodeURIComponent).join("/")}`).map((r) => r.query.get("api_key"));
 
@@ -148,6 +152,64 @@ describe("downloading a model missing from the cache", () => {
     expect(added.status).toBe(200);
     expect(server.output()).toMatch(/downloaded remote-big\/1 weights\.onnx: 11\.\d MiB in [\d.]+ s/);
     expect(server.output()).toMatch(/cached remote-big\/1 \(object-detection, yolov8n, weights\.onnx 11\.\d MiB\)/);
+  });
+});
+
+describe("instant models (ids without a version)", () => {
+  test("downloads an instant model (no version) through getWeights, caches it and serves it", async () => {
+    const res = await detect(server, "instant-probe", { api_key: KEY });
+    expect(res.status).toBe(200);
+    const local = await (await detect(server, "colour-probe/1")).json();
+    expect(boxes(await res.json())).toEqual(boxes(local));
+    expect(readdirSync(join(cache, "instant-probe")).sort()).toEqual(["class_names.txt", "environment.json", "model_type.json", "weights.onnx"]);
+    expect(JSON.parse(readFileSync(join(cache, "instant-probe/model_type.json"), "utf8"))).toEqual({
+      project_task_type: "object-detection",
+      model_type: "yolov8n",
+      model_id: "instant-probe",
+    });
+    expect(JSON.parse(readFileSync(join(cache, "instant-probe/environment.json"), "utf8")).COLORS).toEqual(JSON.parse(readFileSync(join(probe, "environment.json"), "utf8")).COLORS);
+    // One getWeights call and the weights; the environment came inline.
+    expect(getWeightsKeys("instant-probe")).toEqual([KEY]);
+    expect([api.hits("getWeights", "instant-probe"), api.hits("environment", "instant-probe"), api.hits("weights", "instant-probe")]).toEqual([1, 0, 1]);
+    expect((await detect(server, "instant-probe", { api_key: KEY })).status).toBe(200);
+    expect(api.hits("getWeights", "instant-probe")).toBe(1);
+    const listed = (await (await fetch(`${server.url}/model/registry`)).json()).models.map((m: any) => m.model_id);
+    expect(listed).toContain("instant-probe");
+  });
+
+  test("takes `dataset/name` with a version that is not an integer as one instant id, also on the legacy route", async () => {
+    const legacy = await fetch(`${server.url}/workspace/instant-probe?api_key=${KEY}`, { method: "POST", headers: { "content-type": "application/json" }, body: await redImage() });
+    expect(legacy.status).toBe(200);
+    expect(getWeightsKeys("workspace/instant-probe")).toEqual([KEY]);
+    expect(existsSync(join(cache, "workspace/instant-probe/weights.onnx"))).toBe(true);
+  });
+
+  test("getWeights refusals: a wrong key is 401, a key without the scope 403, an unknown instant model 404", async () => {
+    await expectError(await detect(server, "failing-instant", { api_key: "wrong-key" }), 401);
+    await expectError(await server.post("/model/add", { model_id: "failing-instant", api_key: "scoped-key" }), 403);
+    await expectError(await detect(server, "no-such-instant", { api_key: KEY }), 404);
+    expect(existsSync(join(cache, "failing-instant"))).toBe(false);
+  });
+
+  test("without any key an uncached instant model is 404 and the API is not asked, as for a version", async () => {
+    const asked = api.requests.length;
+    await expectError(await detect(server, "failing-instant"), 404);
+    await expectError(await server.post("/model/add", { model_id: "failing-instant", api_key: "local" }), 404);
+    expect(api.requests.length).toBe(asked);
+  });
+
+  test("a second process serves the cached instant model with no network", async () => {
+    const offline = await startServerProcess({ MODEL_CACHE_DIR: cache, PRELOAD_MODELS: "", API_BASE_URL: NO_ROBOFLOW_API, API_KEY: KEY, ROBOFLOW_API_KEY: "" });
+    try {
+      const asked = api.requests.length;
+      for (const id of ["instant-probe", "workspace/instant-probe"]) expect((await detect(offline, id)).status).toBe(200);
+      expect(api.requests.length).toBe(asked);
+      // What is not cached needs the API, which is not there.
+      await expectError(await detect(offline, "never-cached-instant"), 503);
+      expect(offline.output()).not.toContain(KEY);
+    } finally {
+      await offline.stop();
+    }
   });
 });
 

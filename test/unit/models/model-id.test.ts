@@ -18,9 +18,21 @@ describe("parseModelId", () => {
     }
   });
 
-  test("requires a numeric version", () => {
-    expect(() => parseModelId("dataset")).toThrow();
-    expect(() => parseModelId("dataset/v1")).toThrow();
+  test("reads an id without an integer version as an instant model id, whole", () => {
+    expect(parseModelId("my-instant-model")).toEqual({ version: null, id: "my-instant-model" });
+    expect(parseModelId("dataset/v1")).toEqual({ version: null, id: "dataset/v1" });
+    expect(parseModelId("workspace/my model.2")).toEqual({ version: null, id: "workspace/my model.2" });
+  });
+
+  test("still answers 400 for instant ids with more than one slash or an unsafe segment", () => {
+    for (const id of ["a/b/c", "", "/", "..", "a/..", "a/../b", ".hidden", "a/.x", "a/b/", "-a", "a\\b", "a\u0000", "ａ"]) {
+      expect(() => parseModelId(id)).toThrow("Invalid Model ID sent in request.");
+    }
+  });
+
+  test("answers 400 for versions the reference would read as an integer but not as written (sign, `_`, trailing space, ten digits)", () => {
+    for (const id of ["d/-1", "d/+1", "d/1_000", "d/1 ", "d/1234567890"]) expect(() => parseModelId(id)).toThrow("Invalid Model ID sent in request.");
+    expect(parseModelId("d/1__0")).toEqual({ version: null, id: "d/1__0" });
   });
 });
 

@@ -101,10 +101,11 @@ describe("ModelRegistry.get", () => {
     expect(loads).toEqual(["colour-probe/1"]);
   });
 
-  test("answers 404 for a model neither cached nor provisioned, and 400 for a malformed id", async () => {
+  test("answers 404 for a model neither cached nor provisioned (versioned or instant), and 400 for a malformed id", async () => {
     const { registry } = setup();
     expect(await registry.get("nope/1").then(() => null, (e) => e.status)).toBe(404);
-    expect(await registry.get("nope").then(() => null, (e) => e.status)).toBe(400);
+    expect(await registry.get("nope").then(() => null, (e) => e.status)).toBe(404);
+    expect(await registry.get("no/pe/1").then(() => null, (e) => e.status)).toBe(400);
   });
 
   test("reloads a model after it was unloaded", async () => {

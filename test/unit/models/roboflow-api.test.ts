@@ -1,20 +1,34 @@
-// Specification of model provisioning's pure parts (cache paths, aliases, the `ort` URL, error mapping) and of the
-// Roboflow API client against a local fake of the API (no server process: RoboflowApi on its own).
+// Specification of model provisioning's pure parts (cache paths, aliases, the `ort` and `getWeights` URLs and answers,
+// error mapping) and of the Roboflow API client against a local fake of the API (no server process: RoboflowApi on its own).
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../../../src/config.ts";
 import { MODEL_ALIASES, requestedModel, resolveModelAlias } from "../../../src/models/aliases.ts";
 import { blake2sHex } from "../../../src/models/blake2s.ts";
 import { cacheSubdir, cacheSubdirCandidates, isPortableCachePath, slugDirectory } from "../../../src/models/cache-layout.ts";
-import { parseModelId } from "../../../src/models/model-id.ts";
+import { parseModelId, type InstantModelId, type VersionedModelId } from "../../../src/models/model-id.ts";
 import { findPackageDir, readModelPackage } from "../../../src/models/package.ts";
-import { apiStatusError, modelTypeOf, ortUrl, redactUrl, RoboflowApi, usableKey, weightsFileName } from "../../../src/models/roboflow-api.ts";
+import {
+  apiStatusError,
+  describeGetWeights,
+  describeOrt,
+  getWeightsUrl,
+  modelTypeOf,
+  ortUrl,
+  redactUrl,
+  RoboflowApi,
+  STAGING_DIR,
+  usableKey,
+  weightsFileName,
+} from "../../../src/models/roboflow-api.ts";
 import { FIXTURE_CACHE } from "../../integration/server-process.ts";
 import { startFakeRoboflowApi, type FakeRoboflowApi } from "../../integration/fake-roboflow-api.ts";
 
 const id = parseModelId;
+const versioned = (raw: string) => parseModelId(raw) as VersionedModelId;
+const instant = (raw: string) => parseModelId(raw) as InstantModelId;
 
 describe("BLAKE2s", () => {
   test("matches Python's hashlib.blake2s, 16- and 32-byte digests, across block boundaries", () => {
@@ -56,6 +70,18 @@ describe("cache layout", () => {
     for (const raw of ["Coco/3", "name./1", "name /1", "aux/1", "lpt1.txt/1", "models-cache/1"]) expect(isPortableCachePath(id(raw))).toBe(false);
   });
 
+  test("keeps a portable instant id as it is, and puts any other in its slug directory", () => {
+    for (const raw of ["my-instant-model", "workspace/my-model", "model.v2"]) {
+      expect(cacheSubdir(id(raw))).toBe(raw);
+      expect(cacheSubdirCandidates(id(raw))).toEqual([raw]);
+    }
+    // Expected names computed with the reference's algorithm in Python.
+    expect(cacheSubdir(id("My-Model"))).toBe("~My-Model-d7fa7343fb09302e0fe6607b025e10cb");
+    expect(cacheSubdirCandidates(id("My-Model"))).toEqual(["~My-Model-d7fa7343fb09302e0fe6607b025e10cb", "My-Model"]);
+    expect(cacheSubdir(id("workflow"))).toBe("~workflow-1ddc30252ef0ecaf114849b4ec99b18c");
+    expect(cacheSubdirCandidates(id("workflow"))).toEqual(["~workflow-1ddc30252ef0ecaf114849b4ec99b18c"]);
+  });
+
   test("still finds packages that older releases wrote under the raw path", () => {
     expect(cacheSubdirCandidates(id("My-Project/3"))).toEqual([slugDirectory("My-Project/3"), "My-Project/3"]);
     // A reserved first segment never falls back to the reference's own directories.
@@ -78,18 +104,19 @@ describe("aliases", () => {
   test("a requested alias is loaded under its own name and runs the package it stands for", () => {
     expect(requestedModel("yolov8n-640")).toEqual({ key: "yolov8n-640", modelId: id("coco/3") });
     expect(requestedModel("coco/3")).toEqual({ key: "coco/3", modelId: id("coco/3") });
-    expect(() => requestedModel("not-an-alias")).toThrow("Invalid Model ID sent in request.");
+    expect(requestedModel("not-an-alias")).toEqual({ key: "not-an-alias", modelId: { version: null, id: "not-an-alias" } });
+    expect(() => requestedModel("not/an/alias")).toThrow("Invalid Model ID sent in request.");
   });
 });
 
 describe("the ort request", () => {
   test("is the reference's URL, with the key last and omitted when absent or `local`", () => {
-    expect(ortUrl("https://api.roboflow.com", id("bccd-i4nym/1"), "k3y", "host-1")).toBe(
+    expect(ortUrl("https://api.roboflow.com", versioned("bccd-i4nym/1"), "k3y", "host-1")).toBe(
       "https://api.roboflow.com/ort/bccd-i4nym/1?nocache=true&device=host-1&dynamic=true&api_key=k3y",
     );
-    expect(ortUrl("https://api.roboflow.com/", id("coco/3"), null, "h")).toBe("https://api.roboflow.com/ort/coco/3?nocache=true&device=h&dynamic=true");
-    expect(ortUrl("https://api.roboflow.com", id("coco/3"), "local", "h")).not.toContain("api_key");
-    expect(ortUrl("http://127.0.0.1:8080/v2", id("My Project/3"), "a+b/c=", "h")).toBe(
+    expect(ortUrl("https://api.roboflow.com/", versioned("coco/3"), null, "h")).toBe("https://api.roboflow.com/ort/coco/3?nocache=true&device=h&dynamic=true");
+    expect(ortUrl("https://api.roboflow.com", versioned("coco/3"), "local", "h")).not.toContain("api_key");
+    expect(ortUrl("http://127.0.0.1:8080/v2", versioned("My Project/3"), "a+b/c=", "h")).toBe(
       "http://127.0.0.1:8080/v2/ort/My%20Project/3?nocache=true&device=h&dynamic=true&api_key=a%2Bb%2Fc%3D",
     );
     expect(usableKey("  ")).toBeNull();
@@ -109,11 +136,56 @@ describe("the ort request", () => {
     expect(weightsFileName("classification", "vit")).toBe("best.onnx");
     expect(weightsFileName("classification", "resnet50")).toBe("best.onnx");
     expect(weightsFileName("classification", "yolov8n")).toBe("weights.onnx");
-    expect(modelTypeOf({ type: "classification", modelType: "ort" })).toEqual({ taskType: "classification", modelType: "vit" });
-    expect(modelTypeOf({})).toEqual({ taskType: "object-detection", modelType: "yolov5v2s" });
-    expect(modelTypeOf({ type: "instance-segmentation", modelType: "yolov8s-seg" })).toEqual({ taskType: "instance-segmentation", modelType: "yolov8s-seg" });
+    expect(modelTypeOf("classification", "ort")).toEqual({ taskType: "classification", modelType: "vit" });
+    expect(modelTypeOf(undefined, undefined)).toEqual({ taskType: "object-detection", modelType: "yolov5v2s" });
+    expect(modelTypeOf("instance-segmentation", "yolov8s-seg")).toEqual({ taskType: "instance-segmentation", modelType: "yolov8s-seg" });
   });
 
+  test("reads an `ort` answer, refusing one without the keys the reference requires", () => {
+    const ort = { type: "classification", modelType: "resnet50", model: "https://s/w.onnx", environment: "https://s/env.json", classes: ["a", "b"], colors: { a: "#FF0000" } };
+    expect(describeOrt({ ort })).toEqual({
+      taskType: "classification",
+      modelType: "resnet50",
+      weightsUrl: "https://s/w.onnx",
+      environment: "https://s/env.json",
+      classes: ["a", "b"],
+      colors: { a: "#FF0000" },
+    });
+    expect(() => describeOrt({})).toThrow("Model package is broken. Could not find `ort` key");
+    expect(() => describeOrt({ ort: { ...ort, model: undefined } })).toThrow("Could not find `model` key");
+    expect(() => describeOrt({ ort: { ...ort, environment: undefined } })).toThrow("Could not find `environment` key");
+  });
+});
+
+describe("the getWeights request (instant models)", () => {
+  test("is the reference's URL: the whole id as `model`, the key last and omitted when absent or `local`", () => {
+    expect(getWeightsUrl("https://api.roboflow.com/", instant("my-instant-model"), "k3y")).toBe("https://api.roboflow.com/getWeights?model=my-instant-model&api_key=k3y");
+    expect(getWeightsUrl("https://api.roboflow.com", instant("workspace/My Model"), null)).toBe("https://api.roboflow.com/getWeights?model=workspace%2FMy+Model");
+    expect(getWeightsUrl("https://api.roboflow.com", instant("m"), "local")).toBe("https://api.roboflow.com/getWeights?model=m");
+  });
+
+  test("reads the answer: task from `taskType`, weights from `modelFiles.ort.model`, the environment inline", () => {
+    const environment = { PREPROCESSING: { resize: { enabled: true, format: "Stretch to", width: 64, height: 64 } } };
+    const answer = { taskType: "instance-segmentation", modelType: "yolov8n-seg", modelFiles: { ort: { model: "https://s/w.onnx" } }, environment, classes: ["x"], colors: { x: "#00FF00" } };
+    expect(describeGetWeights(answer)).toEqual({
+      taskType: "instance-segmentation",
+      modelType: "yolov8n-seg",
+      weightsUrl: "https://s/w.onnx",
+      environment,
+      classes: ["x"],
+      colors: { x: "#00FF00" },
+    });
+    // The reference's defaults when the API names no task or model type.
+    expect(describeGetWeights({ modelFiles: { ort: { model: "u" } }, environment: {} })).toMatchObject({ taskType: "object-detection", modelType: "yolov5v2s" });
+    for (const broken of [{ environment }, { modelFiles: {}, environment }, { modelFiles: { ort: {} }, environment }]) {
+      expect(() => describeGetWeights(broken)).toThrow("Model package is broken. Could not find `modelFiles` key or `modelFiles`.`ort` or `modelFiles`.`ort`.`model` key");
+    }
+    expect(() => describeGetWeights({ modelFiles: { ort: { model: "u" } } })).toThrow("Could not find `environment` key");
+    expect(() => describeGetWeights({ modelFiles: { ort: { model: "u" } }, environment: "https://s/env.json" })).toThrow("Could not find `environment` key");
+  });
+});
+
+describe("the API's errors", () => {
   test("maps the API's answers to the reference's statuses and messages", () => {
     expect(apiStatusError(401).status).toBe(401);
     expect(apiStatusError(401).message).toStartWith("Unauthorized access to roboflow API - check API key and make sure the key is valid for workspace you use.");
@@ -158,6 +230,10 @@ describe("RoboflowApi against a fake API", () => {
         "remote-cls/2": { dir: join(FIXTURE_CACHE, "cls-probe/1"), modelType: "ort" },
         "remote-v5/3": { dir: join(FIXTURE_CACHE, "seg-probe-v5/1") },
         "coco/3": { dir: join(FIXTURE_CACHE, "colour-probe/1"), public: true },
+        "remote-instant": { dir: join(FIXTURE_CACHE, "colour-probe/1") },
+        "Remote Instant": { dir: join(FIXTURE_CACHE, "colour-probe/1") },
+        "workspace/instant-cls": { dir: join(FIXTURE_CACHE, "cls-probe/1"), modelType: "ort" },
+        coco: { dir: join(FIXTURE_CACHE, "cls-probe/1") },
       },
     });
   });
@@ -291,5 +367,99 @@ describe("RoboflowApi against a fake API", () => {
     const hits = api.hits("ort", "remote-probe/1");
     await client().ensureCached(id("remote-probe/1"), KEY);
     expect(api.hits("ort", "remote-probe/1")).toBe(hits);
+  });
+
+  test("downloads an instant model (no version) through getWeights alone, in the reference's layout", async () => {
+    freshCache();
+    const calls = api.requests.length;
+    await client().ensureCached(id("remote-instant"), KEY);
+    const dir = join(cache, "remote-instant");
+    expect(readdirSync(dir).sort()).toEqual(["class_names.txt", "environment.json", "model_type.json", "weights.onnx"]);
+    expect(JSON.parse(readFileSync(join(dir, "model_type.json"), "utf8"))).toEqual({ project_task_type: "object-detection", model_type: "yolov8n", model_id: "remote-instant" });
+    // The inline environment, with the answer's colors put back as COLORS.
+    const original = join(FIXTURE_CACHE, "colour-probe/1");
+    expect(JSON.parse(readFileSync(join(dir, "environment.json"), "utf8"))).toEqual(JSON.parse(readFileSync(join(original, "environment.json"), "utf8")));
+    expect(Buffer.compare(readFileSync(join(dir, "weights.onnx")), readFileSync(join(original, "weights.onnx")))).toBe(0);
+    expect(readdirSync(join(cache, STAGING_DIR))).toEqual([]);
+    expect((await readModelPackage(cache, id("remote-instant"))).classNames).toEqual(["red-ish", "green-ish", "blue-ish"]);
+    // One description call, then the signed weights URL; no `ort` call and no environment URL.
+    expect(api.requests.slice(calls).map((r) => r.path)).toEqual(["/getWeights", `/signed/weights/${Buffer.from("remote-instant").toString("base64url")}`]);
+    const call = api.requests[calls]!;
+    expect([...call.query.entries()]).toEqual([
+      ["model", "remote-instant"],
+      ["api_key", KEY],
+    ]);
+    expect(call.headers.get("x-roboflow-inference-version")).toBe("1.5.0");
+    expect(logs.join("\n")).not.toContain(KEY);
+  });
+
+  test("names an instant model's weights by family and writes a non-portable id into its slug directory", async () => {
+    freshCache();
+    await client().ensureCached(id("workspace/instant-cls"), KEY);
+    expect(existsSync(join(cache, "workspace/instant-cls/best.onnx"))).toBe(true);
+    expect(JSON.parse(readFileSync(join(cache, "workspace/instant-cls/model_type.json"), "utf8"))).toMatchObject({ project_task_type: "classification", model_type: "vit" });
+    await client().ensureCached(id("Remote Instant"), KEY);
+    expect(existsSync(join(cache, slugDirectory("Remote Instant"), "weights.onnx"))).toBe(true);
+    expect(existsSync(join(cache, "Remote Instant"))).toBe(false);
+  });
+
+  test("installs an instant model into a directory that also holds versions of the same name, leaving them be", async () => {
+    freshCache();
+    await client().ensureCached(id("coco/3"), null);
+    // Versions alone do not make the instant model's package.
+    expect(findPackageDir(cache, id("coco"))).toBeNull();
+    expect(await readModelPackage(cache, id("coco")).then(() => null, (e) => e.status)).toBe(404);
+    await client().ensureCached(id("coco"), KEY);
+    expect(readdirSync(join(cache, "coco")).sort()).toEqual(["3", "best.onnx", "environment.json", "model_type.json"]);
+    expect((await readModelPackage(cache, id("coco"))).taskType).toBe("classification");
+    expect((await readModelPackage(cache, id("coco/3"))).taskType).toBe("object-detection");
+  });
+
+  test("answers getWeights refusals with the reference's statuses, and asks nothing without a key", async () => {
+    freshCache();
+    const failure = (key: string, model = "remote-instant") => client().ensureCached(id(model), key).then(() => null, (e) => e);
+    expect((await failure("wrong-key")).status).toBe(401);
+    expect((await failure("scoped-key")).status).toBe(403);
+    expect((await failure(KEY, "missing-instant")).status).toBe(404);
+    api.ortStatus = 500;
+    expect((await failure(KEY)).status).toBe(502);
+    api.ortStatus = null;
+    const asked = api.requests.length;
+    await client().ensureCached(id("remote-instant"), "local");
+    expect(api.requests.length).toBe(asked);
+    expect(readdirSync(cache).filter((n) => n !== STAGING_DIR)).toEqual([]);
+  });
+
+  test("removes staging directories an earlier process left unfinished, but neither recent ones nor its own in use", async () => {
+    freshCache();
+    const staging = join(cache, STAGING_DIR);
+    const anHourAgo = (Date.now() - 3_600_000) / 1000;
+    const leftover = (name: string, old: boolean) => {
+      mkdirSync(join(staging, name), { recursive: true });
+      writeFileSync(join(staging, name, "weights.onnx"), "partial");
+      if (old) for (const path of [join(staging, name, "weights.onnx"), join(staging, name)]) utimesSync(path, anHourAgo, anHourAgo);
+    };
+    leftover("crashed~1.4242.abc", true);
+    leftover("recent~1.4243.def", false);
+    // A download of this process, stalled long enough to look abandoned, while another download starts.
+    api.weightsPacing = { delayMs: 1_000, chunks: 1, chunkDelayMs: 0 };
+    const rf = client(2_000);
+    const stalled = rf.ensureCached(id("remote-probe/1"), KEY);
+    let own: string | undefined;
+    for (let waited = 0; !own && waited < 900; waited += 10) {
+      await Bun.sleep(10);
+      own = readdirSync(staging).find((name) => name.startsWith("remote-probe~1.") && existsSync(join(staging, name, "weights.onnx")));
+    }
+    expect(own).toBeDefined();
+    for (const name of readdirSync(join(staging, own!))) utimesSync(join(staging, own!, name), anHourAgo, anHourAgo);
+    utimesSync(join(staging, own!), anHourAgo, anHourAgo);
+    leftover("crashed~2.4244.ghi", true);
+    // Another download starts (and fails at once: the model does not exist) while the first still waits for its weights.
+    expect((await rf.ensureCached(id("missing-instant"), KEY).then(() => null, (e) => e)).status).toBe(404);
+    expect(readdirSync(staging).sort()).toEqual([own!, "recent~1.4243.def"].sort());
+    await stalled;
+    expect(existsSync(join(cache, "remote-probe/1/weights.onnx"))).toBe(true);
+    expect(readdirSync(staging)).toEqual(["recent~1.4243.def"]);
+    expect(logs.filter((line) => line.startsWith("removed ")).length).toBe(2);
   });
 });
