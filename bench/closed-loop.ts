@@ -10,6 +10,8 @@ import { batchSizesBetween, scrapeMetrics } from "./server-metrics.ts";
 
 export interface ClosedLoopResult {
   concurrency: number;
+  /** How long the warm-up lasted: the time until the window opened (see closedLoop). */
+  warmupSeconds: number;
   /** Length of the measured window (after the warm-up). */
   seconds: number;
   /** 2xx answers that arrived inside the window. */
@@ -24,23 +26,41 @@ export interface ClosedLoopResult {
 }
 
 /**
- * Runs `concurrency` clients for `warmupSeconds + seconds`, counting answers that arrive in
- * the last `seconds`; then stops sending and waits for every request in flight, so the next
- * level starts on an idle server and no request goes unaccounted.
+ * Runs `concurrency` clients and counts the answers that arrive in a window of `seconds`; then
+ * stops sending and waits for every request in flight, so the next level starts on an idle server
+ * and no request goes unaccounted. The window opens once `warmupSeconds` have passed and every
+ * client has had its first answer: until then the server is still working through the first burst
+ * of `concurrency` requests, which at 512 clients on a small CPU takes longer than any fixed
+ * warm-up (tens of seconds), and a window inside it measures that burst, not the steady state.
  */
 export async function closedLoop(target: LoadTarget, level: { concurrency: number; warmupSeconds: number; seconds: number }): Promise<ClosedLoopResult> {
-  const windowStart = performance.now() + level.warmupSeconds * 1000;
-  const windowEnd = windowStart + level.seconds * 1000;
+  const startedAt = performance.now();
+  const warmupEnd = startedAt + level.warmupSeconds * 1000;
+  let windowStart = Infinity;
+  let windowEnd = Infinity;
+  let clientsAnswered = 0;
+  const openWindowIfDue = (now: number) => {
+    if (windowStart === Infinity && clientsAnswered === level.concurrency && now >= warmupEnd) {
+      windowStart = now;
+      windowEnd = now + level.seconds * 1000;
+    }
+  };
   const latencies: number[] = [];
   const outcomes = emptyOutcomes();
   let next = 0;
   const client = async () => {
+    let first = true;
     while (performance.now() < windowEnd) {
       const body = target.bodies[next++ % target.bodies.length]!;
       const sentAt = performance.now();
       const outcome = await sendRequest(target, body);
       const answeredAt = performance.now();
       countOutcome(outcomes, outcome);
+      if (first) {
+        first = false;
+        clientsAnswered++;
+      }
+      openWindowIfDue(answeredAt);
       const ok = outcome.kind === "answered" && outcome.status >= 200 && outcome.status < 300;
       if (ok && answeredAt >= windowStart && answeredAt < windowEnd) latencies.push(answeredAt - sentAt);
     }
@@ -48,6 +68,7 @@ export async function closedLoop(target: LoadTarget, level: { concurrency: numbe
   await Promise.all(Array.from({ length: level.concurrency }, client));
   return {
     concurrency: level.concurrency,
+    warmupSeconds: (windowStart - startedAt) / 1000,
     seconds: level.seconds,
     ok: latencies.length,
     reqPerSec: latencies.length / level.seconds,

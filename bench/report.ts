@@ -58,11 +58,12 @@ function taskSection(t: TaskResult): string {
   if (t.server) {
     const best = t.bare?.batches.reduce((a, b) => (b.imagesPerSec > a.imagesPerSec ? b : a));
     parts.push(
-      "This server, closed loop (mean ms per image in each stage from `/metrics`):\n\n" +
+      "This server, closed loop (the window opens once every client has had its first answer, after the warm-up shown; mean ms per image in each stage from `/metrics`):\n\n" +
         table(
-          ["clients", "req/s", "of bare best", "p50", "p90", "p99", "not 2xx", "batch sizes (size x calls)", ...PIPELINE_STAGES],
+          ["clients", "warm-up", "req/s", "of bare best", "p50", "p90", "p99", "not 2xx", "batch sizes (size x calls)", ...PIPELINE_STAGES],
           t.server.closedLoop.map((l) => [
             String(l.concurrency),
+            `${l.warmupSeconds.toFixed(1)} s`,
             rate(l.reqPerSec),
             best ? `${((l.reqPerSec / best.imagesPerSec) * 100).toFixed(0)}%` : "–",
             `${ms(l.latencyMs.p50)} ms`,
