@@ -58,11 +58,11 @@ function taskSection(t: TaskResult): string {
   if (t.server) {
     const best = t.bare?.batches.reduce((a, b) => (b.imagesPerSec > a.imagesPerSec ? b : a));
     parts.push(
-      "This server, closed loop (the window opens once every client has had its first answer, after the warm-up shown; mean ms per image in each stage from `/metrics`):\n\n" +
+      "This server, closed loop (the window opens once every client has had its first answer, after the warm-up shown; the last row repeats 32 clients after the highest level, and the targets at 32 use the mean of both; mean ms per image in each stage from `/metrics`):\n\n" +
         table(
           ["clients", "warm-up", "req/s", "of bare best", "p50", "p90", "p99", "not 2xx", "batch sizes (size x calls)", ...PIPELINE_STAGES],
-          t.server.closedLoop.map((l) => [
-            String(l.concurrency),
+          [...t.server.closedLoop, ...(t.server.closedLoopRepeat ? [t.server.closedLoopRepeat] : [])].map((l) => [
+            l === t.server!.closedLoopRepeat ? `${l.concurrency} again` : String(l.concurrency),
             `${l.warmupSeconds.toFixed(1)} s`,
             rate(l.reqPerSec),
             best ? `${((l.reqPerSec / best.imagesPerSec) * 100).toFixed(0)}%` : "–",

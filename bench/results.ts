@@ -42,7 +42,17 @@ export interface TaskResult {
   skipped?: string;
   bare?: BareModelResult;
   preprocess?: PreprocessCost;
-  server?: { closedLoop: ServerLevel[]; openLoop: OpenLoopLevel[]; saturationReqPerSec: number; peakRssMiB: number };
+  server?: {
+    closedLoop: ServerLevel[];
+    /**
+     * The 32-client level measured again after the highest one: the machine's speed drifts by several percent over
+     * minutes, so the c=32 targets use the mean of both measurements, and a sag at 512 clients is told from drift.
+     */
+    closedLoopRepeat?: ServerLevel;
+    openLoop: OpenLoopLevel[];
+    saturationReqPerSec: number;
+    peakRssMiB: number;
+  };
   baseline?: { closedLoop: ClosedLoopResult[]; peakRssMiB: number };
   targets: TargetCheck[];
 }
@@ -71,6 +81,15 @@ function check(name: string, measured: number, comparison: TargetCheck["comparis
   return { name, measured, comparison, required, holds: Number.isFinite(measured) && holds, detail };
 }
 
+/** The server's req/s at the 32-client level: the mean of its measurement and its repeat, when there is one. */
+function reqPerSecAt32(server: NonNullable<TaskResult["server"]>): { concurrency: number; reqPerSec: number; detail: string } {
+  const at32 = levelAt(server.closedLoop, 32)!;
+  const repeat = server.closedLoopRepeat?.concurrency === at32.concurrency ? server.closedLoopRepeat : undefined;
+  if (!repeat) return { concurrency: at32.concurrency, reqPerSec: at32.reqPerSec, detail: `${at32.reqPerSec.toFixed(2)} req/s (c=${at32.concurrency})` };
+  const mean = (at32.reqPerSec + repeat.reqPerSec) / 2;
+  return { concurrency: at32.concurrency, reqPerSec: mean, detail: `${mean.toFixed(2)} req/s (c=${at32.concurrency}, mean of ${at32.reqPerSec.toFixed(2)} and ${repeat.reqPerSec.toFixed(2)} again)` };
+}
+
 /** How much faster than the sequential baseline each task must be (ratio of req/s at concurrency 32). */
 const BASELINE_RATIO: Record<BenchTaskName, { comparison: ">=" | ">"; ratio: number }> = {
   "object-detection": { comparison: ">", ratio: 1 },
@@ -83,15 +102,15 @@ export function checkTaskTargets(result: TaskResult): TargetCheck[] {
   const { server, bare, baseline, preprocess } = result;
   if (!server || server.closedLoop.length === 0) return [];
   const checks: TargetCheck[] = [];
-  const at32 = levelAt(server.closedLoop, 32)!;
+  const at32 = reqPerSecAt32(server);
   if (bare && result.task === "object-detection") {
     const best = bare.batches.reduce((a, b) => (b.imagesPerSec > a.imagesPerSec ? b : a));
-    checks.push(check("server req/s at concurrency 32 vs bare model at its best batch", at32.reqPerSec / best.imagesPerSec, ">=", 0.85, `${at32.reqPerSec.toFixed(2)} req/s (c=${at32.concurrency}) / ${best.imagesPerSec.toFixed(2)} images/s (batch ${best.batch})`));
+    checks.push(check("server req/s at concurrency 32 vs bare model at its best batch", at32.reqPerSec / best.imagesPerSec, ">=", 0.85, `${at32.detail} / ${best.imagesPerSec.toFixed(2)} images/s (batch ${best.batch})`));
   }
   const baselineLevel = baseline && levelAt(baseline.closedLoop, 32);
   if (baselineLevel) {
     const { comparison, ratio } = BASELINE_RATIO[result.task];
-    checks.push(check("server req/s vs sequential baseline at concurrency 32", at32.reqPerSec / baselineLevel.reqPerSec, comparison, ratio, `${at32.reqPerSec.toFixed(2)} (c=${at32.concurrency}) / ${baselineLevel.reqPerSec.toFixed(2)} req/s (c=${baselineLevel.concurrency})`));
+    checks.push(check("server req/s vs sequential baseline at concurrency 32", at32.reqPerSec / baselineLevel.reqPerSec, comparison, ratio, `${at32.detail} / ${baselineLevel.reqPerSec.toFixed(2)} req/s (baseline c=${baselineLevel.concurrency})`));
   }
   const at1 = server.closedLoop.find((l) => l.concurrency === 1);
   const bare1 = bare?.batches.find((b) => b.batch === 1);
@@ -101,9 +120,9 @@ export function checkTaskTargets(result: TaskResult): TargetCheck[] {
   }
   const top = server.closedLoop.reduce((a, b) => (b.concurrency > a.concurrency ? b : a));
   if (top.concurrency > at32.concurrency) {
-    checks.push(check(`no collapse: req/s at concurrency ${top.concurrency} vs 32`, top.reqPerSec / at32.reqPerSec, ">=", 0.9, `${top.reqPerSec.toFixed(2)} / ${at32.reqPerSec.toFixed(2)} req/s`));
+    checks.push(check(`no collapse: req/s at concurrency ${top.concurrency} vs 32`, top.reqPerSec / at32.reqPerSec, ">=", 0.9, `${top.reqPerSec.toFixed(2)} req/s / ${at32.detail}`));
   }
-  const unanswered = [...server.closedLoop, ...server.openLoop].reduce((n, l) => n + unansweredOrFailed(l.outcomes), 0);
+  const unanswered = [...server.closedLoop, ...(server.closedLoopRepeat ? [server.closedLoopRepeat] : []), ...server.openLoop].reduce((n, l) => n + unansweredOrFailed(l.outcomes), 0);
   checks.push(check("requests neither answered nor refused with 503 (timeouts, failures, other errors)", unanswered, "<=", 0, "every closed- and open-loop request"));
   return checks;
 }

@@ -23,7 +23,7 @@ import { openLoop } from "./open-loop.ts";
 import { measurePreprocessCost } from "./preprocess-cost.ts";
 import { markdownReport, replaceGeneratedSection } from "./report.ts";
 import { sendRequest, type LoadTarget } from "./request-sender.ts";
-import { checkSoakTargets, checkTaskTargets, type BenchResult, type OpenLoopLevel, type ServerLevel, type TaskResult } from "./results.ts";
+import { checkSoakTargets, checkTaskTargets, levelAt, type BenchResult, type OpenLoopLevel, type ServerLevel, type TaskResult } from "./results.ts";
 import { batchSizesBetween, scrapeMetrics, stageMeansBetween } from "./server-metrics.ts";
 import { REPO_ROOT, startBenchServer, type BenchServer } from "./server-process.ts";
 import { BENCH_TASKS, requestBodies, type BenchTask } from "./tasks.ts";
@@ -120,19 +120,23 @@ async function measureServer(task: BenchTask, modelId: string, bodies: Uint8Arra
     const probe = await sendRequest(t, bodies[0]!);
     if (probe.kind !== "answered" || probe.status !== 200) return `the server answered ${JSON.stringify(probe)} on ${task.route}`;
     await warmBatchSizes(t);
-    const closed: ServerLevel[] = [];
-    for (const concurrency of options.concurrency) {
+    const measureLevel = async (concurrency: number, label: string): Promise<ServerLevel> => {
       const before = await scrapeMetrics(server.url);
       const level = await closedLoop(t, { concurrency, warmupSeconds: options.warmupSeconds, seconds: options.seconds });
       const after = await scrapeMetrics(server.url);
-      closed.push({
+      log(`  server c=${label}: ${level.reqPerSec.toFixed(2)} req/s, p50 ${level.latencyMs.p50.toFixed(1)} ms, p99 ${level.latencyMs.p99.toFixed(1)} ms`);
+      return {
         ...level,
         batchSizes: Object.fromEntries(batchSizesBetween(before, after, modelId)),
         stageMeansMs: stageMeansBetween(before, after, modelId),
         rssMiB: server.memory().rssMiB,
-      });
-      log(`  server c=${concurrency}: ${level.reqPerSec.toFixed(2)} req/s, p50 ${level.latencyMs.p50.toFixed(1)} ms, p99 ${level.latencyMs.p99.toFixed(1)} ms`);
-    }
+      };
+    };
+    const closed: ServerLevel[] = [];
+    for (const concurrency of options.concurrency) closed.push(await measureLevel(concurrency, String(concurrency)));
+    // The 32-client level once more after the highest: see TaskResult.server.closedLoopRepeat.
+    const reference = levelAt(closed, 32);
+    const repeat = reference && Math.max(...options.concurrency) > reference.concurrency ? await measureLevel(reference.concurrency, `${reference.concurrency} again`) : undefined;
     const saturation = Math.max(...closed.map((l) => l.reqPerSec));
     const open: OpenLoopLevel[] = [];
     if (runs("open-loop")) {
@@ -142,7 +146,7 @@ async function measureServer(task: BenchTask, modelId: string, bodies: Uint8Arra
         log(`  server open loop ${(fraction * 100).toFixed(0)}% (${level.rate.toFixed(2)} req/s): p50 ${level.latencyMs.p50.toFixed(1)} ms, p99 ${level.latencyMs.p99.toFixed(1)} ms`);
       }
     }
-    return { closedLoop: closed, openLoop: open, saturationReqPerSec: saturation, peakRssMiB: server.memory().peakMiB };
+    return { closedLoop: closed, closedLoopRepeat: repeat, openLoop: open, saturationReqPerSec: saturation, peakRssMiB: server.memory().peakMiB };
   } finally {
     await server.stop();
   }
