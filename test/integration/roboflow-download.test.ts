@@ -77,6 +77,17 @@ const getWeightsKeys = (modelId: string) => api.requests.filter((r) => r.path ==
 
 const ortKeys = (modelId: string) => api.requests.filter((r) => r.path === `/ort/${modelId.split("/").map(encodeURIComponent).join("/")}`).map((r) => r.query.get("api_key"));
 
+/** The package of the colour probe as a download writes it into `cache/<modelId>`, in the reference's layout. */
+function expectCachedProbePackage(modelId: string) {
+  expect(readdirSync(join(cache, modelId)).sort()).toEqual(["class_names.txt", "environment.json", "model_type.json", "weights.onnx"]);
+  expect(JSON.parse(readFileSync(join(cache, modelId, "model_type.json"), "utf8"))).toEqual({
+    project_task_type: "object-detection",
+    model_type: "yolov8n",
+    model_id: modelId,
+  });
+  expect(JSON.parse(readFileSync(join(cache, modelId, "environment.json"), "utf8")).COLORS).toEqual(JSON.parse(readFileSync(join(probe, "environment.json"), "utf8")).COLORS);
+}
+
 async function expectError(res: Response, status: keyof typeof MESSAGES) {
   expect(res.status).toBe(status);
   expect(await res.json()).toEqual({ message: MESSAGES[status] });
@@ -88,13 +99,7 @@ describe("downloading a model missing from the cache", () => {
     expect(res.status).toBe(200);
     const local = await (await detect(server, "colour-probe/1")).json();
     expect(boxes(await res.json())).toEqual(boxes(local));
-    expect(readdirSync(join(cache, "remote-probe/1")).sort()).toEqual(["class_names.txt", "environment.json", "model_type.json", "weights.onnx"]);
-    expect(JSON.parse(readFileSync(join(cache, "remote-probe/1/model_type.json"), "utf8"))).toEqual({
-      project_task_type: "object-detection",
-      model_type: "yolov8n",
-      model_id: "remote-probe/1",
-    });
-    expect(JSON.parse(readFileSync(join(cache, "remote-probe/1/environment.json"), "utf8")).COLORS).toEqual(JSON.parse(readFileSync(join(probe, "environment.json"), "utf8")).COLORS);
+    expectCachedProbePackage("remote-probe/1");
     expect(ortKeys("remote-probe/1")).toEqual([KEY]);
     expect([api.hits("environment", "remote-probe/1"), api.hits("weights", "remote-probe/1")]).toEqual([1, 1]);
     // Served from memory, then: no second call.
@@ -161,13 +166,7 @@ describe("instant models (ids without a version)", () => {
     expect(res.status).toBe(200);
     const local = await (await detect(server, "colour-probe/1")).json();
     expect(boxes(await res.json())).toEqual(boxes(local));
-    expect(readdirSync(join(cache, "instant-probe")).sort()).toEqual(["class_names.txt", "environment.json", "model_type.json", "weights.onnx"]);
-    expect(JSON.parse(readFileSync(join(cache, "instant-probe/model_type.json"), "utf8"))).toEqual({
-      project_task_type: "object-detection",
-      model_type: "yolov8n",
-      model_id: "instant-probe",
-    });
-    expect(JSON.parse(readFileSync(join(cache, "instant-probe/environment.json"), "utf8")).COLORS).toEqual(JSON.parse(readFileSync(join(probe, "environment.json"), "utf8")).COLORS);
+    expectCachedProbePackage("instant-probe");
     // One getWeights call and the weights; the environment came inline.
     expect(getWeightsKeys("instant-probe")).toEqual([KEY]);
     expect([api.hits("getWeights", "instant-probe"), api.hits("environment", "instant-probe"), api.hits("weights", "instant-probe")]).toEqual([1, 0, 1]);
