@@ -192,19 +192,9 @@ export function parseImageSizeOption(text: string): ImageSize {
 
 /** The default model type for a layout when neither the caller nor the export names one. */
 function defaultModelType(layout: OutputLayout): string {
-  switch (layout.kind) {
-    case "yolov5-detection":
-      return "yolov5";
-    case "yolonas-detection":
-      return "yolonas";
-    case "end-to-end-detection":
-      return layout.family;
-    case "segmentation":
-      return layout.family === "yolov5" ? "yolov5-seg" : "yolov8-seg";
-    default:
-      // YOLOv8-family detection and Ultralytics classifiers (the reference's YOLOv8-cls type is yolov8).
-      return "yolov8";
-  }
+  if (layout.kind === "segmentation") return layout.family === "yolov5" ? "yolov5-seg" : "yolov8-seg";
+  // Detection families name their model type; Ultralytics classifiers are the reference's YOLOv8-cls type, yolov8.
+  return detectionFamilyOfLayout(layout) ?? "yolov8";
 }
 
 /**
