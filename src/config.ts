@@ -21,6 +21,8 @@ export interface ServerConfig {
   numWorkers: number;
   /** A vision task running longer than this means a hung worker: it is replaced and its requests fail with 500 (0 = never). */
   visionTaskTimeoutMs: number;
+  /** Bytes of request bodies (HTTP thread) or of images (each vision worker) after which that thread collects its garbage (0 = the engine decides). */
+  gcEveryBytes: number;
   /** Arena slots per model; each holds one preprocessed image and its raw outputs. */
   arenaSlots: number;
   /** Requests allowed to wait for a free arena slot, per model, before new ones get 503. */
@@ -201,6 +203,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     batchSizeProbe: boolean(env, "BATCH_SIZE_PROBE", true),
     numWorkers: integer(env, "NUM_WORKERS", availableParallelism(), 1, 256),
     visionTaskTimeoutMs,
+    gcEveryBytes: integer(env, "GC_EVERY_MB", 64, 0, 1_000_000) * 2 ** 20,
     arenaSlots: integer(env, "ARENA_SLOTS", 2 * maxBatchSize, 1, 8192),
     maxQueue: integer(env, "MAX_QUEUE", 1024, 0, 1_000_000),
     requestTimeoutMs: integer(env, "REQUEST_TIMEOUT_MS", 120_000, 0, 3_600_000),

@@ -1,5 +1,6 @@
 // HTTP app: the Elysia application with every route and the error mapping.
 import { Elysia } from "elysia";
+import { CollectionPacer } from "../pipeline/collection-pacer.ts";
 import type { Pipeline } from "../pipeline/pipeline.ts";
 import { errorResponse } from "./errors.ts";
 import { guard } from "./guard.ts";
@@ -10,6 +11,7 @@ import { modelRoutes } from "./routes/models.ts";
 import { opsRoutes } from "./routes/ops.ts";
 
 export function createApp(pipeline: Pipeline, serverId: string = crypto.randomUUID()) {
+  const pacer = new CollectionPacer(pipeline.config.gcEveryBytes);
   return (
     new Elysia()
       // First: body size, API keys and CORS come before any route (and its error mapping before ours).
@@ -20,9 +22,12 @@ export function createApp(pipeline: Pipeline, serverId: string = crypto.randomUU
         set.status = response.status;
         return response;
       })
-      .onAfterResponse({ as: "global" }, ({ route, set, responseValue }) => {
+      .onAfterResponse({ as: "global" }, ({ request, route, set, responseValue }) => {
         const status = responseValue instanceof Response ? responseValue.status : typeof set.status === "number" ? set.status : 200;
         pipeline.metrics.recordHttpResponse(route, status);
+        // The body is garbage now; a chunked one (no length) is left to the engine's own schedule.
+        pacer.count(Number(request.headers.get("content-length")) || 0);
+        pacer.collectIfDue();
       })
       .use(docsRoutes())
       .use(opsRoutes(pipeline, serverId))

@@ -26,7 +26,7 @@ export class Pipeline {
   /** Starts every thread and waits until each has said it is ready. */
   static async start(config: ServerConfig): Promise<Pipeline> {
     const control = new SharedArrayBuffer(Control.WORDS * 4);
-    const pool = new VisionPool(config.numWorkers, { control, urlInput: config.urlInput, maxImagePixels: config.maxImagePixels }, { taskTimeoutMs: config.visionTaskTimeoutMs });
+    const pool = new VisionPool(config.numWorkers, { control, urlInput: config.urlInput, maxImagePixels: config.maxImagePixels, gcEveryBytes: config.gcEveryBytes }, { taskTimeoutMs: config.visionTaskTimeoutMs });
     // The device reports batches before the dispatcher exists; route through a late-bound reference.
     let pipeline: Pipeline | undefined;
     const device = new DeviceGroup(

@@ -108,6 +108,8 @@ export interface VisionInit {
   maxImagePixels?: number;
   /** The URL image policy and download limits (ALLOW_URL_INPUT and friends); absent = the defaults. */
   urlInput?: UrlInputSettings;
+  /** GC_EVERY_MB in bytes: collect after this many bytes of images; absent or 0 = the engine decides. */
+  gcEveryBytes?: number;
 }
 
 // ---- main -> inference worker and session loader (the same settings to both) ----

@@ -5,6 +5,7 @@
 import { InferenceError, toWireError } from "../errors.ts";
 import { taskResponse, type TaskResponseBody } from "../models/task-response.ts";
 import { Arena, SlotState } from "../pipeline/arena.ts";
+import { CollectionPacer } from "../pipeline/collection-pacer.ts";
 import {
   Control,
   type ImageMeta,
@@ -33,6 +34,7 @@ interface AttachedModel {
 const models = new Map<string, AttachedModel>();
 let control: Int32Array;
 let urlInput: UrlInputSettings = DEFAULT_URL_INPUT_SETTINGS;
+let pacer = new CollectionPacer(0);
 
 function ringDoorbell(): void {
   Atomics.add(control, Control.DOORBELL, 1);
@@ -49,6 +51,7 @@ async function preprocess(request: Extract<VisionRequest, { type: "preprocess" }
   const { spec, arena } = modelFor(request.key);
   const bytes = await loadImageBytes(request.image, urlInput);
   const size = await preprocessInto(bytes, spec.preprocessing, request.flags, spec.input, arena.input(request.slot));
+  pacer.count(bytes.length + decodedBytes(size));
   // A cancelled request's slot has already left ASSIGNED: its input is simply never run.
   if (arena.markReady(request.slot)) ringDoorbell();
   return {
@@ -56,6 +59,11 @@ async function preprocess(request: Extract<VisionRequest, { type: "preprocess" }
     height: size.height,
     staticCropApplied: spec.preprocessing.staticCrop !== null && !request.flags.disableStaticCrop,
   };
+}
+
+/** RGB pixels sharp decoded an image into (outside the JavaScript heap: see collection-pacer.ts). */
+function decodedBytes(size: { width: number; height: number }): number {
+  return size.width * size.height * 3;
 }
 
 /** The response body (without inference_id and time) for one slot's raw outputs. */
@@ -72,7 +80,9 @@ function responseBody(spec: ModelSpec, arena: Arena, slot: number, meta: ImageMe
 }
 
 async function visualization(spec: ModelSpec, body: TaskResponseBody, request: VisualizationRequest): Promise<Uint8Array> {
-  const image = await decodeImage(await loadImageBytes(request.image, urlInput), { autoOrient: request.autoOrient });
+  const bytes = await loadImageBytes(request.image, urlInput);
+  const image = await decodeImage(bytes, { autoOrient: request.autoOrient });
+  pacer.count(bytes.length + decodedBytes(image));
   if ("top" in body || "predicted_classes" in body) {
     return drawClassification(image, body, { colors: spec.colors, strokeWidth: request.strokeWidth });
   }
@@ -119,6 +129,8 @@ async function handle(request: VisionRequest): Promise<void> {
       // A downloaded image is this worker's own buffer: move it rather than copy it.
       if (request.type === "fetch" && reply.type === "done" && reply.result instanceof Uint8Array) self.postMessage(reply, [reply.result.buffer]);
       else self.postMessage(reply);
+      // After the reply: the collection's pause delays the next task, not this one.
+      pacer.collectIfDue();
     }
   }
 }
@@ -129,6 +141,7 @@ self.onmessage = (event: MessageEvent<VisionInit | VisionRequest>) => {
     control = new Int32Array(message.control);
     if (message.maxImagePixels) setDecodeLimits({ maxImagePixels: message.maxImagePixels });
     urlInput = message.urlInput ?? DEFAULT_URL_INPUT_SETTINGS;
+    pacer = new CollectionPacer(message.gcEveryBytes ?? 0);
   } else void handle(message);
 };
 // Announce ourselves only now: the pool holds every message back until it hears this.

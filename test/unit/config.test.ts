@@ -19,6 +19,13 @@ describe("loadConfig", () => {
     expect(loadConfig({ MAX_BATCH_SIZE: "8", ARENA_SLOTS: "40" }).arenaSlots).toBe(40);
   });
 
+  test("collects each image thread's garbage every 64 MiB unless GC_EVERY_MB says otherwise (0: never)", () => {
+    expect(loadConfig({}).gcEveryBytes).toBe(64 * 2 ** 20);
+    expect(loadConfig({ GC_EVERY_MB: "16" }).gcEveryBytes).toBe(16 * 2 ** 20);
+    expect(loadConfig({ GC_EVERY_MB: "0" }).gcEveryBytes).toBe(0);
+    expect(() => loadConfig({ GC_EVERY_MB: "-1" })).toThrow(/GC_EVERY_MB/);
+  });
+
   test("preloads the demo model unless told otherwise", () => {
     expect(loadConfig({}).preloadModels).toEqual(["demo-shapes/1"]);
     expect(loadConfig({ DEMO_MODEL_ID: "" }).preloadModels).toEqual([]);
