@@ -30,6 +30,13 @@ export function countOutcome(counts: OutcomeCounts, outcome: Outcome): void {
   else counts.failures++;
 }
 
+/** Requests answered with a 2xx status. */
+export function successes(counts: OutcomeCounts): number {
+  let n = 0;
+  for (const [status, count] of Object.entries(counts.statuses)) if (status.startsWith("2")) n += count;
+  return n;
+}
+
 /** Requests that ended other than with a 2xx answer or a 503 refusal. */
 export function unansweredOrFailed(counts: OutcomeCounts): number {
   let n = counts.timeouts + counts.failures;

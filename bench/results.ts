@@ -8,12 +8,15 @@ import type { PreprocessCost } from "./preprocess-cost.ts";
 import { unansweredOrFailed } from "./request-sender.ts";
 import type { PIPELINE_STAGES } from "./server-metrics.ts";
 import type { BenchTaskName } from "./tasks.ts";
+import type { CpuByGroup } from "./thread-cpu.ts";
 
 export interface ServerLevel extends ClosedLoopResult {
   /** Batch size -> ONNX Runtime calls during the level (warm-up and drain included). */
   batchSizes: Record<string, number>;
   /** Mean milliseconds per image in each pipeline stage during the level. */
   stageMeansMs: Record<(typeof PIPELINE_STAGES)[number], number>;
+  /** The server's CPU milliseconds per 2xx answer in each thread group during the level (warm-up and drain included). */
+  cpuMsPerRequest: CpuByGroup;
   /** Server resident memory at the level's end. */
   rssMiB: number;
 }

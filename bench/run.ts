@@ -22,11 +22,12 @@ import { memorySoak } from "./memory-soak.ts";
 import { openLoop } from "./open-loop.ts";
 import { measurePreprocessCost } from "./preprocess-cost.ts";
 import { markdownReport, replaceGeneratedSection } from "./report.ts";
-import { sendRequest, type LoadTarget } from "./request-sender.ts";
+import { sendRequest, successes, type LoadTarget } from "./request-sender.ts";
 import { checkSoakTargets, checkTaskTargets, levelAt, type BenchResult, type OpenLoopLevel, type ServerLevel, type TaskResult } from "./results.ts";
 import { batchSizesBetween, scrapeMetrics, stageMeansBetween } from "./server-metrics.ts";
 import { REPO_ROOT, startBenchServer, type BenchServer } from "./server-process.ts";
 import { BENCH_TASKS, requestBodies, type BenchTask } from "./tasks.ts";
+import { cpuMsPerRequest } from "./thread-cpu.ts";
 
 /** Bun's fetch keeps at most this many requests open at once unless told otherwise (measured: 256). */
 const CLIENT_CONNECTIONS = 4096;
@@ -122,13 +123,16 @@ async function measureServer(task: BenchTask, modelId: string, bodies: Uint8Arra
     await warmBatchSizes(t);
     const measureLevel = async (concurrency: number, label: string): Promise<ServerLevel> => {
       const before = await scrapeMetrics(server.url);
+      const cpuBefore = server.threadCpu();
       const level = await closedLoop(t, { concurrency, warmupSeconds: options.warmupSeconds, seconds: options.seconds });
+      const cpuAfter = server.threadCpu();
       const after = await scrapeMetrics(server.url);
       log(`  server c=${label}: ${level.reqPerSec.toFixed(2)} req/s, p50 ${level.latencyMs.p50.toFixed(1)} ms, p99 ${level.latencyMs.p99.toFixed(1)} ms`);
       return {
         ...level,
         batchSizes: Object.fromEntries(batchSizesBetween(before, after, modelId)),
         stageMeansMs: stageMeansBetween(before, after, modelId),
+        cpuMsPerRequest: cpuMsPerRequest(server.pid, cpuBefore, cpuAfter, successes(level.outcomes)),
         rssMiB: server.memory().rssMiB,
       };
     };

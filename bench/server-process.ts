@@ -2,6 +2,7 @@
 import type { Subprocess } from "bun";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { readThreadCpu, type ThreadCpuSample } from "./thread-cpu.ts";
 
 export const REPO_ROOT = resolve(import.meta.dir, "..");
 
@@ -16,6 +17,8 @@ export interface BenchServer {
   url: string;
   pid: number;
   memory(): MemoryReading;
+  /** CPU time of each of the server's threads so far. */
+  threadCpu(): ThreadCpuSample;
   /** Everything the server printed so far. */
   output(): string;
   stop(): Promise<void>;
@@ -65,6 +68,7 @@ export async function startBenchServer(script: string, env: Record<string, strin
     url,
     pid: proc.pid,
     memory: () => ({ rssMiB: statusKiB(proc.pid, "VmRSS") / 1024, peakMiB: statusKiB(proc.pid, "VmHWM") / 1024 }),
+    threadCpu: () => readThreadCpu(proc.pid),
     output: () => log,
     async stop() {
       proc.kill("SIGTERM");

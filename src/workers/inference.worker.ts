@@ -11,8 +11,11 @@ import { nextBatch, type ModelQueueView } from "../pipeline/batcher.ts";
 import { claimReadyPrefix } from "../pipeline/slot-claim.ts";
 import { trimHeap } from "../pipeline/memory-release.ts";
 import { Control, type InferenceInit, type InferenceReply, type InferenceRequest } from "../pipeline/protocol.ts";
+import { nameThread, THREAD_NAMES } from "../pipeline/thread-name.ts";
 
 declare const self: Worker;
+
+nameThread(THREAD_NAMES.inferenceRun);
 
 interface AttachedModel {
   key: string;

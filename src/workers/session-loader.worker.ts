@@ -12,8 +12,11 @@ import { inputShapeRange, resolveInputSize } from "../models/model-io.ts";
 import { Arena } from "../pipeline/arena.ts";
 import { chooseBatchCap, nextProbeSize, type ProbeSample } from "../pipeline/batch-probe.ts";
 import type { InferenceInit, SessionLoaderReply, SessionLoaderRequest } from "../pipeline/protocol.ts";
+import { nameThread, THREAD_NAMES, withThreadName } from "../pipeline/thread-name.ts";
 
 declare const self: Worker;
+
+nameThread(THREAD_NAMES.sessionLoader);
 
 /** Sessions created and not yet handed over, by model key. */
 const sessions = new Map<string, OrtSession>();
@@ -40,12 +43,16 @@ function tensorRtOptions(path: string, probeInput: { width: number; height: numb
 
 function load(request: Extract<SessionLoaderRequest, { type: "load" }>): void {
   try {
-    const session = runtime.createSession(request.path, {
-      intraOpThreads: init.intraOpThreads,
-      executionProviders: init.executionProviders,
-      deviceId: init.deviceId,
-      tensorrt: init.executionProviders.includes("tensorrt") ? tensorRtOptions(request.path, request.probeInput) : undefined,
-    });
+    const tensorrt = init.executionProviders.includes("tensorrt") ? tensorRtOptions(request.path, request.probeInput) : undefined;
+    // The session's intra-op threads start here and keep the name this thread has meanwhile.
+    const session = withThreadName(THREAD_NAMES.ortIntraOp, THREAD_NAMES.sessionLoader, () =>
+      runtime.createSession(request.path, {
+        intraOpThreads: init.intraOpThreads,
+        executionProviders: init.executionProviders,
+        deviceId: init.deviceId,
+        tensorrt,
+      }),
+    );
     try {
       const input = session.inputs[0];
       if (!input) throw new Error("the model has no input");

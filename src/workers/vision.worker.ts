@@ -22,9 +22,12 @@ import { decodeImage, setDecodeLimits } from "../vision/decode.ts";
 import { drawClassification, drawPredictions } from "../vision/draw.ts";
 import { loadImageBytes } from "../vision/image-input.ts";
 import { preprocessInto } from "../vision/preprocess.ts";
+import { nameThread, THREAD_NAMES } from "../pipeline/thread-name.ts";
 import { DEFAULT_URL_INPUT_SETTINGS, type UrlInputSettings } from "../vision/url-policy.ts";
 
 declare const self: Worker;
+
+nameThread(THREAD_NAMES.vision);
 
 interface AttachedModel {
   spec: ModelSpec;

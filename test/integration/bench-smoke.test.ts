@@ -18,12 +18,18 @@ test("bun run bench --smoke measures the bare model, the server, the open loop, 
     expect(detection!.bare!.batches.length).toBeGreaterThan(0);
     expect(detection!.server!.closedLoop.map((l) => l.concurrency)).toEqual([1, 4]);
     expect(detection!.server!.closedLoop.every((l) => l.reqPerSec > 0)).toBe(true);
+    for (const level of detection!.server!.closedLoop) {
+      expect(level.cpuMsPerRequest.vision).toBeGreaterThan(0);
+      expect(level.cpuMsPerRequest.onnxruntime).toBeGreaterThan(0);
+    }
     expect(detection!.server!.openLoop).toHaveLength(1);
     expect(detection!.baseline!.closedLoop[0]!.reqPerSec).toBeGreaterThan(0);
     expect(detection!.targets.length).toBeGreaterThan(0);
     expect(result.soak!.requests).toBeGreaterThan(0);
     expect(result.machine.cores).toBeGreaterThan(0);
-    expect(readFileSync(join(out, "latest.md"), "utf8")).toContain("### Object detection");
+    const report = readFileSync(join(out, "latest.md"), "utf8");
+    expect(report).toContain("### Object detection");
+    expect(report).toContain("CPU time of the server per answered request, by thread");
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

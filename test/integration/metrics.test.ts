@@ -1,12 +1,15 @@
 // Specification of /metrics on a running server: answered requests, stage times and occupancy show up per route and model.
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
 import sharp from "sharp";
+import { THREAD_NAMES } from "../../src/pipeline/thread-name.ts";
 import { FIXTURE_CACHE, startServerProcess, type ServerProcess } from "./server-process.ts";
 
 let server: ServerProcess;
 
 beforeAll(async () => {
-  server = await startServerProcess({ MODEL_CACHE_DIR: FIXTURE_CACHE, PRELOAD_MODELS: "colour-probe/1" });
+  // Three intra-op threads: ONNX Runtime starts two of its own beside the thread that calls it, on any machine.
+  server = await startServerProcess({ MODEL_CACHE_DIR: FIXTURE_CACHE, PRELOAD_MODELS: "colour-probe/1", ORT_INTRA_OP_THREADS: "3" });
 });
 
 afterAll(async () => {
@@ -36,4 +39,15 @@ test("/metrics counts answers by route and status and times every stage of the i
   expect(text).toContain('arena_slots_in_use{model_id="colour-probe/1"} 0\n');
   expect(text).toContain('inference_images_queued{model_id="colour-probe/1"} 0\n');
   expect(text).toContain("vision_worker_restarts_total 0\n");
+});
+
+test.skipIf(process.platform !== "linux")("names its threads: vision workers, the inference worker, the session loader and ONNX Runtime's intra-op threads", () => {
+  const names = readdirSync(`/proc/${server.pid}/task`).map((tid) => readFileSync(`/proc/${server.pid}/task/${tid}/comm`, "utf8").trim());
+  const count = (name: string) => names.filter((n) => n === name).length;
+  // A thread the runtime starts later from a worker's thread (a garbage-collector helper) inherits that worker's
+  // name, so workers are counted at least; intra-op threads start inside session creation, where no script runs.
+  expect(count(THREAD_NAMES.vision)).toBeGreaterThanOrEqual(2);
+  expect(count(THREAD_NAMES.inferenceRun)).toBeGreaterThanOrEqual(1);
+  expect(count(THREAD_NAMES.sessionLoader)).toBeGreaterThanOrEqual(1);
+  expect(count(THREAD_NAMES.ortIntraOp)).toBe(2);
 });
