@@ -1,17 +1,19 @@
 // Bare model: ONNX Runtime alone over ready-made input tensors at each batch size, the ceiling the server can approach.
 //
-// Same library, execution providers and thread settings as the server (read from the same
-// environment), and the same zero-copy run into preallocated outputs; no HTTP, decoding or
-// postprocessing.
-import { OrtRuntime, type BoundTensor } from "../native-bindings/ort.ts";
+// Same library, execution providers and thread settings as the server (read from the same environment), the same
+// zero-copy run into preallocated outputs, and as many sessions side by side as the server runs inference workers
+// (one lane each, bench/bare-lane.worker.ts); no HTTP, decoding or postprocessing.
 import type { ServerConfig } from "../src/config.ts";
-import { resolveInputSize } from "../src/models/model-io.ts";
 import type { ModelPackage } from "../src/models/package.ts";
+import { Pipeline } from "../src/pipeline/pipeline.ts";
+import type { BareLaneInit, BareLaneReply, BareLaneRun } from "./bare-lane.worker.ts";
 import { summariseLatencies, type LatencySummary } from "./latency.ts";
 
 export interface BareBatchResult {
   batch: number;
+  /** ONNX Runtime calls, all lanes together. */
   calls: number;
+  /** Images per second, all lanes together. */
   imagesPerSec: number;
   /** Per ONNX Runtime call. */
   callMs: LatencySummary;
@@ -21,65 +23,86 @@ export interface BareModelResult {
   onnxruntime: string;
   executionProvider: string;
   input: { width: number; height: number };
+  /** Sessions run side by side, one per inference worker the server runs. */
+  lanes: number;
+  /** Intra-op threads per session (0: ONNX Runtime's default). */
+  intraOpThreads: number;
   batches: BareBatchResult[];
 }
 
-/** A fixed pseudo-random fill in [0, 1), as normalised pixels are. */
-function readyMadeInput(floats: number): Float32Array {
-  const data = new Float32Array(floats);
-  let state = 12345;
-  for (let i = 0; i < floats; i++) {
-    state = (state * 1103515245 + 12345) >>> 0;
-    data[i] = (state >>> 8) / 2 ** 24;
+/** One lane's worker, answering one message at a time. */
+class BareLane {
+  private readonly worker = new Worker(new URL("./bare-lane.worker.ts", import.meta.url));
+  private pending: ((reply: BareLaneReply) => void) | null = null;
+  private readonly listening: Promise<BareLaneReply>;
+
+  constructor() {
+    this.listening = new Promise((resolve) => (this.pending = resolve));
+    this.worker.onmessage = (event: MessageEvent<BareLaneReply>) => {
+      const answer = this.pending;
+      this.pending = null;
+      answer?.(event.data);
+    };
+    this.worker.onerror = (event) => {
+      const answer = this.pending;
+      this.pending = null;
+      answer?.({ type: "failed", message: event.message });
+    };
   }
-  return data;
+
+  async ask<T extends BareLaneReply["type"]>(message: { init: BareLaneInit } | { run: BareLaneRun } | { stop: true }, expected: T): Promise<Extract<BareLaneReply, { type: T }>> {
+    await this.listening;
+    const reply = await new Promise<BareLaneReply>((resolve) => {
+      this.pending = resolve;
+      this.worker.postMessage(message);
+    });
+    if (reply.type === "failed") throw new Error(`bare model lane: ${reply.message}`);
+    if (reply.type !== expected) throw new Error(`bare model lane answered ${reply.type}, expected ${expected}`);
+    return reply as Extract<BareLaneReply, { type: T }>;
+  }
+
+  terminate(): void {
+    this.worker.terminate();
+  }
 }
 
 /**
- * Per batch size: one untimed call (ORT sizes its buffers for the new shape), then calls until
+ * Per batch size, every lane at once: one untimed call (ORT sizes its buffers for the new shape), then calls until
  * `seconds` have passed and at least `minCalls` were made.
  */
-export function measureBareModel(pkg: ModelPackage, config: ServerConfig, options: { batchSizes: number[]; seconds: number; minCalls: number }): BareModelResult {
-  const runtime = OrtRuntime.load(config.ortLibPath || undefined);
+export async function measureBareModel(pkg: ModelPackage, config: ServerConfig, options: { batchSizes: number[]; seconds: number; minCalls: number }): Promise<BareModelResult> {
+  const plan = Pipeline.lanePlan(config);
+  const lanes = plan.workerDeviceIds.map(() => new BareLane());
   try {
-    const session = runtime.createSession(pkg.weightsPath, {
-      intraOpThreads: config.ortIntraOpThreads,
-      executionProviders: config.executionProviders,
-      deviceId: config.cudaDeviceId,
-    });
-    try {
-      const input = session.inputs[0]!;
-      const resize = pkg.preprocessing.resize;
-      const size = resolveInputSize(input.shape, { width: resize.width, height: resize.height });
-      const imageFloats = 3 * size.width * size.height;
-      const fixedBatch = typeof input.shape[0] === "number" && input.shape[0] > 0 ? input.shape[0] : null;
-      const probe = session.runAllocating([{ name: input.name, data: readyMadeInput(imageFloats * (fixedBatch ?? 1)), shape: [fixedBatch ?? 1, 3, size.height, size.width] }]);
-      const perImageOutputs = probe.map((o) => ({ name: o.name, shape: o.shape.slice(1) }));
-      const batchSizes = fixedBatch ? [fixedBatch] : options.batchSizes;
-      const batches: BareBatchResult[] = [];
-      for (const batch of batchSizes) {
-        const inputs: BoundTensor[] = [{ name: input.name, data: readyMadeInput(imageFloats * batch), shape: [batch, 3, size.height, size.width] }];
-        const outputs: BoundTensor[] = perImageOutputs.map((o) => ({
-          name: o.name,
-          data: new Float32Array(batch * o.shape.reduce((a, b) => a * b, 1)),
-          shape: [batch, ...o.shape],
-        }));
-        session.run(inputs, outputs);
-        const callMs: number[] = [];
-        const started = performance.now();
-        while (performance.now() - started < options.seconds * 1000 || callMs.length < options.minCalls) {
-          const t0 = performance.now();
-          session.run(inputs, outputs);
-          callMs.push(performance.now() - t0);
-        }
-        const elapsed = (performance.now() - started) / 1000;
-        batches.push({ batch, calls: callMs.length, imagesPerSec: (batch * callMs.length) / elapsed, callMs: summariseLatencies(callMs) });
-      }
-      return { onnxruntime: runtime.version, executionProvider: session.activeProvider, input: size, batches };
-    } finally {
-      session.release();
+    const resize = pkg.preprocessing.resize;
+    const started = await Promise.all(
+      lanes.map((lane, i) =>
+        lane.ask(
+          {
+            init: {
+              weightsPath: pkg.weightsPath,
+              ortLibPath: config.ortLibPath,
+              executionProviders: config.executionProviders,
+              deviceId: plan.workerDeviceIds[i]!,
+              intraOpThreads: plan.intraOpThreads,
+              resize: { width: resize.width, height: resize.height },
+            },
+          },
+          "ready",
+        ),
+      ),
+    );
+    const first = started[0]!;
+    const batches: BareBatchResult[] = [];
+    for (const batch of first.fixedBatch ? [first.fixedBatch] : options.batchSizes) {
+      const runs = await Promise.all(lanes.map((lane) => lane.ask({ run: { batch, seconds: options.seconds, minCalls: options.minCalls } }, "ran")));
+      const callMs = runs.flatMap((r) => r.callMs);
+      const imagesPerSec = runs.reduce((sum, r) => sum + (batch * r.callMs.length) / r.elapsedSeconds, 0);
+      batches.push({ batch, calls: callMs.length, imagesPerSec, callMs: summariseLatencies(callMs) });
     }
+    await Promise.all(lanes.map((lane) => lane.ask({ stop: true }, "stopped")));
+    return { onnxruntime: first.onnxruntime, executionProvider: first.executionProvider, input: first.input, lanes: lanes.length, intraOpThreads: plan.intraOpThreads, batches };
   } finally {
-    runtime.release();
+    for (const lane of lanes) lane.terminate();
   }
 }

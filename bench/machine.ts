@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { availableParallelism, release, totalmem } from "node:os";
 import type { ServerConfig } from "../src/config.ts";
+import { Pipeline } from "../src/pipeline/pipeline.ts";
 
 export interface MachineInfo {
   cpuModel: string;
@@ -12,8 +13,10 @@ export interface MachineInfo {
   onnxruntime: string;
   /** The execution provider the model actually ran on (from the session), e.g. "cpu". */
   executionProvider: string;
-  /** As configured; 0 is ONNX Runtime's default (one per core). */
+  /** Per session, as the server plans them (src/pipeline/inference-lanes.ts); 0 is ONNX Runtime's default (one per core). */
   ortIntraOpThreads: number;
+  /** Inference workers the server runs, each with its own session of the model. */
+  inferenceWorkers: number;
   numWorkers: number;
   maxBatchSize: number;
   batchMaxWaitMs: number;
@@ -31,6 +34,7 @@ function cpuModel(): string {
 }
 
 export function describeMachine(config: ServerConfig, runtime: { onnxruntime: string; executionProvider: string }, loadAverageAtStart: number): MachineInfo {
+  const lanes = Pipeline.lanePlan(config);
   return {
     cpuModel: cpuModel(),
     cores: availableParallelism(),
@@ -39,7 +43,8 @@ export function describeMachine(config: ServerConfig, runtime: { onnxruntime: st
     bun: Bun.version,
     onnxruntime: runtime.onnxruntime,
     executionProvider: runtime.executionProvider,
-    ortIntraOpThreads: config.ortIntraOpThreads,
+    ortIntraOpThreads: lanes.intraOpThreads,
+    inferenceWorkers: lanes.workerDeviceIds.length,
     numWorkers: config.numWorkers,
     maxBatchSize: config.maxBatchSize,
     batchMaxWaitMs: config.batchMaxWaitMs,
@@ -51,5 +56,5 @@ export function describeMachine(config: ServerConfig, runtime: { onnxruntime: st
 /** One line for tables and plot captions. */
 export function machineLine(m: MachineInfo): string {
   const threads = m.ortIntraOpThreads === 0 ? "default" : String(m.ortIntraOpThreads);
-  return `${m.cores} cores ${m.cpuModel}, ${m.memoryGiB} GiB, Bun ${m.bun}, ONNX Runtime ${m.onnxruntime} (${m.executionProvider} EP, intra-op threads ${threads}), NUM_WORKERS=${m.numWorkers}, MAX_BATCH_SIZE=${m.maxBatchSize}, BATCH_MAX_WAIT_MS=${m.batchMaxWaitMs}, BATCH_SIZE_PROBE=${m.batchSizeProbe}; load average ${m.loadAverageAtStart.toFixed(2)} at the start`;
+  return `${m.cores} cores ${m.cpuModel}, ${m.memoryGiB} GiB, Bun ${m.bun}, ONNX Runtime ${m.onnxruntime} (${m.executionProvider} EP, ${m.inferenceWorkers} inference worker${m.inferenceWorkers === 1 ? "" : "s"}, intra-op threads ${threads} each), NUM_WORKERS=${m.numWorkers}, MAX_BATCH_SIZE=${m.maxBatchSize}, BATCH_MAX_WAIT_MS=${m.batchMaxWaitMs}, BATCH_SIZE_PROBE=${m.batchSizeProbe}; load average ${m.loadAverageAtStart.toFixed(2)} at the start`;
 }

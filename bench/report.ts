@@ -45,7 +45,7 @@ function taskSection(t: TaskResult): string {
   const parts = [title];
   if (t.bare) {
     parts.push(
-      "Bare model (ONNX Runtime over ready-made tensors):\n\n" +
+      `Bare model (ONNX Runtime over ready-made tensors${t.bare.lanes > 1 ? `; ${t.bare.lanes} sessions side by side, one per inference worker of the server; images/s of all together, time per call of each` : ""}):\n\n` +
         table(
           ["batch", "calls", "images/s", "p50 per call", "p99 per call"],
           t.bare.batches.map((b) => [String(b.batch), String(b.calls), rate(b.imagesPerSec), `${ms(b.callMs.p50)} ms`, `${ms(b.callMs.p99)} ms`]),

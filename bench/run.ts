@@ -99,7 +99,7 @@ const loadAverageAtStart = loadavg()[0]!;
 const log = (message: string) => console.log(`[bench ${((Date.now() - startedAt.getTime()) / 1000).toFixed(0).padStart(4)} s] ${message}`);
 
 function commandLine(): string {
-  const settings = ["NUM_WORKERS", "ORT_INTRA_OP_THREADS", "MAX_BATCH_SIZE", "BATCH_MAX_WAIT_MS", "BATCH_SIZE_PROBE", "ARENA_SLOTS", "MAX_QUEUE", "EXECUTION_PROVIDERS"]
+  const settings = ["NUM_WORKERS", "ORT_INTRA_OP_THREADS", "MAX_BATCH_SIZE", "BATCH_MAX_WAIT_MS", "BATCH_SIZE_PROBE", "ARENA_SLOTS", "MAX_QUEUE", "EXECUTION_PROVIDERS", "CUDA_DEVICES"]
     .filter((name) => process.env[name] !== undefined)
     .map((name) => `${name}=${process.env[name]}`);
   return [...settings, "bun run bench", ...process.argv.slice(2)].join(" ");
@@ -186,7 +186,7 @@ async function measureTask(task: BenchTask, images: BenchImage[]): Promise<TaskR
   log(`${task.name}: ${modelId}`);
   const bodies = requestBodies(modelId, images);
   if (runs("bare")) {
-    result.bare = measureBareModel(pkg, config, { batchSizes: options.bareBatches, seconds: options.bareSeconds, minCalls: smoke ? 1 : 3 });
+    result.bare = await measureBareModel(pkg, config, { batchSizes: options.bareBatches, seconds: options.bareSeconds, minCalls: smoke ? 1 : 3 });
     log(`  bare: ${result.bare.batches.map((b) => `batch ${b.batch} ${b.imagesPerSec.toFixed(2)} images/s`).join(", ")}`);
     result.preprocess = await measurePreprocessCost(pkg, result.bare.input, images, smoke ? 1 : 5);
     log(`  decode + preprocess: ${result.preprocess.meanMs.toFixed(1)} ms per image`);

@@ -17,6 +17,7 @@
 //     .detach()                        gives up the session unreleased: its handle, for another thread's runtime to adopt
 //     .release()                       idempotent
 //   OrtError                           every non-null OrtStatus*, with ORT's own message and error code
+//   installedGpuProviders(libPath)     the GPU providers whose library sits next to libonnxruntime (no library loaded)
 //
 // Typed arrays per element type: float32 Float32Array, float64 Float64Array, int8 Int8Array, uint8 and bool Uint8Array,
 // int16 Int16Array, uint16/float16/bfloat16 Uint16Array (raw bits), int32 Int32Array, uint32 Uint32Array,
@@ -57,7 +58,7 @@ export interface TensorInfo {
 }
 
 export type ExecutionProvider = "tensorrt" | "cuda" | "cpu";
-type GpuProvider = Exclude<ExecutionProvider, "cpu">;
+export type GpuProvider = Exclude<ExecutionProvider, "cpu">;
 
 const EXECUTION_PROVIDERS: readonly ExecutionProvider[] = ["tensorrt", "cuda", "cpu"];
 
@@ -259,6 +260,19 @@ export function parseExecutionProviders(providers: readonly string[]): Execution
     throw new Error(`executionProviders must list some of ${EXECUTION_PROVIDERS.join(", ")}, got [${providers.join(", ")}]`);
   }
   return providers as ExecutionProvider[];
+}
+
+/** The library file of a GPU provider, in the folder that holds libonnxruntime at `libraryPath`. */
+function providerLibraryPath(libraryPath: string, provider: GpuProvider): string {
+  return join(dirname(libraryPath), PROVIDER_LIBRARIES[provider]);
+}
+
+/**
+ * The GPU providers ONNX Runtime at `libraryPath` can try: those whose provider library is installed beside it. A
+ * file check that loads nothing: whether a GPU is present is only known once a session starts on it.
+ */
+export function installedGpuProviders(libraryPath: string): GpuProvider[] {
+  return (Object.keys(PROVIDER_LIBRARIES) as GpuProvider[]).filter((provider) => existsSync(providerLibraryPath(libraryPath, provider)));
 }
 
 /** `name:1x3x640x640,other:…`, the shape syntax of ORT's trt_profile_*_shapes options. */
@@ -469,7 +483,7 @@ export class OrtRuntime {
 
   /** Why a GPU provider cannot be tried (its provider library is not installed), or null when it can. */
   private missingProviderLibrary(provider: GpuProvider): string | null {
-    const library = join(dirname(this.libraryPath), PROVIDER_LIBRARIES[provider]);
+    const library = providerLibraryPath(this.libraryPath, provider);
     return existsSync(library) ? null : `${library} does not exist (bun run setup:gpu installs it)`;
   }
 

@@ -29,11 +29,13 @@ export interface ServerConfig {
   maxQueue: number;
   /** An inference request not answered within this many milliseconds gets 504 and gives up its slot (0 = no deadline). */
   requestTimeoutMs: number;
-  /** ONNX Runtime intra-op threads per session (0 = ORT's default: one per core). */
+  /** ONNX Runtime intra-op threads per session (0 = planned by src/pipeline/inference-lanes.ts). */
   ortIntraOpThreads: number;
+  /** Inference workers per device, each with its own sessions over the same arenas (0 = 1 on a GPU, up to 4 on the CPU). */
+  inferenceWorkersPerDevice: number;
   /** Execution providers in order of preference (`tensorrt`, `cuda`, `cpu`). */
   executionProviders: string[];
-  /** GPU ordinals, one inference worker each (a repeated ordinal runs two workers on one GPU). */
+  /** GPU ordinals, `inferenceWorkersPerDevice` inference workers each (the CPU runs as device 0). */
   cudaDevices: number[];
   /** The first of `cudaDevices`, for single-device tools. */
   cudaDeviceId: number;
@@ -208,6 +210,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     maxQueue: integer(env, "MAX_QUEUE", 1024, 0, 1_000_000),
     requestTimeoutMs: integer(env, "REQUEST_TIMEOUT_MS", 120_000, 0, 3_600_000),
     ortIntraOpThreads: integer(env, "ORT_INTRA_OP_THREADS", 0, 0, 1024),
+    inferenceWorkersPerDevice: integer(env, "INFERENCE_WORKERS_PER_DEVICE", 0, 0, 64),
     executionProviders: executionProviders.length > 0 ? executionProviders : ["cpu"],
     cudaDevices: devices,
     cudaDeviceId: devices[0]!,

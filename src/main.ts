@@ -5,6 +5,7 @@ import { loadConfig, type ServerConfig } from "./config.ts";
 import { createApp } from "./http/app.ts";
 import { parseModelId } from "./models/model-id.ts";
 import { packageDir } from "./models/package.ts";
+import { describeLanes } from "./pipeline/inference-lanes.ts";
 import { Pipeline } from "./pipeline/pipeline.ts";
 
 export interface RunningServer {
@@ -31,7 +32,7 @@ export async function startServer(config: ServerConfig = loadConfig()): Promise<
   const server = app.server!;
   const url = `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${server.port}`;
   console.log(
-    `listening on ${url} (ONNX Runtime ${pipeline.ortVersion}, provider ${pipeline.activeProvider ?? "chosen at first model load"}, ${config.numWorkers} vision workers, ${config.cudaDevices.length} inference worker(s) on device(s) ${config.cudaDevices.join(",")}, MAX_BATCH_SIZE ${config.maxBatchSize})`,
+    `listening on ${url} (ONNX Runtime ${pipeline.ortVersion}, provider ${pipeline.activeProvider ?? "chosen at first model load"}, ${config.numWorkers} vision workers, ${describeLanes(pipeline.lanes)}, MAX_BATCH_SIZE ${config.maxBatchSize})`,
   );
   return {
     url,

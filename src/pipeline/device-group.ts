@@ -1,4 +1,4 @@
-// Device group: the inference workers of every listed device (CUDA_DEVICES), seen from the main thread as one device.
+// Device group: every inference worker (each device's, see inference-lanes.ts), seen from the main thread as one device.
 //
 // Each worker holds its own ONNX Runtime sessions but all of them batch the same model arenas: a model is loaded
 // on every device and its arena attached to every worker. Workers claim the slots of a batch by compare-and-swap
@@ -38,7 +38,7 @@ export class DeviceGroup implements ModelDevice {
     return this.devices.length;
   }
 
-  /** Batches each device has run so far, in CUDA_DEVICES order. */
+  /** Batches each worker has run so far, in the order of its device ids. */
   batchesPerDevice(): number[] {
     return [...this.batches];
   }

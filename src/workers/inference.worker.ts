@@ -1,4 +1,4 @@
-// Inference worker: one per device; runs the batches the batcher picks on the sessions its session loader handed over.
+// Inference worker: one or more per device (see inference-lanes.ts); runs the batches the batcher picks on the sessions its session loader handed over.
 //
 // The loop waits on the control doorbell (rung by vision workers when a slot turns READY or
 // FREE), asks the pure batcher for the next run of READY slots, and calls ORT with input and

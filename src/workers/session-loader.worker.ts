@@ -1,4 +1,4 @@
-// Session loader: one per device, beside its inference worker; creates the ONNX Runtime sessions and times their batches.
+// Session loader: one beside each inference worker; creates the ONNX Runtime sessions and times their batches.
 //
 // Creating a session (graph optimisation, a TensorRT engine build) and probing its batch sizes take from a fraction
 // of a second to minutes, all in native calls that block their thread. Done on the inference worker, they would stop

@@ -8,8 +8,9 @@ import { FIXTURE_CACHE, startServerProcess, type ServerProcess } from "./server-
 let server: ServerProcess;
 
 beforeAll(async () => {
-  // Three intra-op threads: ONNX Runtime starts two of its own beside the thread that calls it, on any machine.
-  server = await startServerProcess({ MODEL_CACHE_DIR: FIXTURE_CACHE, PRELOAD_MODELS: "colour-probe/1", ORT_INTRA_OP_THREADS: "3" });
+  // Two inference workers with three intra-op threads each: ONNX Runtime starts two of its own per session beside
+  // the thread that calls it, on any machine.
+  server = await startServerProcess({ MODEL_CACHE_DIR: FIXTURE_CACHE, PRELOAD_MODELS: "colour-probe/1", INFERENCE_WORKERS_PER_DEVICE: "2", ORT_INTRA_OP_THREADS: "3" });
 });
 
 afterAll(async () => {
@@ -41,13 +42,13 @@ test("/metrics counts answers by route and status and times every stage of the i
   expect(text).toContain("vision_worker_restarts_total 0\n");
 });
 
-test.skipIf(process.platform !== "linux")("names its threads: vision workers, the inference worker, the session loader and ONNX Runtime's intra-op threads", () => {
+test.skipIf(process.platform !== "linux")("names its threads: vision workers, inference workers, session loaders and ONNX Runtime's intra-op threads", () => {
   const names = readdirSync(`/proc/${server.pid}/task`).map((tid) => readFileSync(`/proc/${server.pid}/task/${tid}/comm`, "utf8").trim());
   const count = (name: string) => names.filter((n) => n === name).length;
   // A thread the runtime starts later from a worker's thread (a garbage-collector helper) inherits that worker's
   // name, so workers are counted at least; intra-op threads start inside session creation, where no script runs.
   expect(count(THREAD_NAMES.vision)).toBeGreaterThanOrEqual(2);
-  expect(count(THREAD_NAMES.inferenceRun)).toBeGreaterThanOrEqual(1);
-  expect(count(THREAD_NAMES.sessionLoader)).toBeGreaterThanOrEqual(1);
-  expect(count(THREAD_NAMES.ortIntraOp)).toBe(2);
+  expect(count(THREAD_NAMES.inferenceRun)).toBeGreaterThanOrEqual(2);
+  expect(count(THREAD_NAMES.sessionLoader)).toBeGreaterThanOrEqual(2);
+  expect(count(THREAD_NAMES.ortIntraOp)).toBe(4);
 });

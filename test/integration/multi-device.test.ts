@@ -22,6 +22,7 @@ beforeAll(async () => {
       PRELOAD_MODELS: MODEL,
       EXECUTION_PROVIDERS: "cpu",
       CUDA_DEVICES: "0,0",
+      INFERENCE_WORKERS_PER_DEVICE: "1",
       ORT_INTRA_OP_THREADS: "1",
       NUM_WORKERS: "2",
       MAX_BATCH_SIZE: "2",

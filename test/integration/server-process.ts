@@ -20,8 +20,8 @@ export const NO_ROBOFLOW_API = "http://127.0.0.1:9";
 
 /**
  * Starts the server with `env` on top of a quiet default: no demo model, two vision workers, port 0,
- * batches up to MAX_BATCH_SIZE exactly (no batch probe), so tests of batching see the sizes they set,
- * and no Roboflow API key or reachable API (tests that download bring their own fake).
+ * one inference worker that batches up to MAX_BATCH_SIZE exactly (no batch probe), so tests of batching see the
+ * sizes they set, and no Roboflow API key or reachable API (tests that download bring their own fake).
  */
 export async function startServerProcess(env: Record<string, string>, timeoutMs = 60_000): Promise<ServerProcess> {
   const proc: Subprocess<"ignore", "pipe", "pipe"> = Bun.spawn(["bun", "src/main.ts"], {
@@ -33,6 +33,7 @@ export async function startServerProcess(env: Record<string, string>, timeoutMs 
       DEMO_MODEL_ID: "",
       NUM_WORKERS: "2",
       BATCH_SIZE_PROBE: "false",
+      INFERENCE_WORKERS_PER_DEVICE: "1",
       API_BASE_URL: NO_ROBOFLOW_API,
       ROBOFLOW_API_KEY: "",
       API_KEY: "",

@@ -62,6 +62,13 @@ describe("GPU settings", () => {
     expect(() => loadConfig({ CUDA_DEVICES: "-1" })).toThrow(/CUDA_DEVICES/);
   });
 
+  test("leaves the inference workers per device to the lane plan unless INFERENCE_WORKERS_PER_DEVICE is set", () => {
+    expect(loadConfig({}).inferenceWorkersPerDevice).toBe(0);
+    expect(loadConfig({ INFERENCE_WORKERS_PER_DEVICE: "3" }).inferenceWorkersPerDevice).toBe(3);
+    expect(() => loadConfig({ INFERENCE_WORKERS_PER_DEVICE: "-1" })).toThrow(/INFERENCE_WORKERS_PER_DEVICE/);
+    expect(() => loadConfig({ INFERENCE_WORKERS_PER_DEVICE: "two" })).toThrow(/INFERENCE_WORKERS_PER_DEVICE/);
+  });
+
   test("accepts TensorRT first in the provider list", () => {
     expect(loadConfig({ EXECUTION_PROVIDERS: "tensorrt,cuda,cpu" }).executionProviders).toEqual(["tensorrt", "cuda", "cpu"]);
   });
