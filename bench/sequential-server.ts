@@ -1,12 +1,14 @@
 // Sequential baseline: the architecture ours replaces (one thread; per request decode, batch-1 inference, postprocess), built from our own code.
 //
-// Decoding, preprocessing, the ONNX Runtime session (same library, providers and threads, same
-// zero-copy run) and postprocessing are the server's own functions, so in a comparison only the
-// architecture differs: here requests are handled one at a time, start to finish, with no
-// batching and no overlap between one request's decoding and another's inference.
+// Decoding, preprocessing, the ONNX Runtime session (same library and providers, the threads the
+// server's lane plan gives a single inference worker, same zero-copy run) and postprocessing are
+// the server's own functions, so in a comparison only the architecture differs: here requests are
+// handled one at a time, start to finish, with no batching and no overlap between one request's
+// decoding and another's inference.
 //   MODEL_CACHE_DIR=test/fixtures/models BASELINE_MODELS=fixture-yolov8n/1 PORT=9102 bun bench/sequential-server.ts
 import { OrtRuntime, type BoundTensor, type OrtSession } from "../native-bindings/ort.ts";
 import { loadConfig } from "../src/config.ts";
+import { Pipeline } from "../src/pipeline/pipeline.ts";
 import { InferenceError } from "../src/errors.ts";
 import { confidenceValue, detectionParams, maskDecodeParams } from "../src/http/inference.ts";
 import { classificationNormalisation } from "../src/models/families/classification.ts";
@@ -44,12 +46,14 @@ const NO_SWITCHES = { disableAutoOrient: false, disableContrast: false, disableG
 const UNIT_NORMALISATION = { mean: [0, 0, 0] as [number, number, number], std: [1, 1, 1] as [number, number, number] };
 
 const config = loadConfig(process.env);
+// One session: on the CPU every core, named explicitly (ONNX Runtime's own default ran slower here, see inference-lanes.ts).
+const intraOpThreads = Pipeline.lanePlan({ ...config, inferenceWorkersPerDevice: 1 }).intraOpThreads;
 const runtime = OrtRuntime.load(config.ortLibPath || undefined);
 const models = new Map<string, BaselineModel>();
 
 function loadModel(pkg: ModelPackage): BaselineModel {
   const session = runtime.createSession(pkg.weightsPath, {
-    intraOpThreads: config.ortIntraOpThreads,
+    intraOpThreads,
     executionProviders: config.executionProviders,
     deviceId: config.cudaDeviceId,
   });
