@@ -15,18 +15,17 @@ export function createApp(pipeline: Pipeline, serverId: string = crypto.randomUU
   return (
     new Elysia()
       // First: body size, API keys and CORS come before any route (and its error mapping before ours).
-      .use(guard(pipeline.config))
+      .use(guard(pipeline.config, (bytes) => pacer.count(bytes)))
       .onError(({ code, error, set }) => {
         const response = errorResponse(code, error);
         // onAfterResponse reads the status from here: Elysia leaves set.status at 200 for some errors.
         set.status = response.status;
         return response;
       })
-      .onAfterResponse({ as: "global" }, ({ request, route, set, responseValue }) => {
+      .onAfterResponse({ as: "global" }, ({ route, set, responseValue }) => {
         const status = responseValue instanceof Response ? responseValue.status : typeof set.status === "number" ? set.status : 200;
         pipeline.metrics.recordHttpResponse(route, status);
-        // The body is garbage now; a chunked one (no length) is left to the engine's own schedule.
-        pacer.count(Number(request.headers.get("content-length")) || 0);
+        // The guard counted the body's bytes as it let it in; the body is garbage now.
         pacer.collectIfDue();
       })
       .use(docsRoutes())

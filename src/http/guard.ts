@@ -118,14 +118,17 @@ function queryKey(url: URL): string | null {
 }
 
 /** A request whose body cannot be longer than `limit`: reading past it fails with BodyTooLargeError. */
-function limitedRequest(request: Request, limit: number): Request {
+function limitedRequest(request: Request, limit: number, countBodyBytes: (bytes: number) => void): Request {
   let seen = 0;
   const body = request.body!.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, controller) {
         seen += chunk.byteLength;
         if (seen > limit) controller.error(new BodyTooLargeError(limit));
-        else controller.enqueue(chunk);
+        else {
+          countBodyBytes(chunk.byteLength);
+          controller.enqueue(chunk);
+        }
       },
     }),
   );
@@ -144,7 +147,8 @@ export function allowedOrigin(origins: readonly string[], origin: string | null)
   return origins.includes(origin) ? origin : null;
 }
 
-export function guard(settings: GuardSettings) {
+/** `countBodyBytes` hears the size of every body let in: its declared length, or a chunked body's bytes as they are read. */
+export function guard(settings: GuardSettings, countBodyBytes: (bytes: number) => void = () => {}) {
   const keys = new ApiKeys(settings.serverApiKeys);
   const origins = settings.corsAllowedOrigins;
   const limit = settings.maxRequestBytes;
@@ -184,8 +188,9 @@ export function guard(settings: GuardSettings) {
         const declared = request.headers.get("content-length");
         if (declared !== null) {
           if (Number(declared) > limit) return errorOf(new BodyTooLargeError(limit));
+          countBodyBytes(Number(declared) || 0);
         } else if (request.body && request.method !== "GET" && request.method !== "HEAD") {
-          (context as { request: Request }).request = limitedRequest(request, limit);
+          (context as { request: Request }).request = limitedRequest(request, limit, countBodyBytes);
         }
 
         // API keys: a header or query key is checked here; a JSON body key after parsing (below).

@@ -1,6 +1,8 @@
-// Specification of the request guards' pieces: key matching, Bearer parsing, public paths, CORS origins, JSON shape bounds.
+// Specification of the request guards' pieces: key matching, Bearer parsing, public paths, CORS origins, JSON shape bounds,
+// and the body bytes the guard reports to the collection pacer.
 import { describe, expect, test } from "bun:test";
-import { allowedOrigin, ApiKeys, bearerKey, isPublicPath, jsonShapeProblem, MAX_JSON_DEPTH, MAX_JSON_VALUES } from "../../../src/http/guard.ts";
+import { Elysia } from "elysia";
+import { allowedOrigin, ApiKeys, bearerKey, guard, isPublicPath, jsonShapeProblem, MAX_JSON_DEPTH, MAX_JSON_VALUES } from "../../../src/http/guard.ts";
 
 describe("ApiKeys", () => {
   const keys = new ApiKeys(["alpha-123", "beta-456"]);
@@ -83,5 +85,37 @@ describe("jsonShapeProblem", () => {
     expect(jsonShapeProblem({ image: new Array(MAX_JSON_VALUES - 2).fill(0) })).toBeNull();
     expect(jsonShapeProblem({ image: new Array(MAX_JSON_VALUES).fill(0) })).toBe("values");
     expect(jsonShapeProblem(Array.from({ length: 60_000 }, () => ({ type: 1 })))).toBe("values");
+  });
+});
+
+describe("guard", () => {
+  const settings = { maxRequestBytes: 1000, serverApiKeys: [], corsAllowedOrigins: [] };
+  const echoLength = (counted: number[]) => new Elysia().use(guard(settings, (bytes) => counted.push(bytes))).post("/echo", ({ body }) => String(JSON.stringify(body).length));
+  const streamOf = (...parts: string[]) =>
+    new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (const part of parts) controller.enqueue(new TextEncoder().encode(part));
+        controller.close();
+      },
+    });
+
+  test("counts a body's declared length, and a chunked body's bytes as they are read, for the collection pacer", async () => {
+    const counted: number[] = [];
+    const app = echoLength(counted);
+    const declared = await app.handle(new Request("http://localhost/echo", { method: "POST", headers: { "content-type": "application/json", "content-length": "11" }, body: '{"a":"bcd"}' }));
+    expect(declared.status).toBe(200);
+    expect(counted).toEqual([11]);
+    counted.length = 0;
+    const chunked = await app.handle(new Request("http://localhost/echo", { method: "POST", headers: { "content-type": "application/json" }, body: streamOf('{"a":', '"bcd"}'), duplex: "half" } as RequestInit));
+    expect(chunked.status).toBe(200);
+    expect(counted.reduce((a, b) => a + b, 0)).toBe(11);
+  });
+
+  test("counts nothing of a body it refuses for its declared length", async () => {
+    const counted: number[] = [];
+    const body = JSON.stringify({ a: "x".repeat(2000) });
+    const response = await echoLength(counted).handle(new Request("http://localhost/echo", { method: "POST", headers: { "content-type": "application/json", "content-length": String(body.length) }, body }));
+    expect(response.status).toBe(413);
+    expect(counted).toEqual([]);
   });
 });
