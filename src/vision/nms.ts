@@ -43,6 +43,29 @@ export function allocateDetectionCandidates(count: number): DetectionCandidates 
   };
 }
 
+/** Writes candidate `index`: its corners, score, class confidence and class, and its row in the raw output. */
+export function setCandidate(
+  candidates: DetectionCandidates,
+  index: number,
+  x1: number,
+  y1: number,
+  x2: number,
+  y2: number,
+  score: number,
+  classConfidence: number,
+  classId: number,
+  row: number,
+): void {
+  candidates.x1[index] = x1;
+  candidates.y1[index] = y1;
+  candidates.x2[index] = x2;
+  candidates.y2[index] = y2;
+  candidates.score[index] = score;
+  candidates.classConfidence[index] = classConfidence;
+  candidates.classId[index] = classId;
+  candidates.row[index] = row;
+}
+
 /** The corners of the candidates at `indices`, in that order, as [x1, y1, x2, y2] rows of float64 (what rescaling works on). */
 export function gatherBoxes(candidates: DetectionCandidates, indices: ArrayLike<number>): Float64Array {
   const boxes = new Float64Array(indices.length * 4);

@@ -1,5 +1,5 @@
 // End-to-end (NMS-free) detection output, YOLOv10 and YOLO26: one image's K × 6 rows (x1, y1, x2, y2, score, class) into final detections.
-import { allocateDetectionCandidates, type DetectionCandidates } from "../../vision/nms.ts";
+import { allocateDetectionCandidates, setCandidate, type DetectionCandidates } from "../../vision/nms.ts";
 
 export type EndToEndFamily = "yolov10" | "yolo26";
 
@@ -37,14 +37,7 @@ export function decodeEndToEndDetections(
   let count = 0;
   for (let r = 0, row = 0; r < numRows && count < passing; r++, row += END_TO_END_ROW) {
     if (!keep(row)) continue;
-    candidates.x1[count] = output[row]!;
-    candidates.y1[count] = output[row + 1]!;
-    candidates.x2[count] = output[row + 2]!;
-    candidates.y2[count] = output[row + 3]!;
-    candidates.score[count] = output[row + 4]!;
-    candidates.classConfidence[count] = output[row + 4]!;
-    candidates.classId[count] = output[row + 5]!;
-    candidates.row[count] = r;
+    setCandidate(candidates, count, output[row]!, output[row + 1]!, output[row + 2]!, output[row + 3]!, output[row + 4]!, output[row + 4]!, output[row + 5]!, r);
     count++;
   }
   return candidates;

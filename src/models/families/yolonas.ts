@@ -1,5 +1,5 @@
 // YOLO-NAS detection outputs: one image's boxes (N × 4, x1 y1 x2 y2) and class scores (N × C) into candidates.
-import { allocateDetectionCandidates, truncateCandidates, type DetectionCandidates } from "../../vision/nms.ts";
+import { allocateDetectionCandidates, setCandidate, truncateCandidates, type DetectionCandidates } from "../../vision/nms.ts";
 
 /**
  * The reference (§5.1) builds rows `[x1, y1, x2, y2, max class score, classes]` with the boxes
@@ -49,14 +49,7 @@ export function decodeYoloNasDetections(
       }
     }
     if (!(score >= threshold)) continue;
-    candidates.x1[count] = boxes[4 * a]!;
-    candidates.y1[count] = boxes[4 * a + 1]!;
-    candidates.x2[count] = boxes[4 * a + 2]!;
-    candidates.y2[count] = boxes[4 * a + 3]!;
-    candidates.score[count] = score;
-    candidates.classConfidence[count] = score;
-    candidates.classId[count] = classId;
-    candidates.row[count] = a;
+    setCandidate(candidates, count, boxes[4 * a]!, boxes[4 * a + 1]!, boxes[4 * a + 2]!, boxes[4 * a + 3]!, score, score, classId, a);
     count++;
   }
   return count === passing ? candidates : truncateCandidates(candidates, count);

@@ -1,5 +1,5 @@
 // YOLOv5-family detection output (v5, v7 det; also the rows of v5/v7 seg): one image's row-major N × (5 + C [+ extra]) tensor into candidates.
-import { allocateDetectionCandidates, type DetectionCandidates } from "../../vision/nms.ts";
+import { allocateDetectionCandidates, setCandidate, type DetectionCandidates } from "../../vision/nms.ts";
 
 /**
  * Each anchor's row is cx, cy, w, h, objectness, C class scores, then `rowLength - 5 - C` further
@@ -74,12 +74,5 @@ function writeCandidate(
   const cy = output[row + 1]!;
   const halfW = output[row + 2]! / 2;
   const halfH = output[row + 3]! / 2;
-  candidates.x1[index] = cx - halfW;
-  candidates.y1[index] = cy - halfH;
-  candidates.x2[index] = cx + halfW;
-  candidates.y2[index] = cy + halfH;
-  candidates.score[index] = score;
-  candidates.classConfidence[index] = classConfidence;
-  candidates.classId[index] = classId;
-  candidates.row[index] = anchor;
+  setCandidate(candidates, index, cx - halfW, cy - halfH, cx + halfW, cy + halfH, score, classConfidence, classId, anchor);
 }

@@ -1,5 +1,5 @@
 // YOLOv8-family detection output (v8, v9, v11, v12): decoding one image's channel-major (4 + C) × N tensor into candidates.
-import { allocateDetectionCandidates, truncateCandidates, type DetectionCandidates } from "../../vision/nms.ts";
+import { allocateDetectionCandidates, setCandidate, truncateCandidates, type DetectionCandidates } from "../../vision/nms.ts";
 
 /** Per-anchor "some class score reaches the threshold" flags, reused across calls (decoding is synchronous). */
 let passesScratch = new Uint8Array(0);
@@ -63,14 +63,7 @@ export function decodeYolov8Detections(
     const cy = output[n + a]!;
     const halfW = output[2 * n + a]! / 2;
     const halfH = output[3 * n + a]! / 2;
-    candidates.x1[count] = cx - halfW;
-    candidates.y1[count] = cy - halfH;
-    candidates.x2[count] = cx + halfW;
-    candidates.y2[count] = cy + halfH;
-    candidates.score[count] = score;
-    candidates.classConfidence[count] = score;
-    candidates.classId[count] = classId;
-    candidates.row[count] = a;
+    setCandidate(candidates, count, cx - halfW, cy - halfH, cx + halfW, cy + halfH, score, score, classId, a);
     count++;
   }
   return count === passing ? candidates : truncateCandidates(candidates, count);
