@@ -99,7 +99,7 @@ const loadAverageAtStart = loadavg()[0]!;
 const log = (message: string) => console.log(`[bench ${((Date.now() - startedAt.getTime()) / 1000).toFixed(0).padStart(4)} s] ${message}`);
 
 function commandLine(): string {
-  const settings = ["NUM_WORKERS", "ORT_INTRA_OP_THREADS", "MAX_BATCH_SIZE", "BATCH_MAX_WAIT_MS", "BATCH_SIZE_PROBE", "ARENA_SLOTS", "MAX_QUEUE", "EXECUTION_PROVIDERS", "CUDA_DEVICES"]
+  const settings = ["NUM_WORKERS", "ORT_INTRA_OP_THREADS", "MAX_BATCH_SIZE", "BATCH_MAX_WAIT_MS", "BATCH_SIZE_PROBE", "ARENA_SLOTS", "MAX_QUEUE", "EXECUTION_PROVIDERS", "CUDA_DEVICES", "INFERENCE_WORKERS_PER_DEVICE", "GC_EVERY_MB"]
     .filter((name) => process.env[name] !== undefined)
     .map((name) => `${name}=${process.env[name]}`);
   return [...settings, "bun run bench", ...process.argv.slice(2)].join(" ");
