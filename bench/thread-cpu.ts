@@ -59,8 +59,8 @@ export function readThreadCpu(pid: number): ThreadCpuSample {
 }
 
 /**
- * CPU milliseconds per request in each thread group between two samples that `answered` requests lie between. Threads that ended in between
- * leave time in the process's total that no live thread holds: that remainder is "exited".
+ * CPU milliseconds per request in each thread group between two samples that `answered` requests lie between.
+ * Threads that ended in between leave time in the process's total that no live thread holds: that remainder is "exited".
  */
 export function cpuMsPerRequest(pid: number, before: ThreadCpuSample, after: ThreadCpuSample, answered: number): CpuByGroup {
   const ms = Object.fromEntries(THREAD_GROUPS.map((group) => [group, 0])) as CpuByGroup;

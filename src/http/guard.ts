@@ -147,7 +147,10 @@ export function allowedOrigin(origins: readonly string[], origin: string | null)
   return origins.includes(origin) ? origin : null;
 }
 
-/** `countBodyBytes` hears the size of every body let in: its declared length, or a chunked body's bytes as they are read. */
+/**
+ * `countBodyBytes` hears the size of every body within the size limit: its declared length (a request later refused
+ * for its key counts too, which only brings a collection forward), or a chunked body's bytes as they are read.
+ */
 export function guard(settings: GuardSettings, countBodyBytes: (bytes: number) => void = () => {}) {
   const keys = new ApiKeys(settings.serverApiKeys);
   const origins = settings.corsAllowedOrigins;
