@@ -17,7 +17,7 @@ import { resolveInputSize } from "../src/models/model-io.ts";
 import { resolveOutputLayout } from "../src/models/output-layout.ts";
 import { readModelPackage, type ModelPackage } from "../src/models/package.ts";
 import { taskResponse } from "../src/models/task-response.ts";
-import type { OutputLayout, TaskParams, TaskType } from "../src/pipeline/protocol.ts";
+import type { OutputLayout, TaskParams, TaskType } from "../src/workers/protocol.ts";
 import { imageBytesFromInput } from "../src/vision/image-input.ts";
 import { preprocessInto } from "../src/vision/preprocess.ts";
 

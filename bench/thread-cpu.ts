@@ -1,9 +1,9 @@
 // CPU time per thread of a running server, from /proc/<pid>/task/*/stat, grouped by what each thread does.
 //
-// The server names its threads (src/pipeline/thread-name.ts); libvips and the JavaScript runtime name theirs. Two
+// The server names its threads (src/workers/thread-name.ts); libvips and the JavaScript runtime name theirs. Two
 // samples around a load level give CPU milliseconds per answered request in each group: where the cores went.
 import { readdirSync, readFileSync } from "node:fs";
-import { THREAD_NAMES } from "../src/pipeline/thread-name.ts";
+import { THREAD_NAMES } from "../src/workers/thread-name.ts";
 
 export const THREAD_GROUPS = ["http", "vision", "libvips", "onnxruntime", "runtime", "exited"] as const;
 export type ThreadGroup = (typeof THREAD_GROUPS)[number];

@@ -1,6 +1,6 @@
 // HTTP app: the Elysia application with every route and the error mapping.
 import { Elysia } from "elysia";
-import { CollectionPacer } from "../pipeline/collection-pacer.ts";
+import { CollectionPacer } from "../workers/collection-pacer.ts";
 import type { Pipeline } from "../pipeline/pipeline.ts";
 import { errorResponse } from "./errors.ts";
 import { guard } from "./guard.ts";

@@ -3,7 +3,7 @@ import { InferenceError } from "../errors.ts";
 import type { DetectionParams } from "../models/families/object-detection.ts";
 import type { LoadedModel } from "../models/registry.ts";
 import type { Pipeline } from "../pipeline/pipeline.ts";
-import type { ImageInput, MaskDecodeMode, PostprocessResult, PreprocessFlags, TaskParams, TaskType, VisualizationRequest } from "../pipeline/protocol.ts";
+import type { ImageInput, MaskDecodeMode, PostprocessResult, PreprocessFlags, TaskParams, TaskType, VisualizationRequest } from "../workers/protocol.ts";
 
 export interface InferenceCall {
   modelId: string;

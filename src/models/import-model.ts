@@ -8,7 +8,7 @@ import { existsSync } from "node:fs";
 import { copyFile, mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { InferenceError } from "../errors.ts";
-import type { OutputLayout, TaskType } from "../pipeline/protocol.ts";
+import type { OutputLayout, TaskType } from "../workers/protocol.ts";
 import {
   modelTypeFromDescription,
   parseClassNames,

@@ -1,5 +1,5 @@
 // Output layout: which decoding a model's outputs need, told from their shapes, the task and the class count.
-import type { OutputLayout, TaskType } from "../pipeline/protocol.ts";
+import type { OutputLayout, TaskType } from "../workers/protocol.ts";
 import { BrokenPackageError } from "./package.ts";
 
 const MASK_COEFFICIENTS = 32;

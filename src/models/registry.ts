@@ -1,10 +1,10 @@
 // Model registry: the models loaded on this server, loaded on first use, attached to every thread, unloaded on request.
 import { InferenceError } from "../errors.ts";
-import { Arena, SlotState, type ArenaLayout } from "../pipeline/arena.ts";
+import { Arena, SlotState, type ArenaLayout } from "../workers/arena.ts";
 import type { ModelDevice } from "../pipeline/device-group.ts";
-import type { ModelSpec, TaskType } from "../pipeline/protocol.ts";
+import type { ModelSpec, TaskType } from "../workers/protocol.ts";
 import { SlotAllocator } from "../pipeline/slot-allocator.ts";
-import { releasePages } from "../pipeline/memory-release.ts";
+import { releasePages } from "../workers/memory-release.ts";
 import type { VisionPool } from "../pipeline/vision-pool.ts";
 import { classificationNormalisation } from "./families/classification.ts";
 import { requestedModel } from "./aliases.ts";

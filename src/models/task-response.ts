@@ -2,7 +2,7 @@
 //
 // The vision workers call this on arena views; the benchmark's sequential baseline calls it on
 // its own buffers, so both answer with exactly the same code.
-import type { OutputLayout, TaskParams } from "../pipeline/protocol.ts";
+import type { OutputLayout, TaskParams } from "../workers/protocol.ts";
 import type { RescaleGeometry } from "../vision/boxes.ts";
 import type { DrawablePrediction } from "../vision/draw.ts";
 import { postprocessClassification, type ClassificationBody } from "./families/classification.ts";

@@ -2,11 +2,11 @@
 //
 // Each worker holds its own ONNX Runtime sessions but all of them batch the same model arenas: a model is loaded
 // on every device and its arena attached to every worker. Workers claim the slots of a batch by compare-and-swap
-// (src/pipeline/slot-claim.ts), so whichever device is free takes the next batch and no slot runs twice.
+// (src/workers/slot-claim.ts), so whichever device is free takes the next batch and no slot runs twice.
 import type { InferenceError } from "../errors.ts";
-import type { ArenaLayout } from "./arena.ts";
+import type { ArenaLayout } from "../workers/arena.ts";
 import { InferenceDevice, type BatchReport, type DeviceEvents } from "./inference-device.ts";
-import type { InferenceInit, LoadedSession } from "./protocol.ts";
+import type { InferenceInit, LoadedSession } from "../workers/protocol.ts";
 
 /** What the model registry needs from the inference side, whether one device or several. */
 export type ModelDevice = Pick<InferenceDevice, "ready" | "load" | "attach" | "unload" | "stop">;

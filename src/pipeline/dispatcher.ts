@@ -1,9 +1,9 @@
 // Dispatcher: carries one image through admission, preprocessing, batched inference and postprocessing (main thread).
 import { InferenceError } from "../errors.ts";
 import { ModelNotReadyError, type LoadedModel, type ModelRegistry } from "../models/registry.ts";
-import { SlotState } from "./arena.ts";
+import { SlotState } from "../workers/arena.ts";
 import type { BatchReport } from "./inference-device.ts";
-import type { ImageInput, ImageMeta, PostprocessResult, PreprocessFlags, TaskParams, VisualizationRequest } from "./protocol.ts";
+import type { ImageInput, ImageMeta, PostprocessResult, PreprocessFlags, TaskParams, VisualizationRequest } from "../workers/protocol.ts";
 import type { ServerMetrics } from "./metrics.ts";
 import type { VisionPool } from "./vision-pool.ts";
 import { ENCODED_BYTES_TYPE } from "../vision/image-input.ts";

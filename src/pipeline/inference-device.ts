@@ -3,7 +3,7 @@
 // The session loader creates sessions (and times their batch sizes) so that the inference worker never stops running
 // batches of the models it has while another model loads; a session then moves to the inference worker by handle.
 import { InferenceError, fromWireError } from "../errors.ts";
-import type { ArenaLayout } from "./arena.ts";
+import type { ArenaLayout } from "../workers/arena.ts";
 import {
   Control,
   type ArenaHandOver,
@@ -13,7 +13,7 @@ import {
   type LoadedSession,
   type SessionLoaderReply,
   type SessionLoaderRequest,
-} from "./protocol.ts";
+} from "../workers/protocol.ts";
 
 const INFERENCE_WORKER_URL = new URL("../workers/inference.worker.ts", import.meta.url);
 const SESSION_LOADER_URL = new URL("../workers/session-loader.worker.ts", import.meta.url);

@@ -1,6 +1,6 @@
 // Server metrics: every series /metrics exports (HTTP answers, per-stage times, batch sizes, queues, arena, workers) and their recorders.
 import type { ModelRegistry } from "../models/registry.ts";
-import { sharedNow } from "./arena.ts";
+import { sharedNow } from "../workers/arena.ts";
 import { Counter, Gauge, Histogram, exposition } from "./prometheus.ts";
 import type { VisionPool } from "./vision-pool.ts";
 

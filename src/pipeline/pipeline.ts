@@ -9,7 +9,7 @@ import { Dispatcher } from "./dispatcher.ts";
 import { DeviceGroup } from "./device-group.ts";
 import { planInferenceLanes, type LanePlan } from "./inference-lanes.ts";
 import { ServerMetrics } from "./metrics.ts";
-import { Control } from "./protocol.ts";
+import { Control } from "../workers/protocol.ts";
 import { VisionPool } from "./vision-pool.ts";
 
 export class Pipeline {

@@ -2,7 +2,7 @@
 //
 // Ring order keeps requests that arrive together in consecutive slots, which is what lets the
 // batcher run them as one contiguous batch.
-import { SlotState, type Arena } from "./arena.ts";
+import { SlotState, type Arena } from "../workers/arena.ts";
 
 export class SlotAllocator {
   private cursor = 0;

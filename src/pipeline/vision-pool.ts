@@ -1,6 +1,6 @@
 // Vision pool: the vision workers, as seen from the main thread (dispatch, broadcast, restart).
 import { InferenceError, fromWireError } from "../errors.ts";
-import type { ModelSpec, VisionInit, VisionReply, VisionRequest } from "./protocol.ts";
+import type { ModelSpec, VisionInit, VisionReply, VisionRequest } from "../workers/protocol.ts";
 
 type TaskRequest = Extract<VisionRequest, { taskId: number }>;
 type TaskInput = TaskRequest extends infer R ? (R extends TaskRequest ? Omit<R, "taskId"> : never) : never;

@@ -6,12 +6,12 @@
 import type { Pointer } from "bun:ffi";
 import { OrtRuntime, type ExecutionProvider, type OrtSession } from "../../native-bindings/ort.ts";
 import { toWireError } from "../errors.ts";
-import { Arena, SlotState } from "../pipeline/arena.ts";
-import { nextBatch, type ModelQueueView } from "../pipeline/batcher.ts";
-import { claimReadyPrefix } from "../pipeline/slot-claim.ts";
-import { trimHeap } from "../pipeline/memory-release.ts";
-import { Control, type InferenceInit, type InferenceReply, type InferenceRequest } from "../pipeline/protocol.ts";
-import { nameThread, THREAD_NAMES } from "../pipeline/thread-name.ts";
+import { Arena, SlotState } from "./arena.ts";
+import { nextBatch, type ModelQueueView } from "./batcher.ts";
+import { claimReadyPrefix } from "./slot-claim.ts";
+import { trimHeap } from "./memory-release.ts";
+import { Control, type InferenceInit, type InferenceReply, type InferenceRequest } from "./protocol.ts";
+import { nameThread, THREAD_NAMES } from "./thread-name.ts";
 
 declare const self: Worker;
 

@@ -9,10 +9,10 @@ import { basename } from "node:path";
 import type { Pointer } from "bun:ffi";
 import { OrtRuntime, type ExecutionProvider, type OrtSession, type TensorRtOptions } from "../../native-bindings/ort.ts";
 import { inputShapeRange, resolveInputSize } from "../models/model-io.ts";
-import { Arena } from "../pipeline/arena.ts";
-import { chooseBatchCap, nextProbeSize, type ProbeSample } from "../pipeline/batch-probe.ts";
-import type { InferenceInit, SessionLoaderReply, SessionLoaderRequest } from "../pipeline/protocol.ts";
-import { nameThread, THREAD_NAMES, withThreadName } from "../pipeline/thread-name.ts";
+import { Arena } from "./arena.ts";
+import { chooseBatchCap, nextProbeSize, type ProbeSample } from "./batch-probe.ts";
+import type { InferenceInit, SessionLoaderReply, SessionLoaderRequest } from "./protocol.ts";
+import { nameThread, THREAD_NAMES, withThreadName } from "./thread-name.ts";
 
 declare const self: Worker;
 

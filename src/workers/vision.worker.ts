@@ -4,8 +4,8 @@
 // messages naming a model and a slot; tensors are read and written in shared memory.
 import { InferenceError, toWireError } from "../errors.ts";
 import { taskResponse, type TaskResponseBody } from "../models/task-response.ts";
-import { Arena, SlotState } from "../pipeline/arena.ts";
-import { CollectionPacer } from "../pipeline/collection-pacer.ts";
+import { Arena, SlotState } from "./arena.ts";
+import { CollectionPacer } from "./collection-pacer.ts";
 import {
   Control,
   type ImageMeta,
@@ -16,13 +16,13 @@ import {
   type VisionReply,
   type VisionRequest,
   type VisualizationRequest,
-} from "../pipeline/protocol.ts";
+} from "./protocol.ts";
 import type { RescaleGeometry } from "../vision/boxes.ts";
 import { decodeImage, setDecodeLimits } from "../vision/decode.ts";
 import { drawClassification, drawPredictions } from "../vision/draw.ts";
 import { loadImageBytes } from "../vision/image-input.ts";
 import { preprocessInto } from "../vision/preprocess.ts";
-import { nameThread, THREAD_NAMES } from "../pipeline/thread-name.ts";
+import { nameThread, THREAD_NAMES } from "./thread-name.ts";
 import { DEFAULT_URL_INPUT_SETTINGS, type UrlInputSettings } from "../vision/url-policy.ts";
 
 declare const self: Worker;

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import sharp from "sharp";
-import { THREAD_NAMES } from "../../src/pipeline/thread-name.ts";
+import { THREAD_NAMES } from "../../src/workers/thread-name.ts";
 import { FIXTURE_CACHE, startServerProcess, type ServerProcess } from "./server-process.ts";
 
 let server: ServerProcess;

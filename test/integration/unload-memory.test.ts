@@ -70,7 +70,7 @@ describe.skipIf(!linux)("unloading", () => {
     expect(growth).toBeGreaterThan(200 * MIB);
 
     expect((await (await server.post("/model/clear", {})).json()).models).toEqual([]);
-    // Unloading gives the memory back at once (see src/pipeline/memory-release.ts): a short wait is enough.
+    // Unloading gives the memory back at once (see src/workers/memory-release.ts): a short wait is enough.
     const tolerance = Math.max(48 * MIB, 0.1 * growth);
     const afterClear = await settledRss(3_000, before + tolerance);
     console.log(`RSS after /model/clear ${(afterClear / MIB).toFixed(0)} MiB (tolerance +${(tolerance / MIB).toFixed(0)} MiB)`);

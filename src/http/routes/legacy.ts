@@ -2,7 +2,7 @@
 import { Elysia, t } from "elysia";
 import { InferenceError, InputImageError } from "../../errors.ts";
 import type { Pipeline } from "../../pipeline/pipeline.ts";
-import type { ImageInput, TaskParams, TaskType } from "../../pipeline/protocol.ts";
+import type { ImageInput, TaskParams, TaskType } from "../../workers/protocol.ts";
 import { requestApiKey } from "../api-key.ts";
 import { jsonResponse, maskDecodeParams, modelFor, preprocessFlags, requestSignal, runInference } from "../inference.ts";
 import { ErrorResponse, MAX_DETECTIONS_LIMIT } from "../schemas.ts";

@@ -1,7 +1,7 @@
 // Object-detection predictions: one image's raw outputs, of any detection family, to the reference's response predictions (decode, NMS, rescale, filter).
 import { rescaleBoxes, responseBox, type RescaleGeometry } from "../../vision/boxes.ts";
 import { gatherBoxes, nonMaxSuppression, type DetectionCandidates } from "../../vision/nms.ts";
-import type { OutputLayout } from "../../pipeline/protocol.ts";
+import type { OutputLayout } from "../../workers/protocol.ts";
 import { decodeEndToEndDetections } from "./end-to-end.ts";
 import { decodeYoloNasDetections } from "./yolonas.ts";
 import { decodeYolov5Detections } from "./yolov5.ts";

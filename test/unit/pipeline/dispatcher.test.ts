@@ -6,10 +6,10 @@
 import { describe, expect, test } from "bun:test";
 import { InferenceError } from "../../../src/errors.ts";
 import type { LoadedModel, ModelRegistry } from "../../../src/models/registry.ts";
-import { Arena, SlotState } from "../../../src/pipeline/arena.ts";
+import { Arena, SlotState } from "../../../src/workers/arena.ts";
 import { Dispatcher } from "../../../src/pipeline/dispatcher.ts";
 import { ServerMetrics } from "../../../src/pipeline/metrics.ts";
-import type { PreprocessFlags, TaskParams, VisionRequest } from "../../../src/pipeline/protocol.ts";
+import type { PreprocessFlags, TaskParams, VisionRequest } from "../../../src/workers/protocol.ts";
 import { SlotAllocator } from "../../../src/pipeline/slot-allocator.ts";
 import type { VisionPool } from "../../../src/pipeline/vision-pool.ts";
 

@@ -1,6 +1,6 @@
 // Specification of the server's /metrics series: names, labels, and which events move them.
 import { describe, expect, test } from "bun:test";
-import { sharedNow } from "../../../src/pipeline/arena.ts";
+import { sharedNow } from "../../../src/workers/arena.ts";
 import { ServerMetrics, type PipelineSample } from "../../../src/pipeline/metrics.ts";
 
 const idle: PipelineSample = { models: [], visionWorkerRestarts: 0 };

@@ -1,5 +1,5 @@
 // A vision-worker stand-in for the pool's supervision tests: answers tasks, or crashes or hangs when the image type asks it to.
-import type { VisionReply, VisionRequest } from "../../../../src/pipeline/protocol.ts";
+import type { VisionReply, VisionRequest } from "../../../../src/workers/protocol.ts";
 
 self.onmessage = (event: MessageEvent<VisionRequest | { control: SharedArrayBuffer }>) => {
   const message = event.data;

@@ -1,7 +1,7 @@
 // Specification of slot claiming: the contiguous prefix of a planned batch that is still READY becomes this worker's.
 import { describe, expect, test } from "bun:test";
-import { SlotState } from "../../../src/pipeline/arena.ts";
-import { claimReadyPrefix } from "../../../src/pipeline/slot-claim.ts";
+import { SlotState } from "../../../src/workers/arena.ts";
+import { claimReadyPrefix } from "../../../src/workers/slot-claim.ts";
 
 const { FREE, ASSIGNED, READY, RUNNING, INFERRED } = SlotState;
 

@@ -1,7 +1,7 @@
 // Specification of the batching policy (pure: no threads, no ORT).
 import { describe, expect, test } from "bun:test";
-import { SlotState } from "../../../src/pipeline/arena.ts";
-import { nextBatch, type ModelQueueView } from "../../../src/pipeline/batcher.ts";
+import { SlotState } from "../../../src/workers/arena.ts";
+import { nextBatch, type ModelQueueView } from "../../../src/workers/batcher.ts";
 
 const { FREE: F, ASSIGNED: A, READY: R, RUNNING: X, INFERRED: I } = SlotState;
 

@@ -1,6 +1,6 @@
 // Specification of the batch probe policy: which sizes are timed, and the batch cap the timings give.
 import { describe, expect, test } from "bun:test";
-import { chooseBatchCap, nextProbeSize, type ProbeSample } from "../../../src/pipeline/batch-probe.ts";
+import { chooseBatchCap, nextProbeSize, type ProbeSample } from "../../../src/workers/batch-probe.ts";
 
 /** Runs the probe against a cost model (ms per image at each size), as the inference worker does against ORT. */
 function probe(msPerImage: (size: number) => number, maxBatch: number): { timed: number[]; cap: number } {

@@ -1,6 +1,6 @@
 // Specification of the arena (slot table in shared memory) and its slot allocator.
 import { describe, expect, test } from "bun:test";
-import { Arena, SlotState, type ArenaLayout } from "../../../src/pipeline/arena.ts";
+import { Arena, SlotState, type ArenaLayout } from "../../../src/workers/arena.ts";
 import { SlotAllocator } from "../../../src/pipeline/slot-allocator.ts";
 
 const layout: ArenaLayout = { slots: 4, paddingSlots: 1, inputShape: [3, 2, 2], outputs: [{ name: "out", shape: [5, 3] }] };

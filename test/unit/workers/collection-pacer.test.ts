@@ -1,6 +1,6 @@
 // Specification of collection pacing: a collection after every budget's worth of counted bytes, never in between.
 import { describe, expect, test } from "bun:test";
-import { CollectionPacer } from "../../../src/pipeline/collection-pacer.ts";
+import { CollectionPacer } from "../../../src/workers/collection-pacer.ts";
 
 function pacer(budget: number) {
   const collections: number[] = [];
