@@ -11,21 +11,20 @@ import { loadConfig } from "../src/config.ts";
 import { Pipeline } from "../src/pipeline/pipeline.ts";
 import { InferenceError } from "../src/errors.ts";
 import { confidenceValue, detectionParams, maskDecodeParams } from "../src/http/inference.ts";
-import { classificationNormalisation } from "../src/models/families/classification.ts";
 import { parseModelId } from "../src/models/model-id.ts";
 import { resolveInputSize } from "../src/models/model-io.ts";
-import { resolveOutputLayout } from "../src/models/output-layout.ts";
+import { resolveModelSpec, type ModelSpec } from "../src/models/model-spec.ts";
 import { readModelPackage, type ModelPackage } from "../src/models/package.ts";
-import { taskResponse } from "../src/models/task-response.ts";
-import type { OutputLayout, TaskParams, TaskType } from "../src/workers/protocol.ts";
+import type { TaskParams, TaskType } from "../src/models/task.ts";
+import { taskResponse } from "../src/models/tasks/task-response.ts";
 import { imageBytesFromInput } from "../src/vision/image-input.ts";
 import { preprocessInto } from "../src/vision/preprocess.ts";
 
 interface BaselineModel {
   pkg: ModelPackage;
+  spec: ModelSpec;
   session: OrtSession;
-  layout: OutputLayout;
-  input: { name: string; width: number; height: number; mean: [number, number, number]; std: [number, number, number]; tensor: Float32Array };
+  input: Float32Array;
   outputs: BoundTensor[];
 }
 
@@ -43,7 +42,6 @@ interface InferenceBody {
 }
 
 const NO_SWITCHES = { disableAutoOrient: false, disableContrast: false, disableGrayscale: false, disableStaticCrop: false };
-const UNIT_NORMALISATION = { mean: [0, 0, 0] as [number, number, number], std: [1, 1, 1] as [number, number, number] };
 
 const config = loadConfig(process.env);
 // One session: on the CPU every core, named explicitly (ONNX Runtime's own default ran slower here, see inference-lanes.ts).
@@ -61,13 +59,12 @@ function loadModel(pkg: ModelPackage): BaselineModel {
   const size = resolveInputSize(input.shape, { width: pkg.preprocessing.resize.width, height: pkg.preprocessing.resize.height });
   const tensor = new Float32Array(3 * size.width * size.height);
   const probe = session.runAllocating([{ name: input.name, data: tensor, shape: [1, 3, size.height, size.width] }]);
-  const task = pkg.taskType as TaskType;
-  const normalisation = task === "classification" ? classificationNormalisation(pkg.modelType) : UNIT_NORMALISATION;
+  const signature = { inputs: session.inputs, outputs: session.outputs, outputShapes: probe.map((o) => o.shape.slice(1)), metadata: session.metadata };
   return {
     pkg,
+    spec: resolveModelSpec(pkg.modelId.id, pkg, signature, 1),
     session,
-    layout: resolveOutputLayout(task, probe.map((o) => o.shape.slice(1)), pkg.classNames.length, pkg.multiLabel, pkg.modelType),
-    input: { name: input.name, ...size, mean: normalisation.mean, std: normalisation.std, tensor },
+    input: tensor,
     outputs: probe.map((o) => ({ name: o.name, data: new Float32Array(o.data.length), shape: o.shape })),
   };
 }
@@ -89,9 +86,10 @@ async function infer(task: TaskType, body: InferenceBody): Promise<string> {
   const model = models.get(parseModelId(body.model_id).id);
   if (!model) throw new InferenceError(404, `Model ${body.model_id} is not loaded by the baseline.`);
   if (model.pkg.taskType !== task) throw new InferenceError(400, `Model ${body.model_id} is a ${model.pkg.taskType} model.`);
-  const { pkg, input } = model;
-  const image = await preprocessInto(imageBytesFromInput(body.image), pkg.preprocessing, NO_SWITCHES, input, input.tensor);
-  model.session.run([{ name: input.name, data: input.tensor, shape: [1, 3, input.height, input.width] }], model.outputs);
+  const { pkg } = model;
+  const { input } = model.spec;
+  const image = await preprocessInto(imageBytesFromInput(body.image), pkg.preprocessing, NO_SWITCHES, input, model.input);
+  model.session.run([{ name: input.name, data: model.input, shape: [1, 3, input.height, input.width] }], model.outputs);
   const geometry = {
     inputWidth: input.width,
     inputHeight: input.height,
@@ -100,7 +98,7 @@ async function infer(task: TaskType, body: InferenceBody): Promise<string> {
     resize: pkg.preprocessing.resize.method,
     staticCrop: NO_SWITCHES.disableStaticCrop ? null : pkg.preprocessing.staticCrop,
   };
-  const response = taskResponse(model.layout, (i) => model.outputs[i]!.data as Float32Array, taskParams(task, body), geometry, pkg.classNames);
+  const response = taskResponse(model.spec.layout, (i) => model.outputs[i]!.data as Float32Array, taskParams(task, body), geometry, pkg.classNames);
   return JSON.stringify({ inference_id: crypto.randomUUID(), time: (performance.now() - started) / 1000, ...response });
 }
 

@@ -70,7 +70,7 @@ try {
   });
   const batch = result.batch.fixed ? `fixed batch ${result.batch.size}` : "dynamic batch";
   console.log(`${result.replaced ? "replaced" : "imported"} ${result.modelId.id} -> ${result.dir}`);
-  console.log(`  task ${result.taskType}, model type ${result.modelType}, decoded as ${result.layout.kind}${"family" in result.layout ? ` (${result.layout.family})` : ""}`);
+  console.log(`  task ${result.taskType}, model type ${result.modelType}, family ${result.layout.family}`);
   console.log(`  weights ${result.weightsFile}, input ${result.imageSize.width}x${result.imageSize.height}, ${batch}`);
   console.log(`  ${result.classNames.length} classes: ${result.classNames.slice(0, 10).join(", ")}${result.classNames.length > 10 ? ", ..." : ""}`);
 } catch (error) {

@@ -25,8 +25,12 @@ export interface ServerConfig {
   gcEveryBytes: number;
   /** Arena slots per model; each holds one preprocessed image and its raw outputs. */
   arenaSlots: number;
-  /** Requests allowed to wait for a free arena slot, per model, before new ones get 503. */
+  /** Images allowed to wait for a free arena slot, per model, before new requests get 503. */
   maxQueue: number;
+  /** A request whose images would wait longer than this for their answers (queue ahead / measured service rate) gets 503 (0 = no such rule). */
+  maxQueueWaitMs: number;
+  /** How long an unload waits for admitted requests before failing the ones still waiting for a batch with 503. */
+  unloadDrainTimeoutMs: number;
   /** An inference request not answered within this many milliseconds gets 504 and gives up its slot (0 = no deadline). */
   requestTimeoutMs: number;
   /** ONNX Runtime intra-op threads per session (0 = planned by src/pipeline/inference-lanes.ts). */
@@ -52,6 +56,8 @@ export interface ServerConfig {
   disablePreprocStaticCrop: boolean;
   /** `url` images: the policy (ALLOW_URL_INPUT, ALLOW_NON_HTTPS_URL_INPUT, ...) and the download limits. */
   urlInput: UrlInputSettings;
+  /** Most images one request may carry; more get 413. */
+  maxImagesPerRequest: number;
   /** Largest request body accepted, in bytes; larger ones get 413. */
   maxRequestBytes: number;
   /** Largest image accepted, in pixels (width x height, read from the header before decoding); larger ones get 400. */
@@ -208,6 +214,8 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     gcEveryBytes: integer(env, "GC_EVERY_MB", 64, 0, 1_000_000) * 2 ** 20,
     arenaSlots: integer(env, "ARENA_SLOTS", 2 * maxBatchSize, 1, 8192),
     maxQueue: integer(env, "MAX_QUEUE", 1024, 0, 1_000_000),
+    maxQueueWaitMs: integer(env, "MAX_QUEUE_WAIT_MS", 5000, 0, 3_600_000),
+    unloadDrainTimeoutMs: integer(env, "UNLOAD_DRAIN_TIMEOUT_MS", 30_000, 0, 3_600_000),
     requestTimeoutMs: integer(env, "REQUEST_TIMEOUT_MS", 120_000, 0, 3_600_000),
     ortIntraOpThreads: integer(env, "ORT_INTRA_OP_THREADS", 0, 0, 1024),
     inferenceWorkersPerDevice: integer(env, "INFERENCE_WORKERS_PER_DEVICE", 0, 0, 64),
@@ -223,6 +231,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     disablePreprocGrayscale: boolean(env, "DISABLE_PREPROC_GRAYSCALE", false),
     disablePreprocStaticCrop: boolean(env, "DISABLE_PREPROC_STATIC_CROP", false),
     urlInput: urlInputSettings(env, visionTaskTimeoutMs),
+    maxImagesPerRequest: integer(env, "MAX_IMAGES_PER_REQUEST", 256, 1, 1_000_000),
     maxRequestBytes: integer(env, "MAX_REQUEST_BYTES", 64 * 2 ** 20, 1024, 2 ** 31),
     maxImagePixels: integer(env, "MAX_IMAGE_PIXELS", 50_000_000, 1, 2 ** 32),
     serverApiKeys: apiKeys(env),

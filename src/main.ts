@@ -25,7 +25,7 @@ async function ensureDemoModel(config: ServerConfig): Promise<void> {
 export async function startServer(config: ServerConfig = loadConfig()): Promise<RunningServer> {
   await ensureDemoModel(config);
   const pipeline = await Pipeline.start(config);
-  for (const id of config.preloadModels) await pipeline.registry.get(id);
+  for (const id of config.preloadModels) await pipeline.host.get(id);
   // MAX_REQUEST_BYTES is enforced by the app (a JSON 413, chunked bodies included); Bun's own limit,
   // which answers a bare 413 before the app runs, is lifted so that it never comes first.
   const app = createApp(pipeline).listen({ hostname: config.host, port: config.port, maxRequestBodySize: Number.MAX_SAFE_INTEGER });

@@ -1,9 +1,12 @@
 // Inference request handling shared by the /infer/* routes and the legacy route: task checks, fan-out of image lists, response assembly.
 import { InferenceError } from "../errors.ts";
-import type { DetectionParams } from "../models/families/object-detection.ts";
-import type { LoadedModel } from "../models/registry.ts";
+import { DETECTION_DEFAULTS, ROUTE_OF_TASK, type DetectionParams, type MaskDecodeMode, type TaskParams, type TaskType } from "../models/task.ts";
+import { requestDeadline, untilAborted } from "../pipeline/deadline.ts";
+import type { ModelInstance } from "../pipeline/model-instance.ts";
 import type { Pipeline } from "../pipeline/pipeline.ts";
-import type { ImageInput, MaskDecodeMode, PostprocessResult, PreprocessFlags, TaskParams, TaskType, VisualizationRequest } from "../workers/protocol.ts";
+import type { ImageInput } from "../vision/image-input.ts";
+import type { PreprocessSwitches } from "../vision/preprocess.ts";
+import type { PostprocessResult } from "../workers/protocol.ts";
 
 export interface InferenceCall {
   modelId: string;
@@ -11,7 +14,7 @@ export interface InferenceCall {
   image: ImageInput | ImageInput[];
   /** Becomes `inference_id`; a new UUID per image when absent. */
   id: string | null;
-  flags: PreprocessFlags;
+  switches: PreprocessSwitches;
   params: TaskParams;
   visualization: { strokeWidth: number; labels: boolean } | null;
   /** Aborts when the client goes away (the HTTP request's signal): its images then cost no inference. */
@@ -28,16 +31,9 @@ export interface InferenceAnswer {
   ids: string[];
 }
 
-const DEFAULT_CONFIDENCE = 0.4;
-const ROUTE_OF_TASK: Record<TaskType, string> = {
-  "object-detection": "/infer/object_detection",
-  "instance-segmentation": "/infer/instance_segmentation",
-  classification: "/infer/classification",
-};
-
 /** "best" and "default" are accepted for compatibility; like the reference's ordinary models they mean 0.4. */
 export function confidenceValue(confidence: number | string | null | undefined): number {
-  return typeof confidence === "number" ? confidence : DEFAULT_CONFIDENCE;
+  return typeof confidence === "number" ? confidence : DETECTION_DEFAULTS.confidence;
 }
 
 export function detectionParams(body: {
@@ -49,9 +45,9 @@ export function detectionParams(body: {
 }): DetectionParams {
   return {
     confidence: confidenceValue(body.confidence),
-    iouThreshold: body.iou_threshold ?? 0.3,
+    iouThreshold: body.iou_threshold ?? DETECTION_DEFAULTS.iouThreshold,
     classAgnosticNms: body.class_agnostic_nms ?? false,
-    maxDetections: body.max_detections ?? 300,
+    maxDetections: body.max_detections ?? DETECTION_DEFAULTS.maxDetections,
     classFilter: body.class_filter ?? null,
   };
 }
@@ -72,10 +68,10 @@ export function maskDecodeParams(mode: string | null | undefined, tradeoffFactor
 }
 
 /** The request's preprocessing switches, OR-ed with the server-wide kill switches. */
-export function preprocessFlags(
+export function preprocessSwitches(
   body: { disable_preproc_auto_orient?: boolean; disable_preproc_contrast?: boolean; disable_preproc_grayscale?: boolean; disable_preproc_static_crop?: boolean },
   pipeline: Pipeline,
-): PreprocessFlags {
+): PreprocessSwitches {
   const c = pipeline.config;
   return {
     disableAutoOrient: (body.disable_preproc_auto_orient ?? false) || c.disablePreprocAutoOrient,
@@ -85,72 +81,40 @@ export function preprocessFlags(
   };
 }
 
-/** The request's deadline (504 when it passes) joined with its client's departure; `clear` stops the timer. */
-export function requestSignal(timeoutMs: number, clientSignal: AbortSignal | undefined): { signal: AbortSignal | undefined; clear: () => void } {
-  if (timeoutMs <= 0) return { signal: clientSignal, clear: () => {} };
-  const deadline = new AbortController();
-  const timer = setTimeout(() => deadline.abort(new InferenceError(504, `The request did not finish within REQUEST_TIMEOUT_MS (${timeoutMs} ms).`)), timeoutMs);
-  return {
-    signal: clientSignal ? AbortSignal.any([clientSignal, deadline.signal]) : deadline.signal,
-    clear: () => clearTimeout(timer),
-  };
-}
-
 /**
  * The model for a request, loading (and downloading) it when needed. A request waiting for a model that is still
  * loading gives up when `signal` aborts (its deadline: 504); the load itself goes on for everyone else.
  */
-export function modelFor(pipeline: Pipeline, modelId: string, apiKey: string | null | undefined, signal: AbortSignal | undefined): Promise<LoadedModel> {
-  const loading = pipeline.registry.get(modelId, apiKey);
-  if (!signal) return loading;
-  if (signal.aborted) return Promise.reject(abortError(signal));
-  return new Promise<LoadedModel>((resolve, reject) => {
-    const onAbort = () => reject(abortError(signal));
-    signal.addEventListener("abort", onAbort, { once: true });
-    loading.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
-}
-
-/** 504 when the deadline passed (its own error); a client that left hears nothing anyway. */
-function abortError(signal: AbortSignal): InferenceError {
-  return signal.reason instanceof InferenceError ? signal.reason : new InferenceError(504, "The request did not finish within its deadline.");
+export function modelFor(pipeline: Pipeline, modelId: string, apiKey: string | null | undefined, signal: AbortSignal | undefined): Promise<ModelInstance> {
+  return untilAborted(pipeline.host.get(modelId, apiKey), signal);
 }
 
 /** Runs every image of a call through the pipeline (each image its own slot, so they batch with everyone's). */
 export async function runInference(pipeline: Pipeline, call: InferenceCall): Promise<InferenceAnswer> {
   const started = performance.now();
-  // The deadline covers waiting for the model to load too.
-  const deadline = requestSignal(pipeline.config.requestTimeoutMs, call.clientSignal);
-  let model: LoadedModel;
-  try {
-    model = await modelFor(pipeline, call.modelId, call.apiKey, deadline.signal);
-  } catch (error) {
-    deadline.clear();
-    throw error;
-  }
-  const { signal, clear } = deadline;
-  if (model.spec.taskType !== call.task) {
-    clear();
-    throw new InferenceError(
-      400,
-      `Model ${call.modelId} is a ${model.spec.taskType} model: send it to ${ROUTE_OF_TASK[model.spec.taskType]} (this route serves ${call.task} models).`,
-    );
-  }
   const images = Array.isArray(call.image) ? call.image : [call.image];
-  const results = await Promise.all(
-    images.map((image) => {
-      const visualize: VisualizationRequest | null = call.visualization
-        ? { image, autoOrient: model.spec.preprocessing.autoOrient && !call.flags.disableAutoOrient, ...call.visualization }
-        : null;
-      return pipeline.dispatcher.infer(model, image, call.flags, call.params, visualize, signal);
-    }),
-  ).finally(clear);
-  return {
-    results,
-    seconds: (performance.now() - started) / 1000,
-    isList: Array.isArray(call.image),
-    ids: images.map(() => call.id ?? crypto.randomUUID()),
-  };
+  const cap = pipeline.config.maxImagesPerRequest;
+  if (images.length > cap) {
+    throw new InferenceError(413, `Too many images: this server accepts at most ${cap} images per request (MAX_IMAGES_PER_REQUEST); send ${images.length} as several requests.`);
+  }
+  // The deadline covers waiting for the model to load too.
+  const { signal, clear } = requestDeadline(pipeline.config.requestTimeoutMs, call.clientSignal);
+  try {
+    const instance = await modelFor(pipeline, call.modelId, call.apiKey, signal);
+    const task = instance.spec.taskType;
+    if (task !== call.task) {
+      throw new InferenceError(400, `Model ${call.modelId} is a ${task} model: send it to ${ROUTE_OF_TASK[task]} (this route serves ${call.task} models).`);
+    }
+    const results = await pipeline.dispatcher.infer(instance, { images, switches: call.switches, params: call.params, visualization: call.visualization, signal });
+    return {
+      results,
+      seconds: (performance.now() - started) / 1000,
+      isList: Array.isArray(call.image),
+      ids: images.map(() => call.id ?? crypto.randomUUID()),
+    };
+  } finally {
+    clear();
+  }
 }
 
 /** The JSON response: a worker-built body per image, prefixed with the fields only the main thread knows. */

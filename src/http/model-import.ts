@@ -36,7 +36,7 @@ export const ModelImportResponse = t.Object({
   input_width: t.Integer(),
   input_height: t.Integer(),
   batch_size: t.Nullable(t.Integer({ description: "The fixed ONNX batch size; null when the batch is dynamic (the server batches it)." })),
-  output_layout: t.String({ description: "How the outputs are decoded: yolov8-detection, yolov5-detection, yolonas-detection, end-to-end-detection, segmentation, classification." }),
+  family: t.String({ description: "The model family its outputs are decoded as (README \"Supported models\"), e.g. yolov8, yolov5-seg, vit." }),
   replaced: t.Boolean({ description: "An existing package with this id was replaced." }),
 });
 
@@ -50,7 +50,7 @@ function responseOf(result: ImportResult) {
     input_width: result.imageSize.width,
     input_height: result.imageSize.height,
     batch_size: result.batch.size,
-    output_layout: result.layout.kind,
+    family: result.layout.family,
     replaced: result.replaced,
   };
 }
@@ -104,8 +104,8 @@ export async function handleModelImport(pipeline: Pipeline, body: unknown): Prom
       inspect: (file, imageSize) => inspectOnnxInWorker(file, imageSize, pipeline.config.ortLibPath || undefined),
     });
     // A replaced model still loaded would keep serving the old weights: unload it, the next request loads the new package.
-    if (result.replaced) await pipeline.registry.unload(result.modelId.id);
-    console.log(`imported ${result.modelId.id} (${result.taskType}, ${result.modelType}, ${result.layout.kind}) into ${result.dir}`);
+    if (result.replaced) await pipeline.host.unload(result.modelId.id);
+    console.log(`imported ${result.modelId.id} (${result.taskType}, ${result.modelType}, family ${result.layout.family}) into ${result.dir}`);
     return json(201, responseOf(result));
   } finally {
     await rm(scratch, { recursive: true, force: true });

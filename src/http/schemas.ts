@@ -1,5 +1,6 @@
 // HTTP schemas: request and response bodies of the drop-in API, with the reference's defaults, for validation and OpenAPI.
 import { t } from "elysia";
+import { DETECTION_DEFAULTS } from "../models/task.ts";
 
 export const ImageInput = t.Object(
   {
@@ -33,8 +34,8 @@ const CommonRequestFields = {
 };
 
 const Confidence = t.Union([t.Number({ minimum: 0, maximum: 1 }), t.Literal("best"), t.Literal("default")], {
-  default: 0.4,
-  description: 'Keep predictions whose score is >= this. "best" and "default" mean 0.4.',
+  default: DETECTION_DEFAULTS.confidence,
+  description: `Keep predictions whose score is >= this. "best" and "default" mean ${DETECTION_DEFAULTS.confidence}.`,
 });
 
 /** Far above any model's candidate count (a 2048x2048 YOLOv8 has 86,016 anchors); more is a mistake. */
@@ -42,10 +43,10 @@ export const MAX_DETECTIONS_LIMIT = 100_000;
 
 const DetectionFields = {
   confidence: t.Optional(Confidence),
-  iou_threshold: t.Optional(t.Number({ default: 0.3, minimum: 0, maximum: 1, description: "NMS overlap threshold (intersection over the other box's area, as the reference)." })),
+  iou_threshold: t.Optional(t.Number({ default: DETECTION_DEFAULTS.iouThreshold, minimum: 0, maximum: 1, description: "NMS overlap threshold (intersection over the other box's area, as the reference)." })),
   class_agnostic_nms: t.Optional(t.Nullable(t.Boolean({ default: false, description: "Suppress overlapping boxes across classes." }))),
   class_filter: t.Optional(t.Nullable(t.Array(t.String(), { description: "Keep only these class names (applied after NMS and max_detections)." }))),
-  max_detections: t.Optional(t.Integer({ default: 300, minimum: 0, maximum: MAX_DETECTIONS_LIMIT, description: "Most predictions returned per image." })),
+  max_detections: t.Optional(t.Integer({ default: DETECTION_DEFAULTS.maxDetections, minimum: 0, maximum: MAX_DETECTIONS_LIMIT, description: "Most predictions returned per image." })),
   max_candidates: t.Optional(t.Integer({ default: 3000, description: "Accepted for compatibility; unused, as in the reference." })),
   fix_batch_size: t.Optional(t.Boolean({ default: false, description: "Accepted for compatibility; batching is automatic." })),
 };

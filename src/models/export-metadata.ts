@@ -1,5 +1,5 @@
 // Export metadata: what an exported ONNX model's metadata_props say (Ultralytics `names` as a Python dict literal, `imgsz`, `task`, `description`).
-import type { TaskType } from "../workers/protocol.ts";
+import type { TaskType } from "./task.ts";
 
 /** Metadata that cannot be read: the message says which key and why. */
 export class MetadataError extends Error {

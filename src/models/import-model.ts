@@ -8,7 +8,6 @@ import { existsSync } from "node:fs";
 import { copyFile, mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { InferenceError } from "../errors.ts";
-import type { OutputLayout, TaskType } from "../workers/protocol.ts";
 import {
   modelTypeFromDescription,
   parseClassNames,
@@ -17,10 +16,12 @@ import {
   validateClassName,
   type ImageSize,
 } from "./export-metadata.ts";
+import type { FamilyLayout } from "./families/family.ts";
+import { familySelectedBy, resolveFamily, type ResolvedFamily } from "./families/table.ts";
 import { InvalidModelIdError, parseModelId, type ModelId, type VersionedModelId } from "./model-id.ts";
-import { resolveBatch } from "./model-io.ts";
-import { detectionFamilyOf, detectionFamilyOfLayout, resolveOutputLayout } from "./output-layout.ts";
+import { resolveBatch, type TensorSignature } from "./model-io.ts";
 import { BrokenPackageError, packageDir } from "./package.ts";
+import type { TaskType } from "./task.ts";
 
 /** A model that cannot be imported as given: the message names what is missing or wrong. */
 export class ImportError extends InferenceError {
@@ -49,12 +50,6 @@ export interface ImportOptions {
   modelType?: string;
 }
 
-export interface TensorSignature {
-  name: string;
-  elementType: string;
-  shape: (number | string)[];
-}
-
 /** What ONNX Runtime tells about an ONNX file (see onnx-inspect.ts). */
 export interface OnnxInspection {
   inputs: TensorSignature[];
@@ -73,7 +68,7 @@ export interface ImportPlan {
   weightsFile: string;
   classNames: string[];
   imageSize: ImageSize;
-  layout: OutputLayout;
+  layout: FamilyLayout;
   /** The ONNX batch dimension: fixed models run at that size, dynamic ones batch. */
   batch: { fixed: boolean; size: number | null };
 }
@@ -190,13 +185,6 @@ export function parseImageSizeOption(text: string): ImageSize {
   }
 }
 
-/** The default model type for a layout when neither the caller nor the export names one. */
-function defaultModelType(layout: OutputLayout): string {
-  if (layout.kind === "segmentation") return layout.family === "yolov5" ? "yolov5-seg" : "yolov8-seg";
-  // Detection families name their model type; Ultralytics classifiers are the reference's YOLOv8-cls type, yolov8.
-  return detectionFamilyOfLayout(layout) ?? "yolov8";
-}
-
 /**
  * The reference's weights file name for a model type (§3.2): `yolov5s_weights.onnx` for YOLOv5
  * (detection and segmentation), `best.onnx` for ViT and ResNet classifiers, `weights.onnx` otherwise.
@@ -245,18 +233,18 @@ export function planImport(options: ImportOptions, inspection: OnnxInspection): 
   const requestedType = options.modelType?.trim() || undefined;
   const describedType = modelTypeFromDescription(metadata.description) ?? undefined;
   const hint = requestedType ?? describedType ?? "";
-  let layout: OutputLayout;
+  let resolved: ResolvedFamily;
   try {
-    layout = resolveOutputLayout(taskType, outputShapes, classNames.length, false, hint);
+    resolved = resolveFamily(taskType, hint, outputShapes, { classCount: classNames.length, multiLabel: false });
   } catch (error) {
     throw new ImportError(`its ${shapes} fit no supported ${taskType} layout for ${classNames.length} classes. ${stripBrokenPrefix(error)}`);
   }
-  const named = taskType === "object-detection" && hint ? detectionFamilyOf(hint) : null;
-  const decoded = detectionFamilyOfLayout(layout);
-  if (named && decoded && named !== decoded) {
-    throw new ImportError(`model type "${hint}" is a ${named} model, but the ${shapes} fit the ${decoded} layout; pass a matching model type.`);
+  const { family, layout } = resolved;
+  const named = familySelectedBy(taskType, hint);
+  if (named && named !== family) {
+    throw new ImportError(`model type "${hint}" is a ${named.name} model, but the ${shapes} fit the ${family.name} layout; pass a matching model type.`);
   }
-  const modelType = requestedType ?? (describedType && (decoded === null || detectionFamilyOf(describedType) === decoded) ? describedType : defaultModelType(layout));
+  const modelType = requestedType ?? (describedType && familySelectedBy(taskType, describedType) === family ? describedType : family.defaultModelType);
   const batch = resolveBatch(input.shape, 1);
   return {
     modelId,

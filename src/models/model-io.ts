@@ -1,4 +1,20 @@
-// Model I/O: what an ONNX input shape says about image size and batching.
+// Model I/O: an ONNX model's signature, and what its input shape says about image size and batching.
+
+/** One input or output of an ONNX model, as ONNX Runtime describes it (a symbolic dimension is its name). */
+export interface TensorSignature {
+  name: string;
+  elementType: string;
+  shape: (number | string)[];
+}
+
+/** What a created session tells about its model. */
+export interface SessionSignature {
+  inputs: TensorSignature[];
+  outputs: TensorSignature[];
+  /** One image's concrete output shapes (batch axis removed), learned from a probe run. */
+  outputShapes: number[][];
+  metadata: Record<string, string>;
+}
 
 /** Input height and width: the ONNX dims when fixed, else the package's resize size, else 640. */
 export function resolveInputSize(shape: readonly (number | string)[], fallback: { width?: number; height?: number }): { width: number; height: number } {

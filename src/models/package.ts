@@ -30,6 +30,12 @@ export class ModelNotFoundError extends InferenceError {
   }
 }
 
+export class UnsupportedTaskError extends InferenceError {
+  constructor(key: string, taskType: string) {
+    super(501, `Task type "${taskType}" of model ${key} is not supported by this server.`);
+  }
+}
+
 export class BrokenPackageError extends InferenceError {
   constructor(detail: string) {
     super(500, `Model package is broken. ${detail}`);

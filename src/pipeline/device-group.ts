@@ -4,9 +4,8 @@
 // on every device and its arena attached to every worker. Workers claim the slots of a batch by compare-and-swap
 // (src/workers/slot-claim.ts), so whichever device is free takes the next batch and no slot runs twice.
 import type { InferenceError } from "../errors.ts";
-import type { ArenaLayout } from "../workers/arena.ts";
-import { InferenceDevice, type BatchReport, type DeviceEvents } from "./inference-device.ts";
-import type { InferenceInit, LoadedSession } from "../workers/protocol.ts";
+import type { ArenaHandOver, BatchReport, InferenceInit } from "../workers/protocol.ts";
+import { InferenceDevice, type DeviceEvents, type LoadedSession } from "./inference-device.ts";
 
 /** What the model registry needs from the inference side, whether one device or several. */
 export type ModelDevice = Pick<InferenceDevice, "ready" | "load" | "attach" | "unload" | "stop">;
@@ -28,7 +27,7 @@ export class DeviceGroup implements ModelDevice {
               this.batches[index]!++;
               events.onInferred(batch);
             },
-            onBatchFailed: (key: string, start: number, count: number, error: InferenceError) => events.onBatchFailed(key, start, count, error),
+            onBatchFailed: (instance: number, start: number, count: number, error: InferenceError) => events.onBatchFailed(instance, start, count, error),
           },
         ),
     );
@@ -54,23 +53,23 @@ export class DeviceGroup implements ModelDevice {
    * session description is the first device's (every device loads the same file); the provider names each distinct
    * one in use, e.g. "cuda" or, where a device fell back, "cuda,cpu".
    */
-  async load(key: string, path: string, probeInput: { width: number; height: number }): Promise<{ session: LoadedSession; activeProvider: string }> {
-    const results = await Promise.allSettled(this.devices.map((device) => device.load(key, path, probeInput)));
+  async load(instance: number, label: string, path: string, probeInput: { width: number; height: number }): Promise<LoadedSession> {
+    const results = await Promise.allSettled(this.devices.map((device) => device.load(instance, label, path, probeInput)));
     const failure = results.find((result) => result.status === "rejected");
     if (failure) {
-      results.forEach((result, i) => result.status === "fulfilled" && this.devices[i]!.unload(key));
+      results.forEach((result, i) => result.status === "fulfilled" && this.devices[i]!.unload(instance));
       throw failure.reason;
     }
-    const loaded = results.map((result) => (result as PromiseFulfilledResult<{ session: LoadedSession; activeProvider: string }>).value);
+    const loaded = results.map((result) => (result as PromiseFulfilledResult<LoadedSession>).value);
     return { session: loaded[0]!.session, activeProvider: [...new Set(loaded.map((l) => l.activeProvider))].join(",") };
   }
 
-  attach(key: string, arena: { layout: ArenaLayout; buffer: SharedArrayBuffer }, batch: { capacity: number; fixed: boolean }, inputName: string, outputNames: string[]): void {
-    for (const device of this.devices) device.attach(key, arena, batch, inputName, outputNames);
+  attach(handOver: ArenaHandOver): void {
+    for (const device of this.devices) device.attach(handOver);
   }
 
-  unload(key: string): void {
-    for (const device of this.devices) device.unload(key);
+  unload(instance: number): void {
+    for (const device of this.devices) device.unload(instance);
   }
 
   async stop(): Promise<void> {

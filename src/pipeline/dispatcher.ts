@@ -1,199 +1,127 @@
-// Dispatcher: carries one image through admission, preprocessing, batched inference and postprocessing (main thread).
-import { InferenceError } from "../errors.ts";
-import { ModelNotReadyError, type LoadedModel, type ModelRegistry } from "../models/registry.ts";
-import { SlotState } from "../workers/arena.ts";
-import type { BatchReport } from "./inference-device.ts";
-import type { ImageInput, ImageMeta, PostprocessResult, PreprocessFlags, TaskParams, VisualizationRequest } from "../workers/protocol.ts";
+// Dispatcher: carries a request's images through admission, preprocessing, batched inference and postprocessing (main thread).
+//
+// It only sequences stages: slots, queues and admission belong to each instance's ModelQueue, threads to the pools.
+import { fromWireError, InferenceError, toWireError } from "../errors.ts";
+import type { TaskParams } from "../models/task.ts";
+import { ENCODED_BYTES_TYPE, type ImageInput } from "../vision/image-input.ts";
+import type { PreprocessSwitches } from "../vision/preprocess.ts";
+import type { BatchReport, ImageMeta, PostprocessResult, VisualizationRequest } from "../workers/protocol.ts";
+import { throwIfAborted, untilAborted } from "./deadline.ts";
 import type { ServerMetrics } from "./metrics.ts";
+import type { ModelHost } from "./model-host.ts";
+import type { ModelInstance } from "./model-instance.ts";
 import type { VisionPool } from "./vision-pool.ts";
-import { ENCODED_BYTES_TYPE } from "../vision/image-input.ts";
 
 export interface DispatcherSettings {
-  /** Requests allowed to wait for a free slot per model before new ones are refused. */
-  maxQueue: number;
   /** URL images downloading at once, server-wide, before new ones are refused (absent = no limit). */
   urlInput?: { maxConcurrent: number };
 }
 
+/** One request's images and what to do with them. */
+export interface InferenceJob {
+  images: ImageInput[];
+  switches: PreprocessSwitches;
+  params: TaskParams;
+  /** Also draw the predictions on each image (visualize_predictions). */
+  visualization: { strokeWidth: number; labels: boolean } | null;
+  /** Aborts at the request's deadline or when its client goes away. */
+  signal?: AbortSignal;
+}
+
 export class Dispatcher {
+  /** URL images being downloaded now (they hold no arena slot, so they are bounded here). */
+  private downloads = 0;
+
   constructor(
-    private readonly registry: ModelRegistry,
+    private readonly host: ModelHost,
     private readonly pool: VisionPool,
     private readonly settings: DispatcherSettings,
     private readonly metrics: ServerMetrics,
   ) {}
 
-  /** URL images being downloaded now (they hold no arena slot, so they are bounded here). */
-  private downloads = 0;
-
   /**
-   * Runs one image through the model; resolves with the response body (without `inference_id` and `time`).
-   * When `signal` aborts (the request's deadline passed, or its client went away) the answer is given at
-   * once and the image stops at the next stage boundary: a queued request leaves the queue, a READY slot
-   * is freed before any batch takes it. A slot a worker is writing is freed when the worker is done with it.
+   * Runs every image of a request through `instance`; resolves with one response body per image (without
+   * `inference_id` and `time`). The images are admitted together or not at all, each in its own slot, so they batch
+   * with everyone's. When the request is answered early (an image failed, its deadline passed, its client left), its
+   * other images stop at their next stage boundary: a queued one leaves the queue, a READY slot is withdrawn before any
+   * batch takes it, a running one skips postprocessing.
    */
-  infer(
-    model: LoadedModel,
-    image: ImageInput,
-    flags: PreprocessFlags,
-    params: TaskParams,
-    visualize: VisualizationRequest | null,
-    signal?: AbortSignal,
-  ): Promise<PostprocessResult> {
-    const work = this.carry(model, image, flags, params, visualize, signal);
-    if (!signal) return work;
-    // The work goes on to its next stage boundary after an abort; its failure then has no listener.
-    work.catch(() => {});
-    return untilAborted(work, signal);
+  async infer(instance: ModelInstance, job: InferenceJob): Promise<PostprocessResult[]> {
+    // A URL image is downloaded (by a vision worker) before the request is admitted, so a slow or stalled image server
+    // holds no slot; preprocessing and the visualisation reuse the bytes.
+    const images = await untilAborted(Promise.all(job.images.map((image) => this.downloaded(image))), job.signal);
+    const request = new AbortController();
+    const signal = job.signal ? AbortSignal.any([job.signal, request.signal]) : request.signal;
+    const slots = instance.queue.admit(images.length, signal);
+    const autoOrient = instance.spec.preprocessing.autoOrient && !job.switches.disableAutoOrient;
+    const carried = images.map((image, i) => {
+      const visualize: VisualizationRequest | null = job.visualization ? { image, autoOrient, ...job.visualization } : null;
+      const work = this.carry(instance, slots[i]!, image, job, visualize, signal);
+      // One image failing answers the request: its siblings stop (an unexpected error is a 500, as the HTTP layer words it).
+      work.catch((error) => request.abort(fromWireError(toWireError(error))));
+      return untilAborted(work, signal);
+    });
+    return Promise.all(carried);
   }
 
+  /** The batch ran: wake the requests of its slots in its instance (an instance being unloaded included). */
+  onInferred(batch: BatchReport): void {
+    const instance = this.host.instance(batch.instance);
+    if (!instance) return;
+    this.metrics.recordBatch(instance.spec.key, batch, instance.arena.readyAt);
+    instance.queue.onInferred(batch.start, batch.count);
+  }
+
+  onBatchFailed(instanceId: number, start: number, count: number, error: InferenceError): void {
+    const instance = this.host.instance(instanceId);
+    console.error(`inference failed for ${instance?.spec.key ?? `instance ${instanceId}`} slots ${start}..${start + count - 1}: ${error.message}`);
+    instance?.queue.onBatchFailed(start, count, new InferenceError(500, "Internal error. Inference failed for this batch."));
+  }
+
+  /** One image from its queue place to its response body; its slot goes back whatever happens. */
   private async carry(
-    model: LoadedModel,
+    instance: ModelInstance,
+    slotPromise: Promise<number>,
     image: ImageInput,
-    flags: PreprocessFlags,
-    params: TaskParams,
+    job: InferenceJob,
     visualize: VisualizationRequest | null,
-    signal: AbortSignal | undefined,
+    signal: AbortSignal,
   ): Promise<PostprocessResult> {
-    // A URL image is downloaded (by a vision worker) before it may claim an arena slot, so a slow
-    // or stalled image server holds no slot; preprocessing and the visualisation reuse the bytes.
-    if (image.type.toLowerCase() === "url") {
-      image = { type: ENCODED_BYTES_TYPE, value: await this.download(image) };
-      if (visualize) visualize = { ...visualize, image };
-      throwIfAborted(signal);
-    }
-    const key = model.spec.key;
-    const stages = this.metrics.stageClock(key);
-    const slot = await this.admit(model, signal);
+    const { queue } = instance;
+    const stages = this.metrics.stageClock(instance.spec.key);
+    const slot = await slotPromise;
     stages.lap("queue_wait");
-    const inferred = new Promise<void>((resolve, reject) => (model.slotWaiters[slot] = { resolve, reject }));
-    // Rejections that land after an earlier failure must not surface as unhandled.
-    inferred.catch(() => {});
+    const inferred = queue.inferred(slot);
+    let answered = false;
     try {
-      const meta = await this.pool.run<ImageMeta>({ type: "preprocess", key, slot, image, flags });
+      throwIfAborted(signal);
+      const meta = await this.pool.run<ImageMeta>({ type: "preprocess", instance: instance.id, slot, image, switches: job.switches });
       stages.lap("preprocess");
       throwIfAborted(signal);
-      await (signal ? untilAborted(inferred, signal) : inferred);
+      await untilAborted(inferred, signal);
       // batch_wait and inference are recorded from the batch report (onInferred).
       stages.skip();
       throwIfAborted(signal);
-      // The postprocessing worker returns the slot to FREE itself, success or failure.
-      const result = await this.pool.run<PostprocessResult>({ type: "postprocess", key, slot, meta, params, visualize });
+      const result = await this.pool.run<PostprocessResult>({ type: "postprocess", instance: instance.id, slot, meta, params: job.params, visualize });
       stages.lap("postprocess");
+      answered = true;
       return result;
-    } catch (error) {
-      this.reclaim(model, slot);
-      throw error;
     } finally {
-      this.admitWaiting(model);
+      queue.release(slot, answered);
     }
   }
 
-  /** Downloads a URL image in a vision worker; refused with 503 while URL_INPUT_MAX_CONCURRENT downloads run. */
-  private async download(image: ImageInput): Promise<Uint8Array> {
+  /** The image itself, or for a `url` image its bytes, downloaded in a vision worker; 503 while URL_INPUT_MAX_CONCURRENT downloads run. */
+  private async downloaded(image: ImageInput): Promise<ImageInput> {
+    if (image.type.toLowerCase() !== "url") return image;
     if (this.downloads >= (this.settings.urlInput?.maxConcurrent ?? Infinity)) {
       throw new InferenceError(503, "Server is downloading as many URL images as it may at once. Retry later.", { "Retry-After": "1" });
     }
     this.downloads++;
     try {
-      return await this.pool.run<Uint8Array>({ type: "fetch", image });
+      return { type: ENCODED_BYTES_TYPE, value: await this.pool.run<Uint8Array>({ type: "fetch", image }) };
     } finally {
       this.downloads--;
     }
   }
-
-  /** The inference worker finished a batch: wake the requests whose slots it ran. */
-  onInferred(batch: BatchReport): void {
-    const model = this.registry.loaded(batch.key);
-    this.metrics.recordBatch(batch, model?.arena.readyAt);
-    if (!model) return;
-    for (let slot = batch.start; slot < batch.start + batch.count; slot++) {
-      const waiter = model.slotWaiters[slot];
-      model.slotWaiters[slot] = undefined;
-      waiter?.resolve();
-    }
-  }
-
-  onBatchFailed(key: string, start: number, count: number, error: InferenceError): void {
-    console.error(`inference failed for ${key} slots ${start}..${start + count - 1}: ${error.message}`);
-    const model = this.registry.loaded(key);
-    if (!model) return;
-    for (let slot = start; slot < start + count; slot++) {
-      const waiter = model.slotWaiters[slot];
-      model.slotWaiters[slot] = undefined;
-      waiter?.reject(new InferenceError(500, "Internal error. Inference failed for this batch."));
-    }
-  }
-
-  /** Claims a free slot, waiting in the model's bounded queue when all are busy (and leaving it on abort). */
-  private async admit(model: LoadedModel, signal: AbortSignal | undefined): Promise<number> {
-    throwIfAborted(signal);
-    if (model.closing) throw new ModelNotReadyError();
-    const slot = model.allocator.acquire();
-    if (slot >= 0) return slot;
-    if (model.admissionQueue.length >= this.settings.maxQueue) {
-      throw new InferenceError(503, `Server is at capacity for model ${model.spec.key}. Retry later.`, { "Retry-After": "1" });
-    }
-    await new Promise<void>((resolve, reject) => {
-      const wake = () => {
-        signal?.removeEventListener("abort", leave);
-        resolve();
-      };
-      const leave = () => {
-        const index = model.admissionQueue.indexOf(wake);
-        if (index >= 0) model.admissionQueue.splice(index, 1);
-        reject(abortError(signal!));
-      };
-      model.admissionQueue.push(wake);
-      signal?.addEventListener("abort", leave, { once: true });
-    });
-    return this.admit(model, signal);
-  }
-
-  private admitWaiting(model: LoadedModel): void {
-    const free = model.arena.layout.slots - model.allocator.inUse();
-    for (let i = 0; i < free && model.admissionQueue.length > 0; i++) model.admissionQueue.shift()!();
-  }
-
-  /**
-   * Returns a failed or abandoned request's slot to FREE. A slot a batch is running is freed when
-   * the batch reports back; a READY slot is taken back by compare-and-swap, since the inference
-   * worker may be claiming it at this very moment.
-   */
-  private reclaim(model: LoadedModel, slot: number): void {
-    const { arena } = model;
-    const state = arena.state(slot);
-    if (state === SlotState.FREE) return;
-    const takenBack = state === SlotState.READY ? arena.transition(slot, SlotState.READY, SlotState.FREE) : state !== SlotState.RUNNING;
-    if (takenBack) {
-      model.slotWaiters[slot] = undefined;
-      Atomics.store(arena.states, slot, SlotState.FREE);
-      return;
-    }
-    const free = () => {
-      Atomics.store(arena.states, slot, SlotState.FREE);
-      this.admitWaiting(model);
-    };
-    model.slotWaiters[slot] = { resolve: free, reject: free };
-  }
-}
-
-/** What an aborted request is answered with: 504 when its deadline passed; a client that left hears nothing. */
-function abortError(signal: AbortSignal): InferenceError {
-  const reason = signal.reason;
-  return reason instanceof InferenceError ? reason : new InferenceError(504, "The request did not finish within its deadline.");
-}
-
-function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw abortError(signal);
-}
-
-/** `work`, or the abort's error if the signal aborts first; the listener goes when either happens. */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(abortError(signal));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortError(signal));
-    signal.addEventListener("abort", onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
 }

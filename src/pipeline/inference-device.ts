@@ -3,14 +3,14 @@
 // The session loader creates sessions (and times their batch sizes) so that the inference worker never stops running
 // batches of the models it has while another model loads; a session then moves to the inference worker by handle.
 import { InferenceError, fromWireError } from "../errors.ts";
-import type { ArenaLayout } from "../workers/arena.ts";
+import type { SessionSignature } from "../models/model-io.ts";
 import {
   Control,
   type ArenaHandOver,
+  type BatchReport,
   type InferenceInit,
   type InferenceReply,
   type InferenceRequest,
-  type LoadedSession,
   type SessionLoaderReply,
   type SessionLoaderRequest,
 } from "../workers/protocol.ts";
@@ -20,17 +20,15 @@ const SESSION_LOADER_URL = new URL("../workers/session-loader.worker.ts", import
 /** How long stop() waits for a worker to release its sessions: a native call in progress cannot be interrupted. */
 const STOP_TIMEOUT_MS = 5000;
 
-export interface BatchReport {
-  key: string;
-  start: number;
-  count: number;
-  rows: number;
-  inferMs: number;
-}
-
 export interface DeviceEvents {
   onInferred(batch: BatchReport): void;
-  onBatchFailed(key: string, start: number, count: number, error: InferenceError): void;
+  onBatchFailed(instance: number, start: number, count: number, error: InferenceError): void;
+}
+
+/** A session created for a model instance, before its arena exists. */
+export interface LoadedSession {
+  session: SessionSignature;
+  activeProvider: string;
 }
 
 type RuntimeInfo = { ortVersion: string; availableProviders: string[] };
@@ -66,7 +64,7 @@ function startWorker<Reply extends { type: string }>(url: URL, init: InferenceIn
 export class InferenceDevice {
   private readonly inference: StartedWorker;
   private readonly loader: StartedWorker;
-  private readonly loads = new Map<number, { resolve: (r: { session: LoadedSession; activeProvider: string }) => void; reject: (e: Error) => void }>();
+  private readonly loads = new Map<number, { resolve: (loaded: LoadedSession) => void; reject: (e: Error) => void }>();
   /** Hand-overs asked of the session loader and not answered yet; unload() cancels its model's. */
   private readonly handOvers = new Map<number, ArenaHandOver>();
   private nextRequestId = 1;
@@ -77,7 +75,7 @@ export class InferenceDevice {
     this.control = new Int32Array(init.control);
     this.inference = startWorker<InferenceReply>(INFERENCE_WORKER_URL, init, "inference worker", (message) => {
       if (message.type === "inferred") events.onInferred(message);
-      else if (message.type === "batchFailed") events.onBatchFailed(message.key, message.start, message.count, fromWireError(message.error));
+      else if (message.type === "batchFailed") events.onBatchFailed(message.instance, message.start, message.count, fromWireError(message.error));
     }, () => undefined);
     this.loader = startWorker<SessionLoaderReply>(SESSION_LOADER_URL, init, "session loader", (message) => this.onLoaderReply(message), (error) => {
       for (const load of this.loads.values()) load.reject(error);
@@ -91,12 +89,12 @@ export class InferenceDevice {
     return info;
   }
 
-  /** Creates a session for `path` (on the session loader) and learns its inputs, outputs and concrete output shapes. */
-  load(key: string, path: string, probeInput: { width: number; height: number }): Promise<{ session: LoadedSession; activeProvider: string }> {
+  /** Creates a session for `path` (on the session loader) and learns its inputs, outputs and concrete output shapes; `label` names it in logs. */
+  load(instance: number, label: string, path: string, probeInput: { width: number; height: number }): Promise<LoadedSession> {
     const requestId = this.nextRequestId++;
     return new Promise((resolve, reject) => {
       this.loads.set(requestId, { resolve, reject });
-      this.toLoader({ type: "load", requestId, key, path, probeInput });
+      this.toLoader({ type: "load", requestId, instance, label, path, probeInput });
     });
   }
 
@@ -104,18 +102,17 @@ export class InferenceDevice {
    * Hands the model's arena to the device: the session loader probes batch sizes over it (BATCH_SIZE_PROBE), then the
    * inference worker adopts the session and batches the arena's READY slots from then on.
    */
-  attach(key: string, arena: { layout: ArenaLayout; buffer: SharedArrayBuffer }, batch: { capacity: number; fixed: boolean }, inputName: string, outputNames: string[]): void {
+  attach(handOver: ArenaHandOver): void {
     const requestId = this.nextRequestId++;
-    const handOver: ArenaHandOver = { key, arena, batch, inputName, outputNames };
     this.handOvers.set(requestId, handOver);
     this.toLoader({ type: "handOver", requestId, ...handOver });
   }
 
-  /** Releases the model's session wherever it is: loaded and not handed over, being handed over, or attached. */
-  unload(key: string): void {
-    for (const [requestId, handOver] of this.handOvers) if (handOver.key === key) this.handOvers.delete(requestId);
-    this.toLoader({ type: "discard", key });
-    this.toInference({ type: "unload", key });
+  /** Releases the instance's session wherever it is: loaded and not handed over, being handed over, or attached. */
+  unload(instance: number): void {
+    for (const [requestId, handOver] of this.handOvers) if (handOver.instance === instance) this.handOvers.delete(requestId);
+    this.toLoader({ type: "discard", instance });
+    this.toInference({ type: "unload", instance });
   }
 
   /** Stops the batch loop through the shared STOP word and both threads' sessions, then ends the threads. */

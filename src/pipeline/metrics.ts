@@ -1,6 +1,7 @@
 // Server metrics: every series /metrics exports (HTTP answers, per-stage times, batch sizes, queues, arena, workers) and their recorders.
-import type { ModelRegistry } from "../models/registry.ts";
 import { sharedNow } from "../workers/arena.ts";
+import type { BatchReport } from "../workers/protocol.ts";
+import type { ModelHost } from "./model-host.ts";
 import { Counter, Gauge, Histogram, exposition } from "./prometheus.ts";
 import type { VisionPool } from "./vision-pool.ts";
 
@@ -23,12 +24,12 @@ export interface PipelineSample {
   visionWorkerRestarts: number;
 }
 
-export function samplePipeline(registry: ModelRegistry, pool: VisionPool): PipelineSample {
+export function samplePipeline(host: ModelHost, pool: VisionPool): PipelineSample {
   return {
-    models: registry.list().map((m) => ({
+    models: host.list().map((m) => ({
       key: m.spec.key,
-      queued: m.admissionQueue.length,
-      slotsInUse: m.allocator.inUse(),
+      queued: m.queue.queued,
+      slotsInUse: m.queue.slotsInUse,
       slots: m.arena.layout.slots,
     })),
     visionWorkerRestarts: pool.restarts,
@@ -89,8 +90,8 @@ export class ServerMetrics {
    * One ONNX Runtime call over slots start..start+count-1, reported just after it ended.
    * `readyAt` (the arena's, sharedNow() ms) gives each image's batch_wait.
    */
-  recordBatch(batch: { key: string; start: number; count: number; inferMs: number }, readyAt?: Float64Array): void {
-    const model_id = batch.key;
+  recordBatch(modelKey: string, batch: Pick<BatchReport, "start" | "count" | "inferMs">, readyAt?: Float64Array): void {
+    const model_id = modelKey;
     this.batchSize.observe({ model_id }, batch.count);
     this.batchesBySize.inc({ model_id, size: String(batch.count) });
     this.inferenceSeconds.inc({ model_id }, batch.inferMs / 1000);

@@ -3,29 +3,42 @@ import { availableParallelism } from "node:os";
 import { installedGpuProviders } from "../../native-bindings/ort.ts";
 import { locateOrtLibrary } from "../../native-bindings/locate.ts";
 import type { ServerConfig } from "../config.ts";
-import { ModelRegistry } from "../models/registry.ts";
 import { RoboflowApi } from "../models/roboflow-api.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { DeviceGroup } from "./device-group.ts";
 import { planInferenceLanes, type LanePlan } from "./inference-lanes.ts";
 import { ServerMetrics } from "./metrics.ts";
+import { ModelHost } from "./model-host.ts";
 import { Control } from "../workers/protocol.ts";
 import { VisionPool } from "./vision-pool.ts";
 
 export class Pipeline {
   readonly metrics = new ServerMetrics();
-  readonly registry: ModelRegistry;
+  readonly host: ModelHost;
   readonly dispatcher: Dispatcher;
   private constructor(
     readonly config: ServerConfig,
     readonly pool: VisionPool,
     readonly device: DeviceGroup,
+    control: SharedArrayBuffer,
     readonly lanes: LanePlan,
     readonly ortVersion: string,
     readonly availableProviders: string[],
   ) {
-    this.registry = new ModelRegistry(config, device, pool, new RoboflowApi(config));
-    this.dispatcher = new Dispatcher(this.registry, pool, config, this.metrics);
+    const doorbell = new Int32Array(control);
+    const ringDoorbell = () => {
+      Atomics.add(doorbell, Control.DOORBELL, 1);
+      Atomics.notify(doorbell, Control.DOORBELL);
+    };
+    const hostSettings = {
+      modelCacheDir: config.modelCacheDir,
+      maxBatchSize: config.maxBatchSize,
+      arenaSlots: config.arenaSlots,
+      admission: { maxQueue: config.maxQueue, maxQueueWaitMs: config.maxQueueWaitMs },
+      drainTimeoutMs: config.unloadDrainTimeoutMs,
+    };
+    this.host = new ModelHost(hostSettings, device, pool, ringDoorbell, new RoboflowApi(config));
+    this.dispatcher = new Dispatcher(this.host, pool, config, this.metrics);
   }
 
   /** The inference workers and intra-op threads `config` calls for on this machine (see inference-lanes.ts). */
@@ -55,23 +68,23 @@ export class Pipeline {
         intraOpThreads: lanes.intraOpThreads,
         batchMaxWaitMs: config.batchMaxWaitMs,
         maxBatchSize: config.maxBatchSize,
-        batchProbe: config.batchSizeProbe,
+        batchSizeProbe: config.batchSizeProbe,
         tensorrt: { engineCachePath: config.tensorrtCachePath, fp16: config.tensorrtFp16 },
       },
       lanes.workerDeviceIds,
       {
         onInferred: (batch) => pipeline?.dispatcher.onInferred(batch),
-        onBatchFailed: (key, start, count, error) => pipeline?.dispatcher.onBatchFailed(key, start, count, error),
+        onBatchFailed: (instance, start, count, error) => pipeline?.dispatcher.onBatchFailed(instance, start, count, error),
       },
     );
     const [{ ortVersion, availableProviders }] = await Promise.all([device.ready(), pool.ready()]);
-    pipeline = new Pipeline(config, pool, device, lanes, ortVersion, availableProviders);
+    pipeline = new Pipeline(config, pool, device, control, lanes, ortVersion, availableProviders);
     return pipeline;
   }
 
   /** The execution provider serving the loaded models (the first one's; every model is loaded on every device). */
   get activeProvider(): string | null {
-    return this.registry.list()[0]?.activeProvider ?? null;
+    return this.host.list()[0]?.activeProvider ?? null;
   }
 
   async stop(): Promise<void> {

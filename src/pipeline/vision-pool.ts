@@ -1,6 +1,7 @@
 // Vision pool: the vision workers, as seen from the main thread (dispatch, broadcast, restart).
 import { InferenceError, fromWireError } from "../errors.ts";
-import type { ModelSpec, VisionInit, VisionReply, VisionRequest } from "../workers/protocol.ts";
+import type { ModelSpec } from "../models/model-spec.ts";
+import type { ArenaHandle, VisionInit, VisionReply, VisionRequest } from "../workers/protocol.ts";
 
 type TaskRequest = Extract<VisionRequest, { taskId: number }>;
 type TaskInput = TaskRequest extends infer R ? (R extends TaskRequest ? Omit<R, "taskId"> : never) : never;
@@ -33,7 +34,8 @@ const WORKER_URL = new URL("../workers/vision.worker.ts", import.meta.url);
 
 export class VisionPool {
   private members: PoolMember[] = [];
-  private readonly attached = new Map<string, ModelSpec>();
+  /** Attach messages of the instances attached now, replayed to a worker that replaces a failed one. */
+  private readonly attached = new Map<number, Extract<VisionRequest, { type: "attach" }>>();
   private nextTaskId = 1;
   private stopping = false;
   /** Workers replaced after a crash (exported as a metric). */
@@ -65,15 +67,16 @@ export class VisionPool {
     });
   }
 
-  /** Tells every worker (present and future) about a model. */
-  attach(model: ModelSpec): void {
-    this.attached.set(model.key, model);
-    for (const m of this.members) m.send({ type: "attach", model });
+  /** Tells every worker (present and future) about a model instance. */
+  attach(instance: number, spec: ModelSpec, arena: ArenaHandle): void {
+    const message = { type: "attach" as const, instance, spec, arena };
+    this.attached.set(instance, message);
+    for (const m of this.members) m.send(message);
   }
 
-  detach(key: string): void {
-    this.attached.delete(key);
-    for (const m of this.members) m.send({ type: "detach", key });
+  detach(instance: number): void {
+    this.attached.delete(instance);
+    for (const m of this.members) m.send({ type: "detach", instance });
   }
 
   async stop(): Promise<void> {
@@ -85,7 +88,7 @@ export class VisionPool {
   private spawn(): PoolMember {
     const worker = new Worker(this.options.workerUrl ?? WORKER_URL);
     const pending = new Map<number, PendingTask>();
-    let queued: (VisionInit | VisionRequest)[] | null = [this.init, ...[...this.attached.values()].map((model) => ({ type: "attach" as const, model }))];
+    let queued: (VisionInit | VisionRequest)[] | null = [this.init, ...this.attached.values()];
     let markReady!: () => void;
     const ready = new Promise<void>((resolve) => (markReady = resolve));
     const send = (message: VisionInit | VisionRequest) => (queued ? queued.push(message) : worker.postMessage(message));

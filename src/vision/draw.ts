@@ -6,7 +6,6 @@
 // spans int(x - w/2)..int(x + w/2) inclusive, a 1-px line is 8-connected, a thicker one covers
 // every pixel within thickness/2 of the segment (round caps and joins, like cv2's thick lines).
 import sharp from "sharp";
-import type { ClassificationBody } from "../models/families/classification.ts";
 import { pythonFixed } from "../python-rounding.ts";
 import { TEXT_HEIGHT, drawText, textWidth, type Rgb } from "./bitmap-font.ts";
 import type { RgbImage } from "./decode.ts";
@@ -32,6 +31,11 @@ export interface DrawablePrediction {
   confidence: number;
   /** Instance outline; drawn when it has more than two points. */
   points?: { x: number; y: number }[];
+}
+
+/** A classification answer as drawn: single-label predictions in order (the top one first), or every class's score by name (multi-label). */
+export interface DrawableClassification {
+  predictions: { class: string; class_id: number; confidence: number }[] | Record<string, { confidence: number; class_id: number }>;
 }
 
 /** Class colours: the model's COLORS, or null when its environment has none (the palette then applies). */
@@ -104,7 +108,7 @@ export async function drawPredictions(image: RgbImage, predictions: DrawablePred
  * image's edges, `strokeWidth` pixels wide, inside the image. With no single-label prediction
  * above the threshold the reference fails (500); we return the plain image.
  */
-export async function drawClassification(image: RgbImage, body: ClassificationBody, options: { colors: ClassColours; strokeWidth: number }): Promise<Uint8Array> {
+export async function drawClassification(image: RgbImage, body: DrawableClassification, options: { colors: ClassColours; strokeWidth: number }): Promise<Uint8Array> {
   const canvas = copyOf(image);
   if (Array.isArray(body.predictions)) {
     const top = body.predictions[0];

@@ -2,10 +2,9 @@
 //
 // The slot is the request's identity in shared memory: every thread that touches a request
 // (HTTP main thread, vision workers, inference worker) builds an Arena over the same buffer
-// and moves the slot through its states with compare-and-swap:
-//   FREE -> ASSIGNED (main) -> READY (vision, input written) -> RUNNING (inference)
-//   -> INFERRED (inference, outputs written) -> FREE (vision, after postprocessing)
-// Inputs and outputs of consecutive slots are contiguous, so a batch is a start slot and a count.
+// and moves the slot through its states with compare-and-swap, only through slot-states.ts
+// (the diagram is there). Inputs and outputs of consecutive slots are contiguous, so a batch
+// is a start slot and a count.
 
 export const SlotState = {
   FREE: 0,
@@ -109,17 +108,6 @@ export class Arena {
 
   state(slot: number): number {
     return Atomics.load(this.states, slot);
-  }
-
-  /** Compare-and-swap of a slot's state; false when another thread moved it first. */
-  transition(slot: number, from: SlotStateValue, to: SlotStateValue): boolean {
-    return Atomics.compareExchange(this.states, slot, from, to) === from;
-  }
-
-  /** Marks a slot READY and stamps its ready time; false if it was not ASSIGNED (e.g. cancelled). */
-  markReady(slot: number): boolean {
-    this.readyAt[slot] = sharedNow();
-    return this.transition(slot, SlotState.ASSIGNED, SlotState.READY);
   }
 
   countInState(state: SlotStateValue): number {

@@ -8,7 +8,8 @@
 import { SlotState } from "./arena.ts";
 
 export interface ModelQueueView {
-  key: string;
+  /** The model instance whose arena this is. */
+  instance: number;
   /** Slot state words (SlotState values); padding slots follow the `slots` assignable ones. */
   states: ArrayLike<number>;
   readyAt: ArrayLike<number>;
@@ -26,13 +27,13 @@ export interface BatchPolicy {
 
 export type BatchPlan =
   /** Run slots [start, start+count); `rows` is the tensor's batch size (> count only for fixed batches). */
-  | { kind: "run"; key: string; start: number; count: number; rows: number }
+  | { kind: "run"; instance: number; start: number; count: number; rows: number }
   /** Something is ready but should wait (for a batch to fill, or for a clash to clear); look again after `ms`. */
   | { kind: "wait"; ms: number }
   | { kind: "idle" };
 
 interface Candidate {
-  key: string;
+  instance: number;
   start: number;
   count: number;
   rows: number;
@@ -78,7 +79,7 @@ function candidateFor(model: ModelQueueView, now: number, policy: BatchPolicy): 
   const oldest = readyAt[oldestSlot]!;
   const age = now - oldest;
   const waitMs = count < model.batchCapacity && age < policy.maxWaitMs ? policy.maxWaitMs - age : 0;
-  return { key: model.key, start, count, rows, oldest, waitMs };
+  return { instance: model.instance, start, count, rows, oldest, waitMs };
 }
 
 /** Decides the next batch to run, or how long to wait before asking again. */
@@ -99,7 +100,7 @@ export function nextBatch(models: readonly ModelQueueView[], now: number, policy
     }
     if (best === null || candidate.oldest < best.oldest) best = candidate;
   }
-  if (best) return { kind: "run", key: best.key, start: best.start, count: best.count, rows: best.rows };
+  if (best) return { kind: "run", instance: best.instance, start: best.start, count: best.count, rows: best.rows };
   if (Number.isFinite(shortestWait)) return { kind: "wait", ms: shortestWait };
   // A fixed-batch window is waiting for postprocessing to free its neighbours: poll soon.
   if (blocked) return { kind: "wait", ms: 1 };

@@ -6,9 +6,9 @@
 import type { Pointer } from "bun:ffi";
 import { OrtRuntime, type ExecutionProvider, type OrtSession } from "../../native-bindings/ort.ts";
 import { toWireError } from "../errors.ts";
-import { Arena, SlotState } from "./arena.ts";
+import { Arena } from "./arena.ts";
 import { nextBatch, type ModelQueueView } from "./batcher.ts";
-import { claimReadyPrefix } from "./slot-claim.ts";
+import { batchDone, batchFailed, claimReadyPrefix } from "./slot-states.ts";
 import { trimHeap } from "./memory-release.ts";
 import { Control, type InferenceInit, type InferenceReply, type InferenceRequest } from "./protocol.ts";
 import { nameThread, THREAD_NAMES } from "./thread-name.ts";
@@ -18,7 +18,7 @@ declare const self: Worker;
 nameThread(THREAD_NAMES.inferenceRun);
 
 interface AttachedModel {
-  key: string;
+  instance: number;
   session: OrtSession;
   arena: Arena;
   view: ModelQueueView;
@@ -28,7 +28,8 @@ interface AttachedModel {
   paddedOutputs: Float32Array[] | null;
 }
 
-const attached = new Map<string, AttachedModel>();
+/** The model instances this worker batches, by instance. */
+const attached = new Map<number, AttachedModel>();
 let runtime: OrtRuntime;
 let init: InferenceInit;
 let control: Int32Array;
@@ -40,17 +41,16 @@ function reply(message: InferenceReply): void {
 function attach(request: Extract<InferenceRequest, { type: "attach" }>): void {
   // The session loader created the session (and probed its batches) on its own thread; this thread only runs it.
   const session = runtime.adoptSession(request.session.handle as Pointer, request.session.activeProvider as ExecutionProvider);
-  unload(request.key);
   const arena = new Arena(request.arena.layout, request.arena.buffer);
-  attached.set(request.key, {
-    key: request.key,
+  attached.set(request.instance, {
+    instance: request.instance,
     session,
     arena,
     inputName: request.inputName,
     outputNames: request.outputNames,
     paddedOutputs: null,
     view: {
-      key: request.key,
+      instance: request.instance,
       states: arena.states,
       readyAt: arena.readyAt,
       slots: arena.layout.slots,
@@ -60,9 +60,9 @@ function attach(request: Extract<InferenceRequest, { type: "attach" }>): void {
   });
 }
 
-function unload(key: string): void {
-  attached.get(key)?.session.release();
-  attached.delete(key);
+function unload(instance: number): void {
+  attached.get(instance)?.session.release();
+  attached.delete(instance);
 }
 
 /**
@@ -96,13 +96,13 @@ function runBatch(model: AttachedModel, start: number, planned: number, plannedR
       }
     }
   } catch (error) {
-    for (let slot = start; slot < start + count; slot++) arena.transition(slot, SlotState.RUNNING, SlotState.ASSIGNED);
-    reply({ type: "batchFailed", key: model.key, start, count, error: toWireError(error) });
+    batchFailed(arena.states, start, count);
+    reply({ type: "batchFailed", instance: model.instance, start, count, error: toWireError(error) });
     return;
   }
   const inferMs = performance.now() - began;
-  for (let slot = start; slot < start + count; slot++) arena.transition(slot, SlotState.RUNNING, SlotState.INFERRED);
-  reply({ type: "inferred", key: model.key, start, count, rows, inferMs });
+  batchDone(arena.states, start, count);
+  reply({ type: "inferred", instance: model.instance, start, count, rows, inferMs });
 }
 
 async function loop(): Promise<void> {
@@ -111,7 +111,7 @@ async function loop(): Promise<void> {
     const views = [...attached.values()].map((m) => m.view);
     const plan = nextBatch(views, performance.timeOrigin + performance.now(), { maxWaitMs: init.batchMaxWaitMs });
     if (plan.kind === "run") {
-      runBatch(attached.get(plan.key)!, plan.start, plan.count, plan.rows);
+      runBatch(attached.get(plan.instance)!, plan.start, plan.count, plan.rows);
       // Let queued messages (attaches, unloads) in between batches.
       await new Promise((resolve) => setImmediate(resolve));
       continue;
@@ -120,7 +120,7 @@ async function loop(): Promise<void> {
     const wait = Atomics.waitAsync(control, Control.DOORBELL, seen, timeout);
     if (wait.async) await wait.value;
   }
-  for (const key of [...attached.keys()]) unload(key);
+  for (const instance of [...attached.keys()]) unload(instance);
   runtime.release();
   reply({ type: "stopped" });
 }
@@ -140,7 +140,7 @@ self.onmessage = (event: MessageEvent<InferenceInit | InferenceRequest>) => {
       attach(message);
       break;
     case "unload":
-      unload(message.key);
+      unload(message.instance);
       // The session's memory goes back to the system now, and this thread's arena views at the next turn.
       trimHeap();
       setTimeout(() => Bun.gc(true), 0);

@@ -18,8 +18,8 @@ declare const self: Worker;
 
 nameThread(THREAD_NAMES.sessionLoader);
 
-/** Sessions created and not yet handed over, by model key. */
-const sessions = new Map<string, OrtSession>();
+/** Sessions created and not yet handed over, by model instance, with the model id the logs name them by. */
+const sessions = new Map<number, { session: OrtSession; label: string }>();
 let runtime: OrtRuntime;
 let init: InferenceInit;
 
@@ -61,8 +61,8 @@ function load(request: Extract<SessionLoaderRequest, { type: "load" }>): void {
       const rows = typeof input.shape[0] === "number" && input.shape[0] > 0 ? input.shape[0] : 1;
       const shape = [rows, 3, size.height, size.width];
       const probe = session.runAllocating([{ name: input.name, data: new Float32Array(shape.reduce((a, b) => a * b, 1)), shape }]);
-      sessions.get(request.key)?.release();
-      sessions.set(request.key, session);
+      sessions.get(request.instance)?.session.release();
+      sessions.set(request.instance, { session, label: request.label });
       reply({
         type: "loaded",
         requestId: request.requestId,
@@ -81,8 +81,8 @@ function load(request: Extract<SessionLoaderRequest, { type: "load" }>): void {
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     // ONNX Runtime names the weights file by its full path: the log keeps it, the response does not.
-    console.error(`loading ${request.key} failed: ${message}`);
-    const publicMessage = message.replaceAll(request.path, `${request.key}/${basename(request.path)}`);
+    console.error(`loading ${request.label} failed: ${message}`);
+    const publicMessage = message.replaceAll(request.path, `${request.label}/${basename(request.path)}`);
     reply({ type: "loadFailed", requestId: request.requestId, error: { status: 500, message: `Model package is broken. ${publicMessage}` } });
   }
 }
@@ -93,7 +93,7 @@ function load(request: Extract<SessionLoaderRequest, { type: "load" }>): void {
  * buffers, since another device's worker may already be filling this arena's output slots. A size that fails
  * (out of device memory, say) ends the probe: the cap comes from the sizes that ran.
  */
-function probeBatchCap(key: string, session: OrtSession, arena: Arena, inputName: string, outputNames: string[], maxBatch: number): number {
+function probeBatchCap(label: string, session: OrtSession, arena: Arena, inputName: string, outputNames: string[], maxBatch: number): number {
   const samples: ProbeSample[] = [];
   const floatsPerSlot = outputNames.map((_, i) => arena.output(i, 0).length);
   const scratch = outputNames.map((_, i) => new Float32Array(maxBatch * floatsPerSlot[i]!));
@@ -111,26 +111,27 @@ function probeBatchCap(key: string, session: OrtSession, arena: Arena, inputName
       }
       samples.push({ size, msPerImage: fastest / size });
     } catch (error) {
-      console.warn(`batch probe ${key}: batch ${size} failed, keeping smaller batches: ${error instanceof Error ? error.message : String(error)}`);
+      console.warn(`batch probe ${label}: batch ${size} failed, keeping smaller batches: ${error instanceof Error ? error.message : String(error)}`);
       if (samples.length === 0) return 1;
       break;
     }
   }
   const cap = chooseBatchCap(samples, maxBatch);
-  console.log(`batch probe ${key} (${session.activeProvider}): ${samples.map((s) => `batch ${s.size} ${s.msPerImage.toFixed(1)}`).join(", ")} ms/image -> batches up to ${cap}`);
+  console.log(`batch probe ${label} (${session.activeProvider}): ${samples.map((s) => `batch ${s.size} ${s.msPerImage.toFixed(1)}`).join(", ")} ms/image -> batches up to ${cap}`);
   return cap;
 }
 
 function handOver(request: Extract<SessionLoaderRequest, { type: "handOver" }>): void {
-  const session = sessions.get(request.key);
-  if (!session) {
+  const held = sessions.get(request.instance);
+  if (!held) {
     reply({ type: "handedOver", requestId: request.requestId, session: null, batchCapacity: 0 });
     return;
   }
-  sessions.delete(request.key);
+  sessions.delete(request.instance);
+  const { session, label } = held;
   const arena = new Arena(request.arena.layout, request.arena.buffer);
-  const batchCapacity = init.batchProbe && !request.batch.fixed && request.batch.capacity > 1
-    ? probeBatchCap(request.key, session, arena, request.inputName, request.outputNames, request.batch.capacity)
+  const batchCapacity = init.batchSizeProbe && !request.batch.fixed && request.batch.capacity > 1
+    ? probeBatchCap(label, session, arena, request.inputName, request.outputNames, request.batch.capacity)
     : request.batch.capacity;
   const activeProvider = session.activeProvider;
   reply({ type: "handedOver", requestId: request.requestId, session: { handle: session.detach(), activeProvider }, batchCapacity });
@@ -152,8 +153,8 @@ self.onmessage = (event: MessageEvent<InferenceInit | SessionLoaderRequest>) => 
       handOver(message);
       break;
     case "discard":
-      sessions.get(message.key)?.release();
-      sessions.delete(message.key);
+      sessions.get(message.instance)?.session.release();
+      sessions.delete(message.instance);
       break;
     case "release":
       runtime.adoptSession(message.session.handle as Pointer, message.session.activeProvider as ExecutionProvider).release();

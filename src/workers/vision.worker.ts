@@ -3,15 +3,16 @@
 // One pool of these serves both directions so they balance themselves. Work arrives as
 // messages naming a model and a slot; tensors are read and written in shared memory.
 import { InferenceError, toWireError } from "../errors.ts";
-import { taskResponse, type TaskResponseBody } from "../models/task-response.ts";
-import { Arena, SlotState } from "./arena.ts";
+import type { ModelSpec } from "../models/model-spec.ts";
+import type { TaskParams } from "../models/task.ts";
+import { taskResponse, type TaskResponseBody } from "../models/tasks/task-response.ts";
+import { Arena } from "./arena.ts";
+import { inputWritten } from "./slot-states.ts";
 import { CollectionPacer } from "./collection-pacer.ts";
 import {
   Control,
   type ImageMeta,
-  type ModelSpec,
   type PostprocessResult,
-  type TaskParams,
   type VisionInit,
   type VisionReply,
   type VisionRequest,
@@ -34,7 +35,8 @@ interface AttachedModel {
   arena: Arena;
 }
 
-const models = new Map<string, AttachedModel>();
+/** The model instances attached to this worker, by instance. */
+const models = new Map<number, AttachedModel>();
 let control: Int32Array;
 let urlInput: UrlInputSettings = DEFAULT_URL_INPUT_SETTINGS;
 let pacer = new CollectionPacer(0);
@@ -44,23 +46,22 @@ function ringDoorbell(): void {
   Atomics.notify(control, Control.DOORBELL);
 }
 
-function modelFor(key: string): AttachedModel {
-  const model = models.get(key);
-  if (!model) throw new Error(`vision worker has no model ${key}`);
+function modelFor(instance: number): AttachedModel {
+  const model = models.get(instance);
+  if (!model) throw new Error(`vision worker has no model instance ${instance}`);
   return model;
 }
 
 async function preprocess(request: Extract<VisionRequest, { type: "preprocess" }>): Promise<ImageMeta> {
-  const { spec, arena } = modelFor(request.key);
+  const { spec, arena } = modelFor(request.instance);
   const bytes = await loadImageBytes(request.image, urlInput);
-  const size = await preprocessInto(bytes, spec.preprocessing, request.flags, spec.input, arena.input(request.slot));
+  const size = await preprocessInto(bytes, spec.preprocessing, request.switches, spec.input, arena.input(request.slot));
   pacer.count(bytes.length + decodedBytes(size));
-  // A cancelled request's slot has already left ASSIGNED: its input is simply never run.
-  if (arena.markReady(request.slot)) ringDoorbell();
+  if (inputWritten(arena, request.slot)) ringDoorbell();
   return {
     width: size.width,
     height: size.height,
-    staticCropApplied: spec.preprocessing.staticCrop !== null && !request.flags.disableStaticCrop,
+    staticCropApplied: spec.preprocessing.staticCrop !== null && !request.switches.disableStaticCrop,
   };
 }
 
@@ -93,14 +94,9 @@ async function visualization(spec: ModelSpec, body: TaskResponseBody, request: V
 }
 
 async function postprocess(request: Extract<VisionRequest, { type: "postprocess" }>): Promise<PostprocessResult> {
-  const { spec, arena } = modelFor(request.key);
-  let body: TaskResponseBody;
-  try {
-    body = responseBody(spec, arena, request.slot, request.meta, request.params);
-  } finally {
-    arena.transition(request.slot, SlotState.INFERRED, SlotState.FREE);
-    ringDoorbell();
-  }
+  const { spec, arena } = modelFor(request.instance);
+  // The slot stays INFERRED: the main thread releases it once this reply is in (workers/slot-states.ts).
+  const body = responseBody(spec, arena, request.slot, request.meta, request.params);
   return {
     body: JSON.stringify(body),
     visualization: request.visualize ? await visualization(spec, body, request.visualize) : null,
@@ -110,10 +106,10 @@ async function postprocess(request: Extract<VisionRequest, { type: "postprocess"
 async function handle(request: VisionRequest): Promise<void> {
   switch (request.type) {
     case "attach":
-      models.set(request.model.key, { spec: request.model, arena: new Arena(request.model.arena.layout, request.model.arena.buffer) });
+      models.set(request.instance, { spec: request.spec, arena: new Arena(request.arena.layout, request.arena.buffer) });
       return;
     case "detach":
-      models.delete(request.key);
+      models.delete(request.instance);
       // Collect this thread's views of the arena now rather than whenever this worker next collects (see memory-release.ts).
       setTimeout(() => Bun.gc(true), 0);
       return;

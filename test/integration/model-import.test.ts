@@ -75,7 +75,7 @@ describe("bun run import-model", () => {
   test("imports an Ultralytics export from its metadata alone, in the reference's package layout", async () => {
     const { code, output } = await importCli(files["probe.onnx"]!, "--id", "cli-probe/1");
     expect([code, output]).toEqual([0, expect.stringContaining("imported cli-probe/1")]);
-    expect(output).toContain("task object-detection, model type yolov8, decoded as yolov8-detection");
+    expect(output).toContain("task object-detection, model type yolov8, family yolov8");
     const dir = join(cache, "cli-probe/1");
     expect(readFileSync(join(dir, "class_names.txt"), "utf8")).toBe(CUSTOM_NAMES.join("\n") + "\n");
     const environment = JSON.parse(readFileSync(join(dir, "environment.json"), "utf8"));
@@ -100,7 +100,7 @@ describe("bun run import-model", () => {
     expect(missing.output).toContain("Cannot import the model: the model has no class names (no `names` metadata); pass them (--classes a,b,c).");
     const given = await importCli(files["yolonas.onnx"]!, "--id", "cli-nas/1", "--classes", "a,b,c");
     expect(given.code).toBe(0);
-    expect(given.output).toContain("model type yolonas, decoded as yolonas-detection");
+    expect(given.output).toContain("model type yolonas, family yolonas");
   });
 
   test("refuses bad ids, unreadable files, and existing packages unless --force", async () => {
@@ -146,7 +146,7 @@ describe("POST /model/import and serving imported models", () => {
       input_width: 640,
       input_height: 640,
       batch_size: null,
-      output_layout: "yolov8-detection",
+      family: "yolov8",
       replaced: false,
     });
     const rgb: [number, number, number] = [153, 51, 217];
@@ -172,7 +172,7 @@ describe("POST /model/import and serving imported models", () => {
   test("picks the family from the export's description: a YOLO26 export is served uncapped, without NMS", async () => {
     const res = await importHttp({ id: "http-yolo26/1" }, "yolo26.onnx");
     expect(res.status).toBe(201);
-    expect(await res.json()).toMatchObject({ model_type: "yolo26n", output_layout: "end-to-end-detection", weights_file: "weights.onnx" });
+    expect(await res.json()).toMatchObject({ model_type: "yolo26n", family: "yolo26", weights_file: "weights.onnx" });
     const body = await (await server.post("/infer/object_detection", { model_id: "http-yolo26/1", max_detections: 1, image: { type: "base64", value: await solidPng([100, 150, 230], 64, 64) } })).json();
     expect(body.predictions.length).toBe(3);
   });
@@ -183,7 +183,7 @@ describe("POST /model/import and serving imported models", () => {
     expect((await refused.json()).message).toContain("no class names");
     const res = await importHttp({ id: "http-nas/1", classes: '["red, ish", "green", "blue"]', task: "detect", model_type: "yolo_nas_s" }, "yolonas.onnx");
     expect(res.status).toBe(201);
-    expect(await res.json()).toMatchObject({ model_type: "yolo_nas_s", output_layout: "yolonas-detection", class_names: ["red, ish", "green", "blue"] });
+    expect(await res.json()).toMatchObject({ model_type: "yolo_nas_s", family: "yolonas", class_names: ["red, ish", "green", "blue"] });
     const body = await (await server.post("/infer/object_detection", { model_id: "http-nas/1", image: { type: "base64", value: await solidPng([10, 20, 230], 64, 64) } })).json();
     expect(body.predictions.map((p: any) => p.class)).toEqual(["red, ish", "green"]);
   });

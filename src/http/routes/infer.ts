@@ -1,8 +1,10 @@
-// Inference routes: /infer/object_detection, /infer/instance_segmentation, /infer/classification.
-import { Elysia } from "elysia";
+// Inference routes: /infer/object_detection, /infer/instance_segmentation, /infer/classification, made by one handler factory.
+import { Elysia, type TSchema } from "elysia";
+import type { TaskParams, TaskType } from "../../models/task.ts";
 import type { Pipeline } from "../../pipeline/pipeline.ts";
+import type { ImageInput } from "../../vision/image-input.ts";
 import { requestApiKey } from "../api-key.ts";
-import { confidenceValue, detectionParams, jsonResponse, maskDecodeParams, preprocessFlags, runInference } from "../inference.ts";
+import { confidenceValue, detectionParams, jsonResponse, maskDecodeParams, preprocessSwitches, runInference } from "../inference.ts";
 import {
   ClassificationRequest,
   ClassificationResponse,
@@ -14,93 +16,110 @@ import {
 } from "../schemas.ts";
 
 // 401/403/502/504 also come from the Roboflow API when the model has to be downloaded first (503 too: unreachable).
-const ERRORS = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 422: ErrorResponse, 500: ErrorResponse, 502: ErrorResponse, 503: ErrorResponse, 504: ErrorResponse };
+const ERRORS = {
+  400: ErrorResponse,
+  401: ErrorResponse,
+  403: ErrorResponse,
+  404: ErrorResponse,
+  413: ErrorResponse,
+  422: ErrorResponse,
+  500: ErrorResponse,
+  502: ErrorResponse,
+  503: ErrorResponse,
+  504: ErrorResponse,
+};
 
 const PIPELINE_NOTE =
   "Each image is decoded and preprocessed by a vision worker into shared memory, batched with other requests for the same model, run through ONNX Runtime, and postprocessed by a vision worker.";
 
-function visualization(body: { visualize_predictions?: boolean; visualization_stroke_width?: number | null; visualization_labels?: boolean | null }) {
-  return body.visualize_predictions ? { strokeWidth: body.visualization_stroke_width ?? 1, labels: body.visualization_labels ?? false } : null;
+/** The fields every /infer/* body has (validated by its schema). */
+interface InferBody {
+  model_id: string;
+  image: ImageInput | ImageInput[];
+  id?: string | null;
+  api_key?: string | null;
+  visualize_predictions?: boolean;
+  visualization_stroke_width?: number | null;
+  visualization_labels?: boolean | null;
+  disable_preproc_auto_orient?: boolean;
+  disable_preproc_contrast?: boolean;
+  disable_preproc_grayscale?: boolean;
+  disable_preproc_static_crop?: boolean;
+}
+
+/** One /infer/* route: its task, its body schema and how its body becomes the task's parameters. */
+interface InferRoute<Body extends InferBody> {
+  path: string;
+  task: TaskType;
+  body: TSchema;
+  response: TSchema;
+  summary: string;
+  description: string;
+  params: (body: Body) => TaskParams;
+}
+
+function inferRoute<Body extends InferBody>(pipeline: Pipeline, route: InferRoute<Body>) {
+  return new Elysia().post(
+    route.path,
+    async ({ body, request }) => {
+      const fields = body as Body;
+      return jsonResponse(
+        await runInference(pipeline, {
+          modelId: fields.model_id,
+          task: route.task,
+          image: fields.image,
+          id: fields.id ?? null,
+          switches: preprocessSwitches(fields, pipeline),
+          params: route.params(fields),
+          visualization: fields.visualize_predictions
+            ? { strokeWidth: fields.visualization_stroke_width ?? 1, labels: fields.visualization_labels ?? false }
+            : null,
+          clientSignal: request.signal,
+          apiKey: requestApiKey(pipeline.config, request, fields.api_key, "header-first"),
+        }),
+      );
+    },
+    {
+      body: route.body,
+      response: { 200: route.response, ...ERRORS },
+      detail: { tags: ["Inference"], summary: route.summary, description: `${route.description} ${PIPELINE_NOTE}` },
+    },
+  );
 }
 
 export function inferRoutes(pipeline: Pipeline) {
   return new Elysia()
-    .post(
-      "/infer/object_detection",
-      async ({ body, request }) =>
-        jsonResponse(
-          await runInference(pipeline, {
-            modelId: body.model_id,
-            task: "object-detection",
-            image: body.image,
-            id: body.id ?? null,
-            flags: preprocessFlags(body, pipeline),
-            params: { task: "object-detection", detection: detectionParams(body) },
-            visualization: visualization(body),
-            clientSignal: request.signal,
-            apiKey: requestApiKey(pipeline.config, request, body.api_key, "header-first"),
-          }),
-        ),
-      {
+    .use(
+      inferRoute<typeof ObjectDetectionRequest.static>(pipeline, {
+        path: "/infer/object_detection",
+        task: "object-detection",
         body: ObjectDetectionRequest,
-        response: { 200: ObjectDetectionResponse, ...ERRORS },
-        detail: {
-          tags: ["Inference"],
-          summary: "Object detection",
-          description: `Boxes for one image or a list of images. ${PIPELINE_NOTE} Postprocessing: confidence filter, the reference's NMS, rescaling to the original image.`,
-        },
-      },
+        response: ObjectDetectionResponse,
+        summary: "Object detection",
+        description: "Boxes for one image or a list of images. Postprocessing: confidence filter, the reference's NMS, rescaling to the original image.",
+        params: (body) => ({ task: "object-detection", detection: detectionParams(body) }),
+      }),
     )
-    .post(
-      "/infer/instance_segmentation",
-      async ({ body, request }) =>
-        jsonResponse(
-          await runInference(pipeline, {
-            modelId: body.model_id,
-            task: "instance-segmentation",
-            image: body.image,
-            id: body.id ?? null,
-            flags: preprocessFlags(body, pipeline),
-            params: { task: "instance-segmentation", detection: detectionParams(body), ...maskDecodeParams(body.mask_decode_mode, body.tradeoff_factor) },
-            visualization: visualization(body),
-            clientSignal: request.signal,
-            apiKey: requestApiKey(pipeline.config, request, body.api_key, "header-first"),
-          }),
-        ),
-      {
+    .use(
+      inferRoute<typeof InstanceSegmentationRequest.static>(pipeline, {
+        path: "/infer/instance_segmentation",
+        task: "instance-segmentation",
         body: InstanceSegmentationRequest,
-        response: { 200: InstanceSegmentationResponse, ...ERRORS },
-        detail: {
-          tags: ["Inference"],
-          summary: "Instance segmentation",
-          description: `Boxes and one polygon per instance (YOLOv8- and YOLOv5-style models with prototype masks). ${PIPELINE_NOTE} Mask decoding runs in the vision workers.`,
-        },
-      },
+        response: InstanceSegmentationResponse,
+        summary: "Instance segmentation",
+        description: "Boxes and one polygon per instance (YOLOv8- and YOLOv5-style models with prototype masks). Mask decoding runs in the vision workers.",
+        params: (body) => ({ task: "instance-segmentation", detection: detectionParams(body), ...maskDecodeParams(body.mask_decode_mode, body.tradeoff_factor) }),
+      }),
     )
-    .post(
-      "/infer/classification",
-      async ({ body, request }) =>
-        jsonResponse(
-          await runInference(pipeline, {
-            modelId: body.model_id,
-            task: "classification",
-            image: body.image,
-            id: body.id ?? null,
-            flags: preprocessFlags(body, pipeline),
-            params: { task: "classification", confidence: confidenceValue(body.confidence) },
-            visualization: visualization(body),
-            clientSignal: request.signal,
-            apiKey: requestApiKey(pipeline.config, request, body.api_key, "header-first"),
-          }),
-        ),
-      {
+    .use(
+      inferRoute<typeof ClassificationRequest.static>(pipeline, {
+        path: "/infer/classification",
+        task: "classification",
         body: ClassificationRequest,
-        response: { 200: ClassificationResponse, ...ERRORS },
-        detail: {
-          tags: ["Inference"],
-          summary: "Classification",
-          description: `Class probabilities for one image or a list of images; images are batched across the model's batch axis. ${PIPELINE_NOTE} Softmax is applied only to raw logits.`,
-        },
-      },
+        response: ClassificationResponse,
+        summary: "Classification",
+        description: "Class probabilities for one image or a list of images; images are batched across the model's batch axis. Softmax is applied only to raw logits.",
+        params: (body) => ({ task: "classification", confidence: confidenceValue(body.confidence) }),
+      }),
     );
 }

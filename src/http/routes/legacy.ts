@@ -2,9 +2,11 @@
 import { Elysia, t } from "elysia";
 import { InferenceError, InputImageError } from "../../errors.ts";
 import type { Pipeline } from "../../pipeline/pipeline.ts";
-import type { ImageInput, TaskParams, TaskType } from "../../workers/protocol.ts";
+import { DETECTION_DEFAULTS, type TaskParams, type TaskType } from "../../models/task.ts";
+import { requestDeadline } from "../../pipeline/deadline.ts";
+import type { ImageInput } from "../../vision/image-input.ts";
 import { requestApiKey } from "../api-key.ts";
-import { jsonResponse, maskDecodeParams, modelFor, preprocessFlags, requestSignal, runInference } from "../inference.ts";
+import { jsonResponse, maskDecodeParams, modelFor, preprocessSwitches, runInference } from "../inference.ts";
 import { ErrorResponse, MAX_DETECTIONS_LIMIT } from "../schemas.ts";
 
 /** The reference floors legacy confidences here to avoid returning every anchor. */
@@ -12,9 +14,11 @@ const CONFIDENCE_LOWER_BOUND = 0.01;
 
 const LegacyQuery = t.Object({
   api_key: t.Optional(t.String()),
-  confidence: t.Optional(t.String({ default: "0.4", description: "Threshold; values >= 1 are percentages (40 = 0.4); floored at 0.01. best/default mean 0.4." })),
-  overlap: t.Optional(t.String({ default: "0.3", description: "NMS overlap threshold; values >= 1 are percentages." })),
-  max_detections: t.Optional(t.String({ default: "300" })),
+  confidence: t.Optional(
+    t.String({ default: String(DETECTION_DEFAULTS.confidence), description: `Threshold; values >= 1 are percentages (40 = 0.4); floored at 0.01. best/default mean ${DETECTION_DEFAULTS.confidence}.` }),
+  ),
+  overlap: t.Optional(t.String({ default: String(DETECTION_DEFAULTS.iouThreshold), description: "NMS overlap threshold; values >= 1 are percentages." })),
+  max_detections: t.Optional(t.String({ default: String(DETECTION_DEFAULTS.maxDetections) })),
   format: t.Optional(t.String({ default: "json", description: "`json`, `image` (the annotated JPEG itself) or `image_and_json` (JSON with `visualization`)." })),
   image: t.Optional(t.String({ description: "URL of the image; when present the body is ignored." })),
   image_type: t.Optional(t.String({ default: "base64", description: "How to read a raw body." })),
@@ -53,7 +57,7 @@ function threshold(query: Query, name: "confidence" | "overlap", fallback: numbe
 }
 
 function maxDetections(query: Query): number {
-  const value = number(query, "max_detections", 300);
+  const value = number(query, "max_detections", DETECTION_DEFAULTS.maxDetections);
   if (!Number.isInteger(value) || value < 0 || value > MAX_DETECTIONS_LIMIT) throw outOfRange("max_detections", `an integer in [0, ${MAX_DETECTIONS_LIMIT}]`, query.max_detections!);
   return value;
 }
@@ -64,7 +68,7 @@ const flag = (raw: string | undefined) => raw !== undefined && ["true", "1", "ye
 const fraction = (value: number) => (value >= 1 ? value / 100 : value);
 
 export function legacyConfidence(raw: string | undefined): number {
-  if (raw === undefined || raw === "" || raw === "best" || raw === "default") return 0.4;
+  if (raw === undefined || raw === "" || raw === "best" || raw === "default") return DETECTION_DEFAULTS.confidence;
   const value = Number(raw);
   if (!Number.isFinite(value)) throw invalidQuery("confidence", raw);
   if (value < 0 || value > 100) throw outOfRange("confidence", "a fraction in [0, 1] or a percentage in [1, 100]", raw);
@@ -76,7 +80,7 @@ function paramsFor(task: TaskType, query: Query): TaskParams {
   if (task === "classification") return { task, confidence };
   const detection = {
     confidence,
-    iouThreshold: threshold(query, "overlap", 0.3),
+    iouThreshold: threshold(query, "overlap", DETECTION_DEFAULTS.iouThreshold),
     classAgnosticNms: false,
     maxDetections: maxDetections(query),
     classFilter: null,
@@ -120,7 +124,7 @@ async function legacyInference(pipeline: Pipeline, request: Request, params: { d
   const modelId = `${params.dataset_id}/${params.version_id}`;
   const apiKey = requestApiKey(pipeline.config, request, query.api_key, "own-first");
   // One deadline for the whole request, waiting for the model to load (or download) included.
-  const { signal, clear } = requestSignal(pipeline.config.requestTimeoutMs, request.signal);
+  const { signal, clear } = requestDeadline(pipeline.config.requestTimeoutMs, request.signal);
   try {
     return await legacyAnswer(pipeline, request, query, modelId, apiKey, signal);
   } finally {
@@ -140,7 +144,7 @@ async function legacyAnswer(pipeline: Pipeline, request: Request, query: Query, 
     task,
     image: await imageOf(request, query),
     id: null,
-    flags: preprocessFlags(
+    switches: preprocessSwitches(
       {
         disable_preproc_auto_orient: flag(query.disable_preproc_auto_orient),
         disable_preproc_contrast: flag(query.disable_preproc_contrast),

@@ -1,13 +1,13 @@
 // Model management routes: /model/registry, /model/add, /model/remove, /model/clear, /start/{dataset}/{version}, /clear_cache.
 import { Elysia, t } from "elysia";
-import type { LoadedModel } from "../../models/registry.ts";
+import type { ModelInstance } from "../../pipeline/model-instance.ts";
 import type { Pipeline } from "../../pipeline/pipeline.ts";
 import { requestApiKey } from "../api-key.ts";
 import { json } from "../errors.ts";
 import { handleModelImport, ModelImportForm, ModelImportResponse } from "../model-import.ts";
 import { ErrorResponse, ModelIdBody, ModelsDescriptions } from "../schemas.ts";
 
-function describe(model: LoadedModel) {
+function describe(model: ModelInstance) {
   return {
     model_id: model.spec.key,
     task_type: model.spec.taskType,
@@ -23,7 +23,7 @@ function describe(model: LoadedModel) {
 /** The reference's ModelsDescriptions: the GPU-memory fields exist for compatibility and are null here. */
 function descriptions(pipeline: Pipeline) {
   return {
-    models: pipeline.registry.list().map(describe),
+    models: pipeline.host.list().map(describe),
     total_vram_bytes: null,
     gpu_memory_used: null,
     gpu_memory_total: null,
@@ -57,7 +57,7 @@ export function modelRoutes(pipeline: Pipeline) {
     .post(
       "/model/add",
       async ({ body, request }) => {
-        await pipeline.registry.get(body.model_id, requestApiKey(pipeline.config, request, body.api_key, "header-first"));
+        await pipeline.host.get(body.model_id, requestApiKey(pipeline.config, request, body.api_key, "header-first"));
         return descriptions(pipeline);
       },
       {
@@ -74,7 +74,7 @@ export function modelRoutes(pipeline: Pipeline) {
     .post(
       "/model/remove",
       async ({ body }) => {
-        await pipeline.registry.unload(body.model_id);
+        await pipeline.host.unload(body.model_id);
         return descriptions(pipeline);
       },
       {
@@ -91,7 +91,7 @@ export function modelRoutes(pipeline: Pipeline) {
     .post(
       "/model/clear",
       async () => {
-        await pipeline.registry.unloadAll();
+        await pipeline.host.unloadAll();
         return descriptions(pipeline);
       },
       { response: { 200: ModelsDescriptions }, detail: { tags, summary: "Unload every model" } },
@@ -110,7 +110,7 @@ export function modelRoutes(pipeline: Pipeline) {
     .get(
       "/start/:dataset_id/:version_id",
       async ({ params, query, request }) => {
-        await pipeline.registry.get(`${params.dataset_id}/${params.version_id}`, requestApiKey(pipeline.config, request, query.api_key, "own-first"));
+        await pipeline.host.get(`${params.dataset_id}/${params.version_id}`, requestApiKey(pipeline.config, request, query.api_key, "own-first"));
         return { status: 200, message: "inference session started from local memory." };
       },
       {
@@ -122,7 +122,7 @@ export function modelRoutes(pipeline: Pipeline) {
     .get(
       "/clear_cache",
       async () => {
-        await pipeline.registry.unloadAll();
+        await pipeline.host.unloadAll();
         // The reference answers a JSON string, quotes included.
         return json(200, "Cache Cleared");
       },

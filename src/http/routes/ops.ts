@@ -31,7 +31,7 @@ export function opsRoutes(pipeline: Pipeline, serverId: string) {
     )
     .get("/healthz", () => ({ status: "healthy" }), { detail: { tags: ["Operations"], summary: "Liveness" } })
     .get("/readiness", () => ({ status: "ready" }), { detail: { tags: ["Operations"], summary: "Readiness" } })
-    .get("/metrics", () => new Response(pipeline.metrics.toPrometheus(samplePipeline(pipeline.registry, pipeline.pool)), { headers: { "content-type": "text/plain; version=0.0.4" } }), {
+    .get("/metrics", () => new Response(pipeline.metrics.toPrometheus(samplePipeline(pipeline.host, pipeline.pool)), { headers: { "content-type": "text/plain; version=0.0.4" } }), {
       detail: { tags: ["Operations"], summary: "Prometheus metrics", description: "Requests by route and status, images in flight and queued per model, time per pipeline stage, batch sizes, arena slots in use, vision worker restarts." },
     });
 }

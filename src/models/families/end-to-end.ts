@@ -1,7 +1,6 @@
-// End-to-end (NMS-free) detection output, YOLOv10 and YOLO26: one image's K × 6 rows (x1, y1, x2, y2, score, class) into final detections.
+// End-to-end (NMS-free) detection rows, the output of YOLOv10 and YOLO26 (their family files): K × 6 rows (x1, y1, x2, y2, score, class) into final detections.
 import { allocateDetectionCandidates, setCandidate, type DetectionCandidates } from "../../vision/nms.ts";
-
-export type EndToEndFamily = "yolov10" | "yolo26";
+import type { Detections } from "./family.ts";
 
 /** Values per row: x1, y1, x2, y2, score, class id. */
 export const END_TO_END_ROW = 6;
@@ -41,4 +40,15 @@ export function decodeEndToEndDetections(
     count++;
   }
   return candidates;
+}
+
+/** Every decoded row is reported, in the model's order. */
+export function unsuppressed(candidates: DetectionCandidates): Detections {
+  return { candidates, kept: Int32Array.from({ length: candidates.count }, (_, i) => i) };
+}
+
+/** K × 6 rows in output 0 (the layout YOLOv10 and YOLO26 detection share). */
+export function endToEndRows(shapes: number[][]): number | null {
+  const s = shapes[0];
+  return s && s.length === 2 && s[1] === END_TO_END_ROW ? s[0]! : null;
 }

@@ -1,5 +1,35 @@
-// YOLO-NAS detection outputs: one image's boxes (N × 4, x1 y1 x2 y2) and class scores (N × C) into candidates.
+// YOLO-NAS detection family: boxes (N × 4, x1 y1 x2 y2) and class scores (N × C) in two outputs; decoded into candidates, then NMS.
 import { allocateDetectionCandidates, setCandidate, truncateCandidates, type DetectionCandidates } from "../../vision/nms.ts";
+import { UNIT_NORMALISATION, suppressed, type ObjectDetectionFamily } from "./family.ts";
+
+export interface YoloNasDetectionLayout {
+  family: "yolonas";
+  numClasses: number;
+  numAnchors: number;
+  boxesOutput: number;
+  scoresOutput: number;
+}
+
+export const YOLONAS: ObjectDetectionFamily<YoloNasDetectionLayout> = {
+  name: "yolonas",
+  task: "object-detection",
+  // `yolonas`, `yolo_nas_{s,m,l}` (docs/compatibility.md §3.1).
+  selects: (modelType) => /^yolo[-_]?nas/.test(modelType.trim().toLowerCase()),
+  recognisedWithoutModelType: true,
+  defaultModelType: "yolonas",
+  // N x 4 boxes and N x C scores (boxes first when C is 4 too).
+  recognise(shapes, { classCount }) {
+    if (shapes.length !== 2 || !shapes.every((s) => s.length === 2) || shapes[0]![0] !== shapes[1]![0]) return null;
+    const boxesOutput = shapes.findIndex((s) => s[1] === 4);
+    const scoresOutput = boxesOutput === 0 ? 1 : 0;
+    if (boxesOutput < 0 || shapes[scoresOutput]![1] !== classCount) return null;
+    return { family: "yolonas", numClasses: classCount, numAnchors: shapes[0]![0]!, boxesOutput, scoresOutput };
+  },
+  expects: ({ classCount }) => `YOLO-NAS [batch, anchors, 4] and [batch, anchors, ${classCount}]`,
+  normalisation: () => UNIT_NORMALISATION,
+  detect: (layout, outputs, params) =>
+    suppressed(decodeYoloNasDetections(outputs(layout.boxesOutput), outputs(layout.scoresOutput), layout.numClasses, layout.numAnchors, params.confidence), params),
+};
 
 /**
  * The reference (§5.1) builds rows `[x1, y1, x2, y2, max class score, classes]` with the boxes

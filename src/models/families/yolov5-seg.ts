@@ -1,25 +1,37 @@
-// YOLOv5-family segmentation output (v5 seg, and v7 seg's first output): one image's row-major N × (5 + C + 32) tensor into candidates and mask-coefficient locations.
-import { MASK_COEFFICIENTS, type SegmentationCandidates } from "../../vision/masks.ts";
-import { decodeObjectnessRows } from "./yolov5.ts";
+// YOLOv5 segmentation family (v5 seg, v7 seg): row-major N × (5 + C + 32) predictions with objectness, plus 32 × mh × mw prototypes.
+import { MASK_COEFFICIENTS, type MaskCoefficientLayout } from "../../vision/masks.ts";
+import { UNIT_NORMALISATION, suppressed, type SegmentationFamily } from "./family.ts";
+import { findPrototypeOutputs, prototypeMasks, type PrototypeOutputs } from "./prototype-masks.ts";
+import { decodeObjectnessRows, selectsYolov5 } from "./yolov5.ts";
 
-/**
- * Each anchor's row is cx, cy, w, h, objectness, C class scores, 32 mask coefficients, decoded as
- * YOLOv5 detection's rows are (score = objectness alone, class = first argmax; see yolov5.ts);
- * coefficient k of anchor a sits at row a, column 5 + C + k.
- */
-export function decodeYolov5Segmentation(
-  output: Float32Array,
-  numClasses: number,
-  numAnchors: number,
-  confidence: number,
-): SegmentationCandidates {
-  const rowLength = 5 + numClasses + MASK_COEFFICIENTS;
-  const needed = rowLength * numAnchors;
-  if (output.length < needed) {
-    throw new Error(`YOLOv5-seg output holds ${output.length} values, ${needed} needed for ${numClasses} classes × ${numAnchors} anchors`);
-  }
-  return {
-    candidates: decodeObjectnessRows(output, numClasses, numAnchors, rowLength, confidence),
-    coefficients: { start: 5 + numClasses, rowStep: rowLength, coefficientStep: 1 },
-  };
+export interface Yolov5SegmentationLayout extends PrototypeOutputs {
+  family: "yolov5-seg";
 }
+
+/** Coefficient k of anchor a sits at row a, column 5 + C + k. */
+function coefficients(layout: Yolov5SegmentationLayout): MaskCoefficientLayout {
+  return { start: 5 + layout.numClasses, rowStep: 5 + layout.numClasses + MASK_COEFFICIENTS, coefficientStep: 1 };
+}
+
+export const YOLOV5_SEG: SegmentationFamily<Yolov5SegmentationLayout> = {
+  name: "yolov5-seg",
+  task: "instance-segmentation",
+  selects: selectsYolov5,
+  recognisedWithoutModelType: true,
+  defaultModelType: "yolov5-seg",
+  recognise(shapes, { classCount }) {
+    const found = findPrototypeOutputs(shapes);
+    const predictions = found && shapes[found.predictionsOutput]!;
+    if (!found || predictions![1] !== 5 + classCount + MASK_COEFFICIENTS) return null;
+    return { family: "yolov5-seg", numClasses: classCount, numAnchors: predictions![0]!, ...found };
+  },
+  expects: ({ classCount }) => `YOLOv5 [batch, anchors, ${5 + classCount + MASK_COEFFICIENTS}] and prototypes [batch, 32, h, w]`,
+  normalisation: () => UNIT_NORMALISATION,
+  // Rows decode as YOLOv5 detection's (score = objectness alone, class = first argmax; see yolov5.ts).
+  detect: (layout, outputs, params) =>
+    suppressed(
+      decodeObjectnessRows(outputs(layout.predictionsOutput), layout.numClasses, layout.numAnchors, 5 + layout.numClasses + MASK_COEFFICIENTS, params.confidence),
+      params,
+    ),
+  masks: (layout, outputs, detections, reported, boxes, geometry, mode) => prototypeMasks(layout, coefficients(layout), outputs, detections, reported, boxes, geometry, mode),
+};

@@ -1,5 +1,32 @@
-// YOLOv5-family detection output (v5, v7 det; also the rows of v5/v7 seg): one image's row-major N × (5 + C [+ extra]) tensor into candidates.
+// YOLOv5 detection family (v5, v7 det): row-major N × (5 + C) rows with objectness; the row decoder also serves v5/v7 segmentation.
 import { allocateDetectionCandidates, setCandidate, type DetectionCandidates } from "../../vision/nms.ts";
+import { UNIT_NORMALISATION, suppressed, type ObjectDetectionFamily } from "./family.ts";
+
+export interface Yolov5DetectionLayout {
+  family: "yolov5";
+  numClasses: number;
+  numAnchors: number;
+  /** The output holding the rows: the reference reads output 0, older exports add per-level outputs after it. */
+  output: number;
+}
+
+/** `yolov5*` and `yolov7*` (docs/compatibility.md §3.1). */
+export const selectsYolov5 = (modelType: string): boolean => /^yolov[57]/.test(modelType.trim().toLowerCase());
+
+export const YOLOV5: ObjectDetectionFamily<Yolov5DetectionLayout> = {
+  name: "yolov5",
+  task: "object-detection",
+  selects: selectsYolov5,
+  recognisedWithoutModelType: true,
+  defaultModelType: "yolov5",
+  recognise(shapes, { classCount }) {
+    const output = shapes.findIndex((s) => s.length === 2 && s[1] === 5 + classCount);
+    return output < 0 ? null : { family: "yolov5", numClasses: classCount, numAnchors: shapes[output]![0]!, output };
+  },
+  expects: ({ classCount }) => `YOLOv5/v7 [batch, anchors, ${5 + classCount} (5 + ${classCount} classes)]`,
+  normalisation: () => UNIT_NORMALISATION,
+  detect: (layout, outputs, params) => suppressed(decodeYolov5Detections(outputs(layout.output), layout.numClasses, layout.numAnchors, params.confidence), params),
+};
 
 /**
  * Each anchor's row is cx, cy, w, h, objectness, C class scores, then `rowLength - 5 - C` further

@@ -1,5 +1,30 @@
-// YOLOv8-family detection output (v8, v9, v11, v12): decoding one image's channel-major (4 + C) × N tensor into candidates.
+// YOLOv8 detection family (v8, v9, v11, v12): output 0 is channel-major (4 + C) × N; decoded into candidates, then NMS.
 import { allocateDetectionCandidates, setCandidate, truncateCandidates, type DetectionCandidates } from "../../vision/nms.ts";
+import { UNIT_NORMALISATION, suppressed, type ObjectDetectionFamily } from "./family.ts";
+
+export interface Yolov8DetectionLayout {
+  family: "yolov8";
+  numClasses: number;
+  numAnchors: number;
+}
+
+/** `yolov8*`, `yolov9*`, `yolov11*`/`yolo11*`, `yolov12*`/`yolo12*` (docs/compatibility.md §3.1). */
+export const selectsYolov8 = (modelType: string): boolean => /^yolov?(8|9|11|12)/.test(modelType.trim().toLowerCase());
+
+export const YOLOV8: ObjectDetectionFamily<Yolov8DetectionLayout> = {
+  name: "yolov8",
+  task: "object-detection",
+  selects: selectsYolov8,
+  recognisedWithoutModelType: true,
+  defaultModelType: "yolov8",
+  recognise(shapes, { classCount }) {
+    const s = shapes[0];
+    return s && s.length === 2 && s[0] === 4 + classCount ? { family: "yolov8", numClasses: classCount, numAnchors: s[1]! } : null;
+  },
+  expects: ({ classCount }) => `YOLOv8 [batch, ${4 + classCount} (4 + ${classCount} classes), anchors]`,
+  normalisation: () => UNIT_NORMALISATION,
+  detect: (layout, outputs, params) => suppressed(decodeYolov8Detections(outputs(0), layout.numClasses, layout.numAnchors, params.confidence), params),
+};
 
 /** Per-anchor "some class score reaches the threshold" flags, reused across calls (decoding is synchronous). */
 let passesScratch = new Uint8Array(0);

@@ -44,29 +44,29 @@ describe("planImport", () => {
       weightsFile: "weights.onnx",
       classNames: COCO3,
       imageSize: { width: 640, height: 640 },
-      layout: { kind: "yolov8-detection", numClasses: 3, numAnchors: 8400 },
+      layout: { family: "yolov8", numClasses: 3, numAnchors: 8400 },
       batch: { fixed: false, size: null },
     });
   });
 
   test("segmentation and classification exports", () => {
     const seg = planImport({ id: "seg/2" }, inspection([[4 + 3 + 32, 8400], [32, 160, 160]], ultralytics("segment")));
-    expect(seg).toMatchObject({ taskType: "instance-segmentation", modelType: "yolov8-seg", weightsFile: "weights.onnx", layout: { kind: "segmentation", family: "yolov8" } });
+    expect(seg).toMatchObject({ taskType: "instance-segmentation", modelType: "yolov8-seg", weightsFile: "weights.onnx", layout: { family: "yolov8-seg" } });
     const cls = planImport({ id: "cls/3" }, inspection([[3]], ultralytics("classify", { description: "Ultralytics YOLOv8n-cls model" })));
-    expect(cls).toMatchObject({ taskType: "classification", modelType: "yolov8n", weightsFile: "weights.onnx", layout: { kind: "classification", numClasses: 3 } });
+    expect(cls).toMatchObject({ taskType: "classification", modelType: "yolov8n", weightsFile: "weights.onnx", layout: { family: "yolov8-cls", numClasses: 3 } });
   });
 
   test("a model without metadata needs its class names, and its task only when the outputs do not tell", () => {
     const bare = inspection([[25200, 8]]);
     expect(() => planImport({ id: "v5/1" }, bare)).toThrow(/Cannot import the model: the model has no class names \(no `names` metadata\); pass them \(--classes a,b,c\)/);
     const plan = planImport({ id: "v5/1", classNames: ["a", "b", "c"], modelType: "yolov5v6s" }, bare);
-    expect(plan).toMatchObject({ taskType: "object-detection", modelType: "yolov5v6s", weightsFile: "yolov5s_weights.onnx", layout: { kind: "yolov5-detection", numAnchors: 25200 } });
+    expect(plan).toMatchObject({ taskType: "object-detection", modelType: "yolov5v6s", weightsFile: "yolov5s_weights.onnx", layout: { family: "yolov5", numAnchors: 25200 } });
     expect(() => planImport({ id: "x/1", classNames: ["a"] }, inspection([[1, 2, 3, 4, 5]]))).toThrow(/does not say its task.*do not tell; pass the task \(--task detect, segment or classify\)/);
   });
 
   test("defaults the model type from the layout, and the weights file from the model type", () => {
     const names = { classNames: ["a", "b", "c"] };
-    expect(planImport({ id: "a/1", ...names }, inspection([[8400, 4], [8400, 3]]))).toMatchObject({ modelType: "yolonas", weightsFile: "weights.onnx", layout: { kind: "yolonas-detection" } });
+    expect(planImport({ id: "a/1", ...names }, inspection([[8400, 4], [8400, 3]]))).toMatchObject({ modelType: "yolonas", weightsFile: "weights.onnx", layout: { family: "yolonas" } });
     expect(planImport({ id: "a/1", ...names }, inspection([[300, 6]]))).toMatchObject({ modelType: "yolov10", layout: { family: "yolov10" } });
     expect(planImport({ id: "a/1", ...names, modelType: "yolo26s" }, inspection([[300, 6]]))).toMatchObject({ modelType: "yolo26s", layout: { family: "yolo26" } });
     expect(planImport({ id: "a/1", ...names }, inspection([[25200, 8]]))).toMatchObject({ modelType: "yolov5", weightsFile: "yolov5s_weights.onnx" });
@@ -75,7 +75,7 @@ describe("planImport", () => {
 
   test("an Ultralytics YOLO26 description makes an end-to-end output uncapped", () => {
     const plan = planImport({ id: "e2e/1" }, inspection([[300, 6]], ultralytics("detect", { description: "Ultralytics YOLO26n model trained on coco.yaml" })));
-    expect(plan).toMatchObject({ modelType: "yolo26n", layout: { kind: "end-to-end-detection", family: "yolo26" } });
+    expect(plan).toMatchObject({ modelType: "yolo26n", layout: { family: "yolo26" } });
   });
 
   test("explicit options win over the metadata", () => {

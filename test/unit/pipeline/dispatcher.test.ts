@@ -1,32 +1,33 @@
-// Specification of the dispatcher's deadlines and cancellation: an abandoned request answers at once and gives its slot back.
+// Specification of the dispatcher's deadlines and cancellation: an abandoned request answers at once and gives its slots back,
+// and a request answered early (one of its images failed) stops its other images.
 //
-// The arena, allocator and dispatcher are real; the vision pool is a stand-in that plays the
-// workers' part on the slot states (preprocess marks READY, postprocess frees), and the test
-// plays the inference worker (READY -> RUNNING -> INFERRED, then the batch report).
+// The arena, the model queue and the dispatcher are real; the vision pool is a stand-in that plays the workers' part on
+// the slot states (preprocess marks READY; postprocess reads and leaves the slot INFERRED), and the test plays the
+// inference worker (READY -> RUNNING -> INFERRED, then the batch report).
 import { describe, expect, test } from "bun:test";
 import { InferenceError } from "../../../src/errors.ts";
-import type { LoadedModel, ModelRegistry } from "../../../src/models/registry.ts";
-import { Arena, SlotState } from "../../../src/workers/arena.ts";
+import type { TaskParams } from "../../../src/models/task.ts";
 import { Dispatcher } from "../../../src/pipeline/dispatcher.ts";
 import { ServerMetrics } from "../../../src/pipeline/metrics.ts";
-import type { PreprocessFlags, TaskParams, VisionRequest } from "../../../src/workers/protocol.ts";
-import { SlotAllocator } from "../../../src/pipeline/slot-allocator.ts";
+import type { ModelHost } from "../../../src/pipeline/model-host.ts";
+import type { ModelInstance } from "../../../src/pipeline/model-instance.ts";
+import { ModelQueue } from "../../../src/pipeline/model-queue.ts";
 import type { VisionPool } from "../../../src/pipeline/vision-pool.ts";
+import type { PreprocessSwitches } from "../../../src/vision/preprocess.ts";
+import { Arena, SlotState } from "../../../src/workers/arena.ts";
+import type { VisionRequest } from "../../../src/workers/protocol.ts";
+import { batchDone, batchFailed, claimReadyPrefix, inputWritten } from "../../../src/workers/slot-states.ts";
 
-const FLAGS: PreprocessFlags = { disableAutoOrient: false, disableContrast: false, disableGrayscale: false, disableStaticCrop: false };
+const SWITCHES: PreprocessSwitches = { disableAutoOrient: false, disableContrast: false, disableGrayscale: false, disableStaticCrop: false };
 const PARAMS: TaskParams = { task: "classification", confidence: 0.4 };
 const IMAGE = { type: "base64", value: "" };
+/** An image the stand-in pool refuses to decode (400) after 20 ms, as a vision worker does for a corrupt image. */
+const BAD_IMAGE = { type: "base64", value: "bad" };
 
 function setup(slots: number, maxQueue = 8, crashOn = new Set<string>()) {
   const arena = Arena.allocate({ slots, paddingSlots: 0, inputShape: [1], outputs: [{ name: "out", shape: [1] }] });
-  const model = {
-    spec: { key: "m/1" },
-    arena,
-    allocator: new SlotAllocator(arena),
-    slotWaiters: new Array(slots).fill(undefined),
-    admissionQueue: [],
-    closing: false,
-  } as unknown as LoadedModel;
+  const queue = new ModelQueue("m/1", arena, { maxQueue, maxQueueWaitMs: 0 }, () => {});
+  const instance = { id: 7, spec: { key: "m/1", preprocessing: { autoOrient: false } }, arena, queue } as unknown as ModelInstance;
   const postprocessed: number[] = [];
   const pool = {
     async run(request: VisionRequest) {
@@ -35,29 +36,34 @@ function setup(slots: number, maxQueue = 8, crashOn = new Set<string>()) {
         throw new InferenceError(500, "Internal error. An image worker failed while handling this request.");
       }
       if (request.type === "preprocess") {
-        arena.transition(request.slot, SlotState.ASSIGNED, SlotState.READY);
+        if (request.image.value === BAD_IMAGE.value) {
+          await Bun.sleep(20);
+          throw new InferenceError(400, "Could not load input image.");
+        }
+        inputWritten(arena, request.slot);
         return { width: 1, height: 1, staticCropApplied: false };
       }
       if (request.type === "postprocess") {
         postprocessed.push(request.slot);
-        arena.transition(request.slot, SlotState.INFERRED, SlotState.FREE);
         return { body: "{}", visualization: null };
       }
       throw new Error(`unexpected ${request.type}`);
     },
   } as unknown as VisionPool;
-  const registry = { loaded: () => model } as unknown as ModelRegistry;
-  const dispatcher = new Dispatcher(registry, pool, { maxQueue }, new ServerMetrics());
-  /** Plays the inference worker over slots start..start+count-1. */
+  const host = { instance: (id: number) => (id === 7 ? instance : undefined) } as unknown as ModelHost;
+  const dispatcher = new Dispatcher(host, pool, {}, new ServerMetrics());
+  /** Plays the inference worker over slots start..start+count-1; the returned function ends the batch and reports it. */
   const runBatch = (start: number, count: number) => {
-    for (let s = start; s < start + count; s++) arena.transition(s, SlotState.READY, SlotState.RUNNING);
+    claimReadyPrefix(arena.states, start, count);
     return () => {
-      for (let s = start; s < start + count; s++) arena.transition(s, SlotState.RUNNING, SlotState.INFERRED);
-      dispatcher.onInferred({ key: "m/1", start, count, inferMs: 1 } as never);
+      batchDone(arena.states, start, count);
+      dispatcher.onInferred({ instance: 7, start, count, rows: count, inferMs: 1 });
     };
   };
-  const infer = (signal?: AbortSignal) => dispatcher.infer(model, IMAGE, FLAGS, PARAMS, null, signal);
-  return { arena, model, dispatcher, runBatch, infer, postprocessed };
+  const inferList = (images: { type: string; value: string }[], signal?: AbortSignal) =>
+    dispatcher.infer(instance, { images, switches: SWITCHES, params: PARAMS, visualization: null, signal });
+  const infer = (signal?: AbortSignal) => inferList([IMAGE], signal).then(([result]) => result);
+  return { arena, queue, dispatcher, runBatch, infer, inferList, postprocessed };
 }
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
@@ -92,24 +98,24 @@ describe("Dispatcher deadlines and cancellation", () => {
   });
 
   test("a queued request leaves the admission queue on abort, and the next free slot goes to the one behind it", async () => {
-    const { arena, model, infer, runBatch } = setup(1);
+    const { arena, queue, infer, runBatch } = setup(1);
     const first = infer();
     await tick();
     const controller = new AbortController();
     const abandoned = infer(controller.signal);
     const third = infer();
     await tick();
-    expect(model.admissionQueue).toHaveLength(2);
+    expect(queue.queued).toBe(2);
     controller.abort(deadline());
     await expect(abandoned).rejects.toMatchObject({ status: 504 });
-    expect(model.admissionQueue).toHaveLength(1);
+    expect(queue.queued).toBe(1);
     runBatch(0, 1)();
     await first;
     await tick();
     runBatch(0, 1)();
     await third;
     expect(arena.state(0)).toBe(SlotState.FREE);
-    expect(model.admissionQueue).toHaveLength(0);
+    expect(queue.queued).toBe(0);
   });
 
   test("a client that goes away is answered with no 504 of ours and costs no inference", async () => {
@@ -145,8 +151,8 @@ describe("Dispatcher deadlines and cancellation", () => {
     console.error = () => {};
     try {
       // As the inference worker does on an ORT error: the batch's slots go back to ASSIGNED, then it reports.
-      for (const slot of [0, 1]) arena.transition(slot, SlotState.RUNNING, SlotState.ASSIGNED);
-      dispatcher.onBatchFailed("m/1", 0, 2, new InferenceError(500, "ORT said no"));
+      batchFailed(arena.states, 0, 2);
+      dispatcher.onBatchFailed(7, 0, 2, new InferenceError(500, "ORT said no"));
     } finally {
       console.error = original;
     }
@@ -164,5 +170,52 @@ describe("Dispatcher deadlines and cancellation", () => {
     runBatch(0, 1)();
     expect(await answer).toEqual({ body: "{}", visualization: null });
     expect(arena.state(0)).toBe(SlotState.FREE);
+  });
+
+  test("the main thread releases a slot after its postprocessing, not the worker", async () => {
+    const { arena, infer, runBatch } = setup(1);
+    const answer = infer();
+    await tick();
+    runBatch(0, 1)();
+    await answer;
+    expect(arena.state(0)).toBe(SlotState.FREE);
+  });
+});
+
+describe("Dispatcher: a request's images are admitted and answered together", () => {
+  test("a list that does not fit the free slots plus the queue is refused whole with 503, taking no slot", async () => {
+    const { arena, queue, inferList } = setup(2, 1);
+    await expect(inferList([IMAGE, IMAGE, IMAGE, IMAGE])).rejects.toMatchObject({ status: 503 });
+    expect(arena.countInState(SlotState.FREE)).toBe(2);
+    expect(queue.queued).toBe(0);
+  });
+
+  test("one bad image answers the request at once; its queued siblings leave the queue and its READY siblings are withdrawn", async () => {
+    const { arena, queue, inferList, postprocessed } = setup(2, 8);
+    const answer = inferList([IMAGE, BAD_IMAGE, IMAGE, IMAGE]).catch((error: unknown) => error);
+    await tick();
+    expect(queue.queued).toBe(2);
+    expect(arena.state(0)).toBe(SlotState.READY);
+    expect(await answer).toMatchObject({ status: 400 });
+    await tick();
+    expect(queue.queued).toBe(0);
+    expect(arena.countInState(SlotState.FREE)).toBe(2);
+    expect(queue.slotsInUse).toBe(0);
+    expect(postprocessed).toEqual([]);
+  });
+
+  test("a sibling already running skips postprocessing and its slot comes back when its batch reports", async () => {
+    const { arena, queue, inferList, runBatch, postprocessed } = setup(2, 8);
+    const answer = inferList([IMAGE, BAD_IMAGE, IMAGE]).catch((error: unknown) => error);
+    await tick();
+    // Image 0 is READY in slot 0 while the bad image is still being decoded in slot 1: its batch starts.
+    const finish = runBatch(0, 1);
+    expect(await answer).toMatchObject({ status: 400 });
+    expect(arena.state(0)).toBe(SlotState.RUNNING);
+    finish();
+    await tick();
+    expect(postprocessed).toEqual([]);
+    expect(arena.countInState(SlotState.FREE)).toBe(2);
+    expect(queue.slotsInUse).toBe(0);
   });
 });

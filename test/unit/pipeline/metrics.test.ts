@@ -30,8 +30,8 @@ describe("ServerMetrics", () => {
     const now = sharedNow();
     readyAt[2] = now - 30 - 40; // ready 30 ms before a 40 ms batch started
     readyAt[3] = now - 10 - 40;
-    m.recordBatch({ key: "a/1", start: 2, count: 2, inferMs: 40 }, readyAt);
-    m.recordBatch({ key: "a/1", start: 0, count: 1, inferMs: 20 }, readyAt);
+    m.recordBatch("a/1", { start: 2, count: 2, inferMs: 40 }, readyAt);
+    m.recordBatch("a/1", { start: 0, count: 1, inferMs: 20 }, readyAt);
     const text = m.toPrometheus(idle);
     expect(series(text, 'inference_batches_by_size_total{model_id="a/1",size="2"}')).toBe(1);
     expect(series(text, 'inference_batches_by_size_total{model_id="a/1",size="1"}')).toBe(1);

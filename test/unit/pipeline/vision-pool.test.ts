@@ -3,8 +3,8 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { VisionPool } from "../../../src/pipeline/vision-pool.ts";
 
 const WORKER = new URL("./workers/misbehaving.worker.ts", import.meta.url);
-const FLAGS = { disableAutoOrient: false, disableContrast: false, disableGrayscale: false, disableStaticCrop: false };
-const task = (type: string) => ({ type: "preprocess" as const, key: "m/1", slot: 0, image: { type }, flags: FLAGS });
+const SWITCHES = { disableAutoOrient: false, disableContrast: false, disableGrayscale: false, disableStaticCrop: false };
+const task = (type: string) => ({ type: "preprocess" as const, instance: 1, slot: 0, image: { type }, switches: SWITCHES });
 
 let pool: VisionPool | undefined;
 afterEach(async () => {

@@ -1,7 +1,6 @@
-// Specification of the arena (slot table in shared memory) and its slot allocator.
+// Specification of the arena: the slot table of one model instance in shared memory.
 import { describe, expect, test } from "bun:test";
-import { Arena, SlotState, type ArenaLayout } from "../../../src/workers/arena.ts";
-import { SlotAllocator } from "../../../src/pipeline/slot-allocator.ts";
+import { Arena, type ArenaLayout } from "../../../src/workers/arena.ts";
 
 const layout: ArenaLayout = { slots: 4, paddingSlots: 1, inputShape: [3, 2, 2], outputs: [{ name: "out", shape: [5, 3] }] };
 
@@ -36,46 +35,5 @@ describe("Arena", () => {
     expect(() => arena.input(4, 2)).toThrow(RangeError);
     expect(() => arena.output(0, -1)).toThrow(RangeError);
     expect(arena.input(4).length).toBe(12);
-  });
-
-  test("moves slot states only by compare-and-swap", () => {
-    const arena = Arena.allocate(layout);
-    expect(arena.transition(0, SlotState.READY, SlotState.RUNNING)).toBe(false);
-    expect(arena.transition(0, SlotState.FREE, SlotState.ASSIGNED)).toBe(true);
-    expect(arena.markReady(0)).toBe(true);
-    expect(arena.state(0)).toBe(SlotState.READY);
-    expect(arena.readyAt[0]).toBeGreaterThan(0);
-  });
-
-  test("does not mark a cancelled slot ready", () => {
-    const arena = Arena.allocate(layout);
-    expect(arena.markReady(2)).toBe(false);
-    expect(arena.state(2)).toBe(SlotState.FREE);
-  });
-});
-
-describe("SlotAllocator", () => {
-  test("hands out slots in ring order so simultaneous requests land side by side", () => {
-    const allocator = new SlotAllocator(Arena.allocate(layout));
-    expect([allocator.acquire(), allocator.acquire(), allocator.acquire()]).toEqual([0, 1, 2]);
-  });
-
-  test("returns -1 when every assignable slot is busy, and never hands out padding slots", () => {
-    const arena = Arena.allocate(layout);
-    const allocator = new SlotAllocator(arena);
-    for (let i = 0; i < 4; i++) allocator.acquire();
-    expect(allocator.acquire()).toBe(-1);
-    expect(allocator.inUse()).toBe(4);
-    Atomics.store(arena.states, 1, SlotState.FREE);
-    expect(allocator.acquire()).toBe(1);
-  });
-
-  test("continues after the last slot it gave out rather than reusing the lowest free one", () => {
-    const arena = Arena.allocate(layout);
-    const allocator = new SlotAllocator(arena);
-    allocator.acquire();
-    allocator.acquire();
-    Atomics.store(arena.states, 0, SlotState.FREE);
-    expect(allocator.acquire()).toBe(2);
   });
 });

@@ -1,15 +1,24 @@
-// Tests of the detection family decoders (YOLOv5/v7 objectness rows, YOLO-NAS boxes + scores, YOLOv10/YOLO26 end-to-end rows) and their postprocessing.
+// Tests of the detection families (YOLOv5/v7 objectness rows, YOLO-NAS boxes + scores, YOLOv10/YOLO26 end-to-end rows): decoders and the answers they give.
 import { describe, expect, test } from "bun:test";
-import { decodeEndToEndDetections } from "../../../src/models/families/end-to-end.ts";
-import { postprocessDetectionOutputs, type DetectionLayout, type DetectionParams, type ObjectDetectionPrediction } from "../../../src/models/families/object-detection.ts";
-import { decodeYoloNasDetections } from "../../../src/models/families/yolonas.ts";
-import { decodeYolov5Detections } from "../../../src/models/families/yolov5.ts";
-import type { RescaleGeometry } from "../../../src/vision/boxes.ts";
+import { decodeEndToEndDetections } from "../../../../src/models/families/end-to-end.ts";
+import type { FamilyLayout, OutputViews } from "../../../../src/models/families/family.ts";
+import type { DetectionParams } from "../../../../src/models/task.ts";
+import type { ObjectDetectionPrediction } from "../../../../src/models/tasks/detections.ts";
+import { taskResponse } from "../../../../src/models/tasks/task-response.ts";
+import { decodeYoloNasDetections } from "../../../../src/models/families/yolonas.ts";
+import { decodeYolov5Detections } from "../../../../src/models/families/yolov5.ts";
+import type { RescaleGeometry } from "../../../../src/vision/boxes.ts";
 
 const classNames = ["cat", "dog", "fox"];
 const NC = classNames.length;
 const identity: RescaleGeometry = { inputWidth: 640, inputHeight: 640, imageWidth: 640, imageHeight: 640, resize: "stretch", staticCrop: null };
 const defaults: DetectionParams = { confidence: 0.4, iouThreshold: 0.3, classAgnosticNms: false, maxDetections: 300, classFilter: null };
+
+/** The object-detection answer for one image's outputs, through the family the layout names (the server's path). */
+function postprocessDetectionOutputs(layout: FamilyLayout, outputs: OutputViews, params: DetectionParams, geometry: RescaleGeometry, names: string[]): ObjectDetectionPrediction[] {
+  const body = taskResponse(layout, outputs, { task: "object-detection", detection: params }, geometry, names) as { predictions: ObjectDetectionPrediction[] };
+  return body.predictions;
+}
 
 const withoutIds = (predictions: ObjectDetectionPrediction[]) => predictions.map(({ detection_id: _, ...rest }) => rest);
 const f = Math.fround;
@@ -65,7 +74,7 @@ describe("YOLOv5/v7 detection (objectness rows)", () => {
   });
 
   test("postprocessing runs NMS: the inner box goes, the confidence is the objectness", () => {
-    const layout: DetectionLayout = { kind: "yolov5-detection", numClasses: NC, numAnchors: planted.length, output: 0 };
+    const layout = { family: "yolov5", numClasses: NC, numAnchors: planted.length, output: 0 };
     const predictions = postprocessDetectionOutputs(layout, () => yolov5Output(planted), defaults, identity, classNames);
     expect(withoutIds(predictions)).toEqual([
       { x: 200, y: 200, width: 200, height: 200, confidence: f(0.8), class: "dog", class_id: 1 },
@@ -74,7 +83,7 @@ describe("YOLOv5/v7 detection (objectness rows)", () => {
   });
 
   test("reads the output the layout names", () => {
-    const layout: DetectionLayout = { kind: "yolov5-detection", numClasses: NC, numAnchors: planted.length, output: 2 };
+    const layout = { family: "yolov5", numClasses: NC, numAnchors: planted.length, output: 2 };
     const outputs = [new Float32Array(1), new Float32Array(1), yolov5Output(planted)];
     expect(postprocessDetectionOutputs(layout, (i) => outputs[i]!, defaults, identity, classNames).length).toBe(2);
   });
@@ -103,7 +112,7 @@ describe("YOLO-NAS detection (boxes + class scores)", () => {
 
   test("postprocessing runs NMS over the decoded boxes", () => {
     const [boxes, scores] = yoloNasOutputs(planted);
-    const layout: DetectionLayout = { kind: "yolonas-detection", numClasses: NC, numAnchors: planted.length, boxesOutput: 1, scoresOutput: 0 };
+    const layout = { family: "yolonas", numClasses: NC, numAnchors: planted.length, boxesOutput: 1, scoresOutput: 0 };
     const predictions = postprocessDetectionOutputs(layout, (i) => (i === 1 ? boxes : scores), defaults, identity, classNames);
     expect(withoutIds(predictions)).toEqual([
       { x: 200, y: 200, width: 200, height: 200, confidence: f(0.9), class: "dog", class_id: 1 },
@@ -150,7 +159,7 @@ describe("end-to-end detection (YOLOv10, YOLO26)", () => {
   });
 
   test("YOLOv10 postprocessing: no NMS, model order, max_detections, class_filter last; IoU and agnostic settings ignored", () => {
-    const layout: DetectionLayout = { kind: "end-to-end-detection", family: "yolov10", numClasses: NC, numRows: e2eRows.length };
+    const layout = { family: "yolov10", numClasses: NC, numRows: e2eRows.length };
     const output = endToEndOutput(e2eRows);
     const run = (params: Partial<DetectionParams>) => withoutIds(postprocessDetectionOutputs(layout, () => output, { ...defaults, ...params }, identity, classNames));
     const dogs = [
@@ -166,13 +175,13 @@ describe("end-to-end detection (YOLOv10, YOLO26)", () => {
   });
 
   test("YOLO26 postprocessing has no max_detections cap", () => {
-    const layout: DetectionLayout = { kind: "end-to-end-detection", family: "yolo26", numClasses: NC, numRows: e2eRows.length };
+    const layout = { family: "yolo26", numClasses: NC, numRows: e2eRows.length };
     const output = endToEndOutput(e2eRows);
     expect(postprocessDetectionOutputs(layout, () => output, { ...defaults, maxDetections: 1 }, identity, classNames).length).toBe(3);
   });
 
   test("rescales boxes like every family (stretch to a 320 x 480 image)", () => {
-    const layout: DetectionLayout = { kind: "end-to-end-detection", family: "yolov10", numClasses: NC, numRows: 1 };
+    const layout = { family: "yolov10", numClasses: NC, numRows: 1 };
     const geometry: RescaleGeometry = { ...identity, imageWidth: 320, imageHeight: 480 };
     const predictions = postprocessDetectionOutputs(layout, () => endToEndOutput([[100, 100, 300, 300, 0.9, 2]]), defaults, geometry, classNames);
     expect(withoutIds(predictions)).toEqual([{ x: 100, y: 150, width: 100, height: 150, confidence: f(0.9), class: "fox", class_id: 2 }]);

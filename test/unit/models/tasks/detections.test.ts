@@ -1,15 +1,18 @@
-// Tests for the object-detection predictions pipeline: decode → NMS → max_detections → rescale → build → class_filter.
+// Tests for the object-detection predictions pipeline on a YOLOv8 output: decode → NMS → max_detections → rescale → build → class_filter.
 import { describe, expect, test } from "bun:test";
-import {
-  postprocessObjectDetection,
-  type DetectionParams,
-  type ObjectDetectionPrediction,
-} from "../../../src/models/families/object-detection.ts";
-import type { RescaleGeometry } from "../../../src/vision/boxes.ts";
+import { YOLOV8 } from "../../../../src/models/families/yolov8.ts";
+import type { DetectionParams } from "../../../../src/models/task.ts";
+import { detectionPredictions, type ObjectDetectionPrediction } from "../../../../src/models/tasks/detections.ts";
+import type { RescaleGeometry } from "../../../../src/vision/boxes.ts";
 
 const classNames = ["circle", "square", "triangle", "hex-nut", "blob"];
 const numClasses = classNames.length;
 const numAnchors = 8400;
+
+/** What the task answers for one YOLOv8 output (the server's path: family decode, then the detections task). */
+function postprocessObjectDetection(output: Float32Array, params: DetectionParams, geometry: RescaleGeometry, names: string[]): ObjectDetectionPrediction[] {
+  return detectionPredictions(YOLOV8.detect({ family: "yolov8", numClasses, numAnchors }, () => output, params), params, geometry, names);
+}
 
 interface PlantedAnchor {
   anchor: number;
@@ -70,10 +73,10 @@ function withoutIds(predictions: ObjectDetectionPrediction[]): PredictionWithout
 }
 
 function run(params: Partial<DetectionParams> = {}, geometry: RescaleGeometry = stretched640x480): ObjectDetectionPrediction[] {
-  return postprocessObjectDetection(syntheticOutput(planted), { numClasses, numAnchors }, { ...defaults, ...params }, geometry, classNames);
+  return postprocessObjectDetection(syntheticOutput(planted), { ...defaults, ...params }, geometry, classNames);
 }
 
-describe("postprocessObjectDetection on a synthetic 9 × 8400 output", () => {
+describe("YOLOv8 detections on a synthetic 9 × 8400 output", () => {
   test("matches the hand-computed predictions with class-aware NMS", () => {
     expect(withoutIds(run())).toEqual([bigCircle, bigHexNut, smallSquare]);
   });
@@ -110,7 +113,7 @@ describe("postprocessObjectDetection on a synthetic 9 × 8400 output", () => {
 
   test("names a class without a class name by its id", () => {
     const output = syntheticOutput([{ anchor: 0, cx: 100, cy: 100, w: 10, h: 10, classId: 4, score: 0.9 }]);
-    const predictions = postprocessObjectDetection(output, { numClasses, numAnchors }, defaults, stretched640x480, classNames.slice(0, 2));
+    const predictions = postprocessObjectDetection(output, defaults, stretched640x480, classNames.slice(0, 2));
     expect(predictions.map((p) => p.class)).toEqual(["4"]);
   });
 
@@ -125,7 +128,7 @@ describe("postprocessObjectDetection on a synthetic 9 × 8400 output", () => {
       staticCrop: { xMin: 50, yMin: 0, xMax: 100, yMax: 100 },
     };
     const output = syntheticOutput([{ anchor: 7, cx: 320, cy: 320, w: 400, h: 640, classId: 2, score: 0.75 }]);
-    const predictions = postprocessObjectDetection(output, { numClasses, numAnchors }, defaults, geometry, classNames);
+    const predictions = postprocessObjectDetection(output, defaults, geometry, classNames);
     expect(withoutIds(predictions)).toEqual([
       { x: 750, y: 400, width: 500, height: 800, confidence: Math.fround(0.75), class: "triangle", class_id: 2 },
     ]);

@@ -1,13 +1,12 @@
 // Tests of classification postprocessing: softmax maths, 4-dp rounding, sorting, thresholds, multi-label and the reference's quirks.
 import { describe, expect, test } from "bun:test";
 import {
-  classificationNormalisation,
   isProbabilityDistribution,
   postprocessClassification,
   softmax,
   type MultiLabelClassificationBody,
   type SingleLabelClassificationBody,
-} from "../../../src/models/families/classification.ts";
+} from "../../../../src/models/tasks/classification.ts";
 
 const NAMES = ["cat", "dog", "bird", "fish"];
 const IMAGE = { width: 640, height: 480 };
@@ -183,19 +182,5 @@ describe("multi-label", () => {
     expect(JSON.stringify(body)).toBe(
       '{"image":{"width":480,"height":640},"predictions":{"__proto__":{"confidence":0.5,"class_id":0},"dog":{"confidence":0.25,"class_id":1}},"predicted_classes":["__proto__"]}',
     );
-  });
-});
-
-describe("classificationNormalisation", () => {
-  test("ViT and YOLOv8-cls use mean = std = 0.5", () => {
-    for (const modelType of ["vit", "yolov8", "yolov8n", "yolov8x"]) {
-      expect(classificationNormalisation(modelType)).toEqual({ mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] });
-    }
-  });
-
-  test("ResNet uses the ImageNet mean and std", () => {
-    for (const modelType of ["resnet18", "resnet34", "resnet50", "resnet101"]) {
-      expect(classificationNormalisation(modelType)).toEqual({ mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] });
-    }
   });
 });

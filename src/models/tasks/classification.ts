@@ -1,4 +1,4 @@
-// Classification: one image's class scores to the reference's response body (single- and multi-label), and each family's input normalisation.
+// Classification task: one image's class scores to the reference's response body (single- and multi-label).
 import { pythonRound } from "../../python-rounding.ts";
 
 /** Per-request postprocessing parameters (the request's `confidence`). */
@@ -39,24 +39,6 @@ export interface MultiLabelClassificationBody {
 
 /** The response body without `inference_id`, `time` and `visualization`, which the caller adds. */
 export type ClassificationBody = SingleLabelClassificationBody | MultiLabelClassificationBody;
-
-/** Per-channel (R, G, B) normalisation applied after dividing pixels by 255: `(x - mean) / std`. */
-export interface Normalisation {
-  mean: [number, number, number];
-  std: [number, number, number];
-}
-
-const HALF_NORMALISATION: Normalisation = { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
-const IMAGENET_NORMALISATION: Normalisation = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
-
-/**
- * The normalisation of a classification family by its `model_type`: ResNet (`resnet18/34/50/101`)
- * uses ImageNet statistics; ViT, YOLOv8-cls (`yolov8`, `yolov8n`…) and anything else use the
- * reference's classification base class values, mean = std = 0.5 (pixels end up in [-1, 1]).
- */
-export function classificationNormalisation(modelType: string): Normalisation {
-  return modelType.toLowerCase().startsWith("resnet") ? IMAGENET_NORMALISATION : HALF_NORMALISATION;
-}
 
 /**
  * How far a row's sum may stray from 1 and still count as a probability distribution. A float32

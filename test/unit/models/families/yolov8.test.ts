@@ -1,6 +1,6 @@
 // Tests for YOLOv8-family output decoding: max class score, first-max class, inclusive float32 threshold, xywh → xyxy.
 import { describe, expect, test } from "bun:test";
-import { decodeYolov8Detections } from "../../../src/models/families/yolov8.ts";
+import { decodeYolov8Detections } from "../../../../src/models/families/yolov8.ts";
 
 interface Anchor {
   cx: number;

@@ -1,15 +1,15 @@
-// Tests of instance-segmentation postprocessing: YOLOv8-seg and YOLOv5-seg decoding, and the reference's pipeline order end to end.
+// Tests of instance segmentation: the YOLOv8-seg and YOLOv5-seg families' decoding, and the task's pipeline order end to end.
 import { describe, expect, test } from "bun:test";
-import { InferenceError } from "../../../src/errors.ts";
+import { InferenceError } from "../../../../src/errors.ts";
+import { YOLOV5_SEG } from "../../../../src/models/families/yolov5-seg.ts";
+import { YOLOV8_SEG } from "../../../../src/models/families/yolov8-seg.ts";
 import {
-  postprocessInstanceSegmentation,
+  instanceSegmentationPredictions,
   type InstanceSegmentationParams,
-  type SegmentationOutputLayout,
-} from "../../../src/models/families/instance-segmentation.ts";
-import { decodeYolov5Segmentation } from "../../../src/models/families/yolov5-seg.ts";
-import { decodeYolov8Segmentation } from "../../../src/models/families/yolov8-seg.ts";
-import type { RescaleGeometry } from "../../../src/vision/boxes.ts";
-import { gatherMaskCoefficients, MASK_COEFFICIENTS, type MaskDecodeMode } from "../../../src/vision/masks.ts";
+  type InstanceSegmentationPrediction,
+} from "../../../../src/models/tasks/instance-segmentation.ts";
+import type { RescaleGeometry } from "../../../../src/vision/boxes.ts";
+import { MASK_COEFFICIENTS, type MaskDecodeMode } from "../../../../src/vision/masks.ts";
 
 /** One anchor: box (cx, cy, w, h), class scores, and which prototype channel its mask selects (weight 8). */
 interface Anchor {
@@ -79,8 +79,29 @@ function stretched(imageWidth: number, imageHeight: number): RescaleGeometry {
   return { inputWidth: INPUT, inputHeight: INPUT, imageWidth, imageHeight, resize: "stretch", staticCrop: null };
 }
 
-function layout(family: SegmentationOutputLayout["family"]): SegmentationOutputLayout {
+interface PrototypeLayout {
+  family: "yolov8" | "yolov5";
+  numClasses: number;
+  numAnchors: number;
+  protoHeight: number;
+  protoWidth: number;
+}
+
+function layout(family: "yolov8" | "yolov5"): PrototypeLayout {
   return { family, numClasses: 2, numAnchors: 3, protoHeight: PROTO, protoWidth: PROTO };
+}
+
+/** The task's answer for predictions (output 0) and prototypes (output 1) of the YOLOv8-seg or YOLOv5-seg family. */
+function postprocessInstanceSegmentation(
+  outputs: { predictions: Float32Array; protos: Float32Array },
+  { family, ...sizes }: PrototypeLayout,
+  segmentation: InstanceSegmentationParams,
+  geometry: RescaleGeometry,
+  names: string[],
+): InstanceSegmentationPrediction[] {
+  const views = (i: number) => (i === 0 ? outputs.predictions : outputs.protos);
+  const familyLayout = { family: `${family}-seg`, ...sizes, predictionsOutput: 0, protosOutput: 1 };
+  return instanceSegmentationPredictions(family === "yolov8" ? YOLOV8_SEG : YOLOV5_SEG, familyLayout, views, segmentation, geometry, names);
 }
 
 function run(family: "yolov8" | "yolov5", overrides: Partial<InstanceSegmentationParams> = {}, geometry = stretched(INPUT, INPUT)) {
@@ -91,53 +112,54 @@ function run(family: "yolov8" | "yolov5", overrides: Partial<InstanceSegmentatio
 
 const xy = (points: { x: number; y: number }[]) => points.map(({ x, y }) => [x, y]);
 
-describe("decodeYolov8Segmentation", () => {
-  test("decodes boxes and classes like YOLOv8 detection and locates coefficient k of anchor a at row 4 + C + k", () => {
+const yolov8Layout = { family: "yolov8-seg" as const, numClasses: 2, numAnchors: 3, protoHeight: PROTO, protoWidth: PROTO, predictionsOutput: 0, protosOutput: 1 };
+const yolov5Layout = { ...yolov8Layout, family: "yolov5-seg" as const };
+
+describe("the YOLOv8-seg family", () => {
+  test("decodes boxes and classes like YOLOv8 detection", () => {
     const output = yolov8Output([RECTANGLE, ELL, FAINT]);
-    const { candidates, coefficients } = decodeYolov8Segmentation(output, 2, 3, 0.4);
+    const { candidates, kept } = YOLOV8_SEG.detect(yolov8Layout, () => output, params());
     expect(candidates.count).toBe(2);
+    expect(Array.from(kept)).toEqual([0, 1]);
     expect(Array.from(candidates.classId)).toEqual([0, 1]);
     expect(Array.from(candidates.score)).toEqual([Math.fround(0.9), Math.fround(0.7)]);
     expect([candidates.x1[0], candidates.y1[0], candidates.x2[0], candidates.y2[0]]).toEqual([4, 4, 36, 28]);
-    expect(coefficients).toEqual({ start: 6 * 3, rowStep: 1, coefficientStep: 3 });
-    const gathered = gatherMaskCoefficients(output, coefficients, candidates, Int32Array.of(1));
-    expect(gathered[1]).toBe(8);
-    expect(gathered[0]).toBe(0);
   });
 
   test("rejects an output too short for its layout", () => {
-    expect(() => decodeYolov8Segmentation(new Float32Array(10), 2, 3, 0.4)).toThrow(/YOLOv8-seg output/);
+    expect(() => YOLOV8_SEG.detect(yolov8Layout, () => new Float32Array(10), params())).toThrow(/YOLOv8 output/);
   });
 });
 
-describe("decodeYolov5Segmentation", () => {
+describe("the YOLOv5-seg family", () => {
+  const candidatesOf = (output: Float32Array, numClasses: number, numAnchors: number, confidence: number) =>
+    YOLOV5_SEG.detect({ ...yolov5Layout, numClasses, numAnchors }, () => output, params({ confidence })).candidates;
+
   test("thresholds and scores by objectness (column 4); the class is the argmax of the class columns", () => {
-    const output = yolov5Output([RECTANGLE, ELL, FAINT]);
-    const { candidates, coefficients } = decodeYolov5Segmentation(output, 2, 3, 0.5);
+    const candidates = candidatesOf(yolov5Output([RECTANGLE, ELL, FAINT]), 2, 3, 0.5);
     expect(candidates.count).toBe(2);
     expect(Array.from(candidates.score)).toEqual([Math.fround(0.8), Math.fround(0.6)]);
     expect(Array.from(candidates.classConfidence)).toEqual([Math.fround(0.9), Math.fround(0.7)]);
     expect(Array.from(candidates.classId)).toEqual([0, 1]);
     expect(Array.from(candidates.row)).toEqual([0, 1]);
     expect([candidates.x1[1], candidates.y1[1], candidates.x2[1], candidates.y2[1]]).toEqual([32, 32, 56, 56]);
-    expect(coefficients).toEqual({ start: 7, rowStep: 7 + MASK_COEFFICIENTS, coefficientStep: 1 });
   });
 
   test("the threshold is inclusive, compared in float32", () => {
     const output = yolov5Output([{ ...ELL, objectness: 0.6 }]);
-    expect(decodeYolov5Segmentation(output, 2, 1, 0.6).candidates.count).toBe(1);
-    expect(decodeYolov5Segmentation(output, 2, 1, 0.6000001).candidates.count).toBe(0);
+    expect(candidatesOf(output, 2, 1, 0.6).count).toBe(1);
+    expect(candidatesOf(output, 2, 1, 0.6000001).count).toBe(0);
   });
 
   test("the first class holding the max wins; a NaN class score wins as NumPy's argmax would have it", () => {
     const tie = yolov5Output([{ box: [5, 5, 2, 2], classes: [0.5, 0.5, 0.2], objectness: 0.9 }]);
-    expect(decodeYolov5Segmentation(tie, 3, 1, 0.4).candidates.classId[0]).toBe(0);
+    expect(candidatesOf(tie, 3, 1, 0.4).classId[0]).toBe(0);
     const withNaN = yolov5Output([{ box: [5, 5, 2, 2], classes: [0.5, Number.NaN, 0.9], objectness: 0.9 }]);
-    expect(decodeYolov5Segmentation(withNaN, 3, 1, 0.4).candidates.classId[0]).toBe(1);
+    expect(candidatesOf(withNaN, 3, 1, 0.4).classId[0]).toBe(1);
   });
 });
 
-describe("postprocessInstanceSegmentation", () => {
+describe("instance-segmentation predictions", () => {
   test("accurate mode: boxes rescaled as detection boxes, polygons traced on the input-size mask and scaled to the image", () => {
     const [rectangle, ell] = run("yolov8", {}, stretched(128, 64));
     expect(rectangle).toMatchObject({ x: 40, y: 16, width: 64, height: 24, confidence: Math.fround(0.9), class: "rect", class_id: 0, mask_format: "polygon" });

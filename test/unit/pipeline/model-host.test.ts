@@ -1,14 +1,15 @@
-// Specification of how the registry loads models: concurrent requests share one load (and one download), aliases
-// load under their own name, and a caller whose key differs from a load that failed for its key tries its own.
+// Specification of how the model host loads and unloads models: concurrent requests share one load (and one download),
+// aliases load under their own name, a caller whose key differs from a load that failed for its key tries its own, and
+// every load is a new instance that lives until its last slot is back.
 // The device and the vision pool are stand-ins; packages are real fixtures in a temporary cache.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ModelId } from "../../../src/models/model-id.ts";
-import { ModelRegistry, type ModelProvisioner } from "../../../src/models/registry.ts";
 import { apiStatusError } from "../../../src/models/roboflow-api.ts";
 import type { ModelDevice } from "../../../src/pipeline/device-group.ts";
+import { ModelHost, type ModelProvisioner } from "../../../src/pipeline/model-host.ts";
 import type { VisionPool } from "../../../src/pipeline/vision-pool.ts";
 import { FIXTURE_CACHE } from "../../integration/server-process.ts";
 
@@ -21,12 +22,13 @@ beforeAll(() => {
 
 afterAll(() => rmSync(cache, { recursive: true, force: true }));
 
-function setup(provisioner?: ModelProvisioner) {
+function setup(provisioner?: ModelProvisioner, drainTimeoutMs = 1000) {
   const loads: string[] = [];
-  const unloads: string[] = [];
+  const unloads: number[] = [];
+  const detached: number[] = [];
   const device = {
-    async load(key: string) {
-      loads.push(key);
+    async load(_instance: number, label: string) {
+      loads.push(label);
       await Bun.sleep(30);
       return {
         activeProvider: "cpu",
@@ -39,11 +41,12 @@ function setup(provisioner?: ModelProvisioner) {
       };
     },
     attach() {},
-    unload: (key: string) => void unloads.push(key),
+    unload: (instance: number) => void unloads.push(instance),
   } as unknown as ModelDevice;
-  const pool = { attach() {}, detach() {} } as unknown as VisionPool;
-  const registry = new ModelRegistry({ modelCacheDir: cache, maxBatchSize: 1, arenaSlots: 1 }, device, pool, provisioner);
-  return { registry, loads, unloads };
+  const pool = { attach() {}, detach: (instance: number) => void detached.push(instance) } as unknown as VisionPool;
+  const settings = { modelCacheDir: cache, maxBatchSize: 1, arenaSlots: 2, admission: { maxQueue: 8, maxQueueWaitMs: 0 }, drainTimeoutMs };
+  const registry = new ModelHost(settings, device, pool, () => {}, provisioner);
+  return { registry, loads, unloads, detached };
 }
 
 /** A provisioner that takes a moment and refuses the key "bad" like the Roboflow API (401). */
@@ -59,7 +62,7 @@ function fakeProvisioner() {
   return { provisioner, calls };
 }
 
-describe("ModelRegistry.get", () => {
+describe("ModelHost.get", () => {
   test("shares one load among concurrent callers", async () => {
     const { provisioner, calls } = fakeProvisioner();
     const { registry, loads } = setup(provisioner);
@@ -112,9 +115,45 @@ describe("ModelRegistry.get", () => {
     const { registry, loads, unloads } = setup();
     const first = await registry.get("colour-probe/1");
     expect(await registry.unload("colour-probe/1")).toBe(true);
-    expect(unloads).toEqual(["colour-probe/1"]);
+    await Bun.sleep(0);
+    expect(unloads).toEqual([first.id]);
     const second = await registry.get("colour-probe/1");
     expect(second).not.toBe(first);
     expect(loads).toEqual(["colour-probe/1", "colour-probe/1"]);
+  });
+});
+
+describe("ModelHost instances", () => {
+  test("every load of a model is a new instance with its own id and arena", async () => {
+    const { registry } = setup();
+    const first = await registry.get("colour-probe/1");
+    await registry.unload("colour-probe/1");
+    const second = await registry.get("colour-probe/1");
+    expect(second.id).not.toBe(first.id);
+    expect(second.arena.buffer).not.toBe(first.arena.buffer);
+    expect(registry.instance(second.id)).toBe(second);
+  });
+
+  test("an unload that outlives its drain fails the requests still waiting for a batch with 503 and keeps the instance until its slots are back", async () => {
+    const { registry, unloads, detached } = setup(undefined, 50);
+    const old = await registry.get("colour-probe/1");
+    const [slot] = old.queue.admit(1, undefined);
+    const held = await slot!;
+    const inferred = old.queue.inferred(held);
+    const unloading = registry.unload("colour-probe/1");
+    // The request's batch "runs" past the drain timeout.
+    await expect(inferred).rejects.toMatchObject({ status: 503 });
+    await unloading;
+    const reloaded = await registry.get("colour-probe/1");
+    expect(reloaded.id).not.toBe(old.id);
+    // The old instance is still there for its batch's report, and no worker has let go of it yet.
+    expect(registry.instance(old.id)).toBe(old);
+    expect(unloads).toEqual([]);
+    old.queue.release(held, false);
+    await Bun.sleep(0);
+    expect(registry.instance(old.id)).toBeUndefined();
+    expect(unloads).toEqual([old.id]);
+    expect(detached).toEqual([old.id]);
+    expect(registry.loaded("colour-probe/1")).toBe(reloaded);
   });
 });

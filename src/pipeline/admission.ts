@@ -1,0 +1,98 @@
+// Admission: whether a model instance takes a request's images now, may queue them, or refuses them with 503 (a pure policy), and the service rate it is judged by.
+//
+// A request's images are admitted all together or not at all (README "Limits and security"): they either fit the free
+// slots plus the room left in the queue, or the whole request is refused before any image takes a slot. When images
+// would have to queue, the expected wait is the work ahead of them divided by the instance's measured service rate; a
+// load balancer in front of several replicas is better served by a fast "not here" than by a wait past
+// MAX_QUEUE_WAIT_MS, so such a request is refused with a Retry-After computed from the queue.
+
+export interface AdmissionSettings {
+  /** MAX_QUEUE: images per model allowed to wait for a free slot. */
+  maxQueue: number;
+  /** MAX_QUEUE_WAIT_MS: refuse images whose expected wait exceeds this (0: never refuse for the wait). */
+  maxQueueWaitMs: number;
+}
+
+/** What the instance looks like right now. */
+export interface QueueState {
+  /** Slots no request holds. */
+  freeSlots: number;
+  /** Images holding a slot (being preprocessed, batched, run or postprocessed). */
+  inSlots: number;
+  /** Images waiting for a slot. */
+  queued: number;
+  /** Images answered per second while the instance was busy, or null before it has a measurement. */
+  imagesPerSecond: number | null;
+}
+
+export type AdmissionDecision =
+  | { admit: true }
+  | { admit: false; reason: "queue-full" | "expected-wait"; retryAfterSeconds: number; expectedWaitMs: number | null };
+
+/** The longest Retry-After we ask for: beyond a minute the queue will look different anyway. */
+const MAX_RETRY_AFTER_S = 60;
+
+const retryAfter = (ms: number) => Math.min(MAX_RETRY_AFTER_S, Math.max(1, Math.ceil(ms / 1000)));
+
+/** Whether `images` more images are admitted; each image that finds no free slot queues. */
+export function admissionDecision(state: QueueState, images: number, settings: AdmissionSettings): AdmissionDecision {
+  const mustQueue = Math.max(0, images - state.freeSlots);
+  if (mustQueue === 0) return { admit: true };
+  const rate = state.imagesPerSecond;
+  // Until the last image of the request is answered: everything ahead of it, then the request itself.
+  const expectedWaitMs = rate !== null && rate > 0 ? ((state.inSlots + state.queued + images) / rate) * 1000 : null;
+  if (state.queued + mustQueue > settings.maxQueue) {
+    return { admit: false, reason: "queue-full", retryAfterSeconds: retryAfter(expectedWaitMs ?? 0), expectedWaitMs };
+  }
+  if (settings.maxQueueWaitMs > 0 && expectedWaitMs !== null && expectedWaitMs > settings.maxQueueWaitMs) {
+    // Once the work ahead has shrunk to what MAX_QUEUE_WAIT_MS allows, a retry is admitted.
+    return { admit: false, reason: "expected-wait", retryAfterSeconds: retryAfter(expectedWaitMs - settings.maxQueueWaitMs), expectedWaitMs };
+  }
+  return { admit: true };
+}
+
+/**
+ * Images answered per second while the instance was busy (some image held a slot): idle time does not dilute it.
+ * Each window of at least `windowMs` busy milliseconds gives a rate, and the estimate follows windows with an
+ * exponential moving average, so a model that slows down (a bigger batch, a busier device) is noticed within seconds.
+ */
+export class ServiceRate {
+  private busyMs = 0;
+  private answered = 0;
+  private lastChange: number | null = null;
+  private busy = false;
+  private estimate: number | null = null;
+
+  constructor(
+    private readonly windowMs = 1000,
+    private readonly smoothing = 0.5,
+  ) {}
+
+  /** Images per second, or null before the first full window. */
+  get imagesPerSecond(): number | null {
+    return this.estimate;
+  }
+
+  /** The instance turned busy (`true`: an image took a slot while none was held) or idle, at `now` (ms). */
+  setBusy(busy: boolean, now: number): void {
+    this.accumulate(now);
+    this.busy = busy;
+  }
+
+  /** An image was answered at `now`. */
+  recordAnswer(now: number): void {
+    this.accumulate(now);
+    this.answered++;
+    if (this.busyMs >= this.windowMs) {
+      const rate = (this.answered * 1000) / this.busyMs;
+      this.estimate = this.estimate === null ? rate : this.smoothing * rate + (1 - this.smoothing) * this.estimate;
+      this.busyMs = 0;
+      this.answered = 0;
+    }
+  }
+
+  private accumulate(now: number): void {
+    if (this.busy && this.lastChange !== null) this.busyMs += now - this.lastChange;
+    this.lastChange = now;
+  }
+}

@@ -1,0 +1,115 @@
+// Specification of a model queue: slots in ring order, requests admitted whole, and every way a slot comes back to FREE.
+import { describe, expect, test } from "bun:test";
+import { ModelQueue } from "../../../src/pipeline/model-queue.ts";
+import { Arena, SlotState } from "../../../src/workers/arena.ts";
+import { batchDone, batchFailed, claimReadyPrefix, inputWritten } from "../../../src/workers/slot-states.ts";
+
+function setup(slots = 4, maxQueue = 4) {
+  const arena = Arena.allocate({ slots, paddingSlots: 1, inputShape: [1], outputs: [] });
+  let doorbell = 0;
+  const queue = new ModelQueue("m/1", arena, { maxQueue, maxQueueWaitMs: 0 }, () => doorbell++);
+  return { arena, queue, doorbells: () => doorbell };
+}
+
+describe("ModelQueue slots", () => {
+  test("hands out slots in ring order so simultaneous requests land side by side, never a padding slot", async () => {
+    const { queue } = setup();
+    expect(await Promise.all(queue.admit(3, undefined))).toEqual([0, 1, 2]);
+    const [fourth] = queue.admit(1, undefined);
+    expect(await fourth).toBe(3);
+    expect(queue.slotsInUse).toBe(4);
+  });
+
+  test("continues after the last slot it gave out rather than reusing the lowest free one", async () => {
+    const { queue } = setup();
+    const [a, b] = await Promise.all(queue.admit(2, undefined));
+    queue.release(a!, false);
+    expect(await queue.admit(1, undefined)[0]).toBe(2);
+    expect(b).toBe(1);
+  });
+
+  test("queues images when every slot is held and gives each freed slot to the oldest waiting image", async () => {
+    const { queue } = setup(2);
+    const held = await Promise.all(queue.admit(2, undefined));
+    const waiting = queue.admit(2, undefined);
+    expect(queue.queued).toBe(2);
+    queue.release(held[1]!, false);
+    expect(await waiting[0]).toBe(1);
+    expect(queue.queued).toBe(1);
+  });
+
+  test("refuses a request whose images do not all fit, before any of them takes a slot", () => {
+    const { queue } = setup(2, 1);
+    expect(() => queue.admit(4, undefined)).toThrow(expect.objectContaining({ status: 503 }));
+    expect(queue.slotsInUse).toBe(0);
+    expect(queue.queued).toBe(0);
+  });
+});
+
+describe("ModelQueue.release", () => {
+  test("frees an ASSIGNED, READY or INFERRED slot at once and rings the doorbell", async () => {
+    const { arena, queue, doorbells } = setup();
+    const [a, b, c] = await Promise.all(queue.admit(3, undefined));
+    inputWritten(arena, b!);
+    inputWritten(arena, c!);
+    claimReadyPrefix(arena.states, c!, 1);
+    batchDone(arena.states, c!, 1);
+    for (const slot of [a!, b!, c!]) queue.release(slot, false);
+    expect(arena.countInState(SlotState.FREE)).toBe(4);
+    expect(doorbells()).toBe(3);
+    expect(queue.slotsInUse).toBe(0);
+  });
+
+  test("keeps a RUNNING slot until its batch reports, then frees it without waking anyone", async () => {
+    const { arena, queue } = setup();
+    const [slot] = await Promise.all(queue.admit(1, undefined));
+    inputWritten(arena, slot!);
+    claimReadyPrefix(arena.states, slot!, 1);
+    queue.release(slot!, false);
+    expect(arena.state(slot!)).toBe(SlotState.RUNNING);
+    expect(queue.slotsInUse).toBe(1);
+    batchDone(arena.states, slot!, 1);
+    queue.onInferred(slot!, 1);
+    expect(arena.state(slot!)).toBe(SlotState.FREE);
+    expect(queue.slotsInUse).toBe(0);
+  });
+
+  test("a failed batch rejects its requests; their slots come back ASSIGNED and free on release", async () => {
+    const { arena, queue } = setup();
+    const [slot] = await Promise.all(queue.admit(1, undefined));
+    const inferred = queue.inferred(slot!);
+    inputWritten(arena, slot!);
+    claimReadyPrefix(arena.states, slot!, 1);
+    batchFailed(arena.states, slot!, 1);
+    queue.onBatchFailed(slot!, 1, new Error("ORT said no"));
+    await expect(inferred).rejects.toThrow("ORT said no");
+    queue.release(slot!, false);
+    expect(arena.state(slot!)).toBe(SlotState.FREE);
+  });
+});
+
+describe("ModelQueue closing", () => {
+  test("close refuses new requests and fails queued ones with 503; drained settles once every slot is back", async () => {
+    const { queue } = setup(1);
+    const [held] = await Promise.all(queue.admit(1, undefined));
+    const [queued] = queue.admit(1, undefined);
+    queue.close();
+    await expect(queued!).rejects.toMatchObject({ status: 503 });
+    expect(() => queue.admit(1, undefined)).toThrow(expect.objectContaining({ status: 503 }));
+    let drained = false;
+    void queue.drained.then(() => (drained = true));
+    await Bun.sleep(0);
+    expect(drained).toBe(false);
+    queue.release(held!, false);
+    await Bun.sleep(0);
+    expect(drained).toBe(true);
+  });
+
+  test("abandon fails every request waiting for its batch with the given error", async () => {
+    const { queue } = setup();
+    const slots = await Promise.all(queue.admit(2, undefined));
+    const waits = slots.map((slot) => queue.inferred(slot));
+    queue.abandon(Object.assign(new Error("gone"), { status: 503 }));
+    for (const wait of waits) await expect(wait).rejects.toMatchObject({ status: 503 });
+  });
+});
