@@ -32,6 +32,8 @@ export interface ClosedLoopResult {
  * client has had its first answer: until then the server is still working through the first burst
  * of `concurrency` requests, which at 512 clients on a small CPU takes longer than any fixed
  * warm-up (tens of seconds), and a window inside it measures that burst, not the steady state.
+ * A client refused with 503 waits the Retry-After it was given before its next request, as a load
+ * balancer or a retrying client would, rather than hammering the server with bodies it must read.
  */
 export async function closedLoop(target: LoadTarget, level: { concurrency: number; warmupSeconds: number; seconds: number }): Promise<ClosedLoopResult> {
   const startedAt = performance.now();
@@ -63,6 +65,9 @@ export async function closedLoop(target: LoadTarget, level: { concurrency: numbe
       openWindowIfDue(answeredAt);
       const ok = outcome.kind === "answered" && outcome.status >= 200 && outcome.status < 300;
       if (ok && answeredAt >= windowStart && answeredAt < windowEnd) latencies.push(answeredAt - sentAt);
+      if (outcome.kind === "answered" && outcome.status === 503 && outcome.retryAfterSeconds !== null) {
+        await Bun.sleep(Math.max(0, Math.min(outcome.retryAfterSeconds * 1000, windowEnd - performance.now())));
+      }
     }
   };
   await Promise.all(Array.from({ length: level.concurrency }, client));

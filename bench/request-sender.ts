@@ -9,8 +9,8 @@ export interface LoadTarget {
   timeoutMs: number;
 }
 
-/** How one request ended: answered (with its status), given up on by the client, or a connection failure. */
-export type Outcome = { kind: "answered"; status: number } | { kind: "timeout" } | { kind: "failed" };
+/** How one request ended: answered (with its status, and the Retry-After of a refusal), given up on by the client, or a connection failure. */
+export type Outcome = { kind: "answered"; status: number; retryAfterSeconds: number | null } | { kind: "timeout" } | { kind: "failed" };
 
 /** Every request's ending, warm-up and drain included: the "answered or refused, never timed out" check reads this. */
 export interface OutcomeCounts {
@@ -56,7 +56,8 @@ export async function sendRequest(target: LoadTarget, body: Uint8Array<ArrayBuff
     });
     // The answer is complete only once its body has arrived.
     await response.arrayBuffer();
-    return { kind: "answered", status: response.status };
+    const retryAfter = Number(response.headers.get("retry-after") ?? Number.NaN);
+    return { kind: "answered", status: response.status, retryAfterSeconds: Number.isFinite(retryAfter) ? retryAfter : null };
   } catch (error) {
     const name = (error as { name?: string }).name;
     return name === "TimeoutError" || name === "AbortError" ? { kind: "timeout" } : { kind: "failed" };

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ImportError, importModel, parseClassList, parseImageSizeOption, type ImportResult } from "../models/import-model.ts";
-import { inspectOnnxInWorker } from "../models/onnx-inspect.ts";
+import { inspectOnnxInWorker } from "../pipeline/model-inspector.ts";
 import type { Pipeline } from "../pipeline/pipeline.ts";
 import { json } from "./errors.ts";
 

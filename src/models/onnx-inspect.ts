@@ -1,7 +1,7 @@
 // ONNX inspection: an ONNX file's signature, metadata and concrete output shapes, read with our ONNX Runtime bindings (CPU).
 import { basename } from "node:path";
 import { OrtRuntime } from "../../native-bindings/ort.ts";
-import { fromWireError, InferenceError, toWireError, type WireError } from "../errors.ts";
+import { InferenceError, toWireError, type WireError } from "../errors.ts";
 import type { ImageSize } from "./export-metadata.ts";
 import { checkImageInput, importImageSize, ImportError, type OnnxInspection } from "./import-model.ts";
 
@@ -49,31 +49,6 @@ export function inspectOnnx(path: string, requested: ImageSize | undefined, ortL
 
 /** What the inspect worker answers. */
 export type InspectReply = { type: "ready" } | { type: "done"; inspection: OnnxInspection } | { type: "failed"; error: WireError };
-
-/** inspectOnnx in a short-lived worker, so the caller's thread (the HTTP thread) never blocks on ONNX Runtime. */
-export function inspectOnnxInWorker(path: string, requested: ImageSize | undefined, ortLibPath?: string, timeoutMs = 120_000): Promise<OnnxInspection> {
-  const worker = new Worker(new URL("../workers/onnx-inspect.worker.ts", import.meta.url));
-  return new Promise<OnnxInspection>((resolve, reject) => {
-    const timer = setTimeout(() => finish(new InferenceError(500, `Inspecting the model took longer than ${timeoutMs / 1000} s.`)), timeoutMs);
-    function finish(result: OnnxInspection | Error): void {
-      clearTimeout(timer);
-      worker.terminate();
-      if (result instanceof Error) reject(result);
-      else resolve(result);
-    }
-    worker.onmessage = (event: MessageEvent<InspectReply>) => {
-      const reply = event.data;
-      // The worker asks for its job only once it listens (messages sent earlier could be lost).
-      if (reply.type === "ready") worker.postMessage({ path, requested, ortLibPath });
-      else if (reply.type === "done") finish(reply.inspection);
-      else finish(fromWireError(reply.error));
-    };
-    worker.onerror = (event) => {
-      console.error("onnx inspect worker failed:", event.message);
-      finish(new InferenceError(500, "Internal error."));
-    };
-  });
-}
 
 /** The worker's side: inspect and answer, errors as wire errors (ImportError keeps its 400 and message). */
 export function inspectForWorker(job: { path: string; requested?: ImageSize; ortLibPath?: string }): InspectReply {
