@@ -71,7 +71,7 @@ class BareLane {
  * `seconds` have passed and at least `minCalls` were made.
  */
 export async function measureBareModel(pkg: ModelPackage, config: ServerConfig, options: { batchSizes: number[]; seconds: number; minCalls: number }): Promise<BareModelResult> {
-  const plan = Pipeline.lanePlan(config);
+  const plan = Pipeline.lanePlan(config.ort);
   const lanes = plan.workerDeviceIds.map(() => new BareLane());
   try {
     const resize = pkg.preprocessing.resize;
@@ -81,8 +81,8 @@ export async function measureBareModel(pkg: ModelPackage, config: ServerConfig, 
           {
             init: {
               weightsPath: pkg.weightsPath,
-              ortLibPath: config.ortLibPath,
-              executionProviders: config.executionProviders,
+              ortLibPath: config.ort.ortLibPath,
+              executionProviders: config.ort.executionProviders,
               deviceId: plan.workerDeviceIds[i]!,
               intraOpThreads: plan.intraOpThreads,
               resize: { width: resize.width, height: resize.height },

@@ -34,7 +34,7 @@ function cpuModel(): string {
 }
 
 export function describeMachine(config: ServerConfig, runtime: { onnxruntime: string; executionProvider: string }, loadAverageAtStart: number): MachineInfo {
-  const lanes = Pipeline.lanePlan(config);
+  const lanes = Pipeline.lanePlan(config.ort);
   return {
     cpuModel: cpuModel(),
     cores: availableParallelism(),
@@ -45,10 +45,10 @@ export function describeMachine(config: ServerConfig, runtime: { onnxruntime: st
     executionProvider: runtime.executionProvider,
     ortIntraOpThreads: lanes.intraOpThreads,
     inferenceWorkers: lanes.workerDeviceIds.length,
-    numWorkers: config.numWorkers,
-    maxBatchSize: config.maxBatchSize,
-    batchMaxWaitMs: config.batchMaxWaitMs,
-    batchSizeProbe: config.batchSizeProbe,
+    numWorkers: config.vision.numWorkers,
+    maxBatchSize: config.batching.maxBatchSize,
+    batchMaxWaitMs: config.batching.batchMaxWaitMs,
+    batchSizeProbe: config.batching.batchSizeProbe,
     loadAverageAtStart,
   };
 }

@@ -45,15 +45,15 @@ const NO_SWITCHES = { disableAutoOrient: false, disableContrast: false, disableG
 
 const config = loadConfig(process.env);
 // One session: on the CPU every core, named explicitly (ONNX Runtime's own default ran slower here, see inference-lanes.ts).
-const intraOpThreads = Pipeline.lanePlan({ ...config, inferenceWorkersPerDevice: 1 }).intraOpThreads;
-const runtime = OrtRuntime.load(config.ortLibPath || undefined);
+const intraOpThreads = Pipeline.lanePlan({ ...config.ort, inferenceWorkersPerDevice: 1 }).intraOpThreads;
+const runtime = OrtRuntime.load(config.ort.ortLibPath || undefined);
 const models = new Map<string, BaselineModel>();
 
 function loadModel(pkg: ModelPackage): BaselineModel {
   const session = runtime.createSession(pkg.weightsPath, {
     intraOpThreads,
-    executionProviders: config.executionProviders,
-    deviceId: config.cudaDeviceId,
+    executionProviders: config.ort.executionProviders,
+    deviceId: config.ort.cudaDevices[0],
   });
   const input = session.inputs[0]!;
   const size = resolveInputSize(input.shape, { width: pkg.preprocessing.resize.width, height: pkg.preprocessing.resize.height });
@@ -119,12 +119,12 @@ function serially<T>(work: () => Promise<T>): Promise<T> {
 
 for (const id of (process.env.BASELINE_MODELS ?? "").split(",").filter(Boolean)) {
   const modelId = parseModelId(id);
-  models.set(modelId.id, loadModel(await readModelPackage(config.modelCacheDir, modelId)));
+  models.set(modelId.id, loadModel(await readModelPackage(config.models.modelCacheDir, modelId)));
 }
 
 const server = Bun.serve({
-  hostname: config.host,
-  port: config.port,
+  hostname: config.http.host,
+  port: config.http.port,
   // Large base64 bodies, like the server's.
   maxRequestBodySize: 64 * 2 ** 20,
   async fetch(request) {
@@ -139,4 +139,4 @@ const server = Bun.serve({
     }
   },
 });
-console.log(`listening on http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${server.port} (sequential baseline, ${models.size} models)`);
+console.log(`listening on http://${config.http.host === "0.0.0.0" ? "localhost" : config.http.host}:${server.port} (sequential baseline, ${models.size} models)`);

@@ -1,77 +1,40 @@
 // Server configuration: every environment variable, parsed and validated once at start-up.
 import { availableParallelism } from "node:os";
+import type { HttpSettings } from "./http/settings.ts";
+import type { RoboflowSettings } from "./models/roboflow-api.ts";
+import type { AdmissionSettings } from "./pipeline/admission.ts";
+import type { ModelHostSettings } from "./pipeline/model-host.ts";
+import type { PreprocessSwitches } from "./vision/preprocess.ts";
 import { DEFAULT_URL_INPUT_SETTINGS, invalidHostEntry, normaliseHost, type UrlInputSettings } from "./vision/url-policy.ts";
+import type { BatchingSettings } from "./workers/batcher.ts";
+import type { MemorySettings } from "./workers/collection-pacer.ts";
+import type { OrtSettings, VisionSettings } from "./workers/protocol.ts";
 
-export interface ServerConfig {
-  host: string;
-  port: number;
-  /** Where model packages live, in the reference's cache layout (`<dataset>/<version>/`). */
-  modelCacheDir: string;
-  /** Model id served by `bun run start` out of the box; built on first start when absent. Empty disables it. */
+/** What `bun run start` does on its own: the built-in demo, and the models loaded before the first request. */
+export interface StartupSettings {
+  /** Model id served by `bun run start` out of the box; installed on first start when absent. Empty disables it. */
   demoModelId: string;
   /** Models loaded at start-up (comma-separated ids), so their first request is not a cold start. */
   preloadModels: string[];
-  /** Largest batch one ONNX Runtime call runs for dynamic-batch models. */
-  maxBatchSize: number;
-  /** How long the batcher may hold a partial batch to let it fill (0 = run what is ready at once). */
-  batchMaxWaitMs: number;
-  /** Time batch sizes when a dynamic-batch model loads and cap its batches where larger ones stop paying off per image. */
-  batchSizeProbe: boolean;
-  /** Vision workers (decode, preprocess, postprocess). */
-  numWorkers: number;
-  /** A vision task running longer than this means a hung worker: it is replaced and its requests fail with 500 (0 = never). */
-  visionTaskTimeoutMs: number;
-  /** Bytes of request bodies (HTTP thread) or of images (each vision worker) after which that thread collects its garbage (0 = the engine decides). */
-  gcEveryBytes: number;
-  /** Arena slots per model; each holds one preprocessed image and its raw outputs. */
-  arenaSlots: number;
-  /** Images allowed to wait for a free arena slot, per model, before new requests get 503. */
-  maxQueue: number;
-  /** A request whose images would wait longer than this for their answers (queue ahead / measured service rate) gets 503 (0 = no such rule). */
-  maxQueueWaitMs: number;
-  /** How long an unload waits for admitted requests before failing the ones still waiting for a batch with 503. */
-  unloadDrainTimeoutMs: number;
-  /** An inference request not answered within this many milliseconds gets 504 and gives up its slot (0 = no deadline). */
-  requestTimeoutMs: number;
-  /** ONNX Runtime intra-op threads per session (0 = planned by src/pipeline/inference-lanes.ts). */
-  ortIntraOpThreads: number;
-  /** Inference workers per device, each with its own sessions over the same arenas (0 = 1 on a GPU, up to 4 on the CPU). */
-  inferenceWorkersPerDevice: number;
-  /** Execution providers in order of preference (`tensorrt`, `cuda`, `cpu`). */
-  executionProviders: string[];
-  /** GPU ordinals, `inferenceWorkersPerDevice` inference workers each (the CPU runs as device 0). */
-  cudaDevices: number[];
-  /** The first of `cudaDevices`, for single-device tools. */
-  cudaDeviceId: number;
-  /** Where TensorRT keeps built engines across restarts; empty = rebuild them at every start. */
-  tensorrtCachePath: string;
-  /** Lets TensorRT use float16 kernels. */
-  tensorrtFp16: boolean;
-  /** Explicit path to libonnxruntime.so (or its folder); empty = the npm package's copy. */
-  ortLibPath: string;
-  /** Global kill switches for preprocessing steps, as in the reference. */
-  disablePreprocAutoOrient: boolean;
-  disablePreprocContrast: boolean;
-  disablePreprocGrayscale: boolean;
-  disablePreprocStaticCrop: boolean;
-  /** `url` images: the policy (ALLOW_URL_INPUT, ALLOW_NON_HTTPS_URL_INPUT, ...) and the download limits. */
+}
+
+/**
+ * Every setting, parsed once, in one section per component; each section is that component's own settings type,
+ * handed to it unchanged (README "Configuration" names the variables).
+ */
+export interface ServerConfig {
+  startup: StartupSettings;
+  http: HttpSettings;
+  /** DISABLE_PREPROC_*: server-wide kill switches for preprocessing steps, as in the reference. */
+  preprocessing: PreprocessSwitches;
+  memory: MemorySettings;
+  models: ModelHostSettings;
+  admission: AdmissionSettings;
+  batching: BatchingSettings;
+  ort: OrtSettings;
+  vision: VisionSettings;
   urlInput: UrlInputSettings;
-  /** Most images one request may carry; more get 413. */
-  maxImagesPerRequest: number;
-  /** Largest request body accepted, in bytes; larger ones get 413. */
-  maxRequestBytes: number;
-  /** Largest image accepted, in pixels (width x height, read from the header before decoding); larger ones get 400. */
-  maxImagePixels: number;
-  /** When non-empty, inference and model-management requests must carry one of these keys, else 401. */
-  serverApiKeys: string[];
-  /** Origins allowed to call the API from a browser (`*` for any); empty = no CORS headers at all. */
-  corsAllowedOrigins: string[];
-  /** Roboflow API that models missing from MODEL_CACHE_DIR are downloaded from (no trailing slash). */
-  apiBaseUrl: string;
-  /** Roboflow API key used when a request carries none (ROBOFLOW_API_KEY, else API_KEY); empty = none. */
-  roboflowApiKey: string;
-  /** A Roboflow API call or artifact download that receives nothing for this long fails with 504. */
-  roboflowApiTimeoutMs: number;
+  roboflow: RoboflowSettings;
 }
 
 type Env = Record<string, string | undefined>;
@@ -198,46 +161,64 @@ export function loadConfig(env: Env = process.env): ServerConfig {
   }
   const demoModelId = env.DEMO_MODEL_ID ?? "demo-shapes/1";
   const modelCacheDir = env.MODEL_CACHE_DIR || "/tmp/cache";
-  const devices = cudaDevices(env);
   const visionTaskTimeoutMs = integer(env, "VISION_TASK_TIMEOUT_MS", 60_000, 0, 3_600_000);
   return {
-    host: env.HOST || "0.0.0.0",
-    port: integer(env, "PORT", 9001, 0, 65535),
-    modelCacheDir,
-    demoModelId,
-    preloadModels: list(env, "PRELOAD_MODELS", demoModelId ? [demoModelId] : []),
-    maxBatchSize,
-    batchMaxWaitMs: integer(env, "BATCH_MAX_WAIT_MS", 0, 0, 10_000),
-    batchSizeProbe: boolean(env, "BATCH_SIZE_PROBE", true),
-    numWorkers: integer(env, "NUM_WORKERS", availableParallelism(), 1, 256),
-    visionTaskTimeoutMs,
-    gcEveryBytes: integer(env, "GC_EVERY_MB", 64, 0, 1_000_000) * 2 ** 20,
-    arenaSlots: integer(env, "ARENA_SLOTS", 2 * maxBatchSize, 1, 8192),
-    maxQueue: integer(env, "MAX_QUEUE", 1024, 0, 1_000_000),
-    maxQueueWaitMs: integer(env, "MAX_QUEUE_WAIT_MS", 5000, 0, 3_600_000),
-    unloadDrainTimeoutMs: integer(env, "UNLOAD_DRAIN_TIMEOUT_MS", 30_000, 0, 3_600_000),
-    requestTimeoutMs: integer(env, "REQUEST_TIMEOUT_MS", 120_000, 0, 3_600_000),
-    ortIntraOpThreads: integer(env, "ORT_INTRA_OP_THREADS", 0, 0, 1024),
-    inferenceWorkersPerDevice: integer(env, "INFERENCE_WORKERS_PER_DEVICE", 0, 0, 64),
-    executionProviders: executionProviders.length > 0 ? executionProviders : ["cpu"],
-    cudaDevices: devices,
-    cudaDeviceId: devices[0]!,
-    // Inside the model cache so that a cache volume also keeps the engines; the dot keeps it apart from model ids.
-    tensorrtCachePath: env.TENSORRT_CACHE_PATH ?? `${modelCacheDir}/.tensorrt`,
-    tensorrtFp16: boolean(env, "TENSORRT_FP16", false),
-    ortLibPath: env.ORT_LIB_PATH ?? "",
-    disablePreprocAutoOrient: boolean(env, "DISABLE_PREPROC_AUTO_ORIENT", false),
-    disablePreprocContrast: boolean(env, "DISABLE_PREPROC_CONTRAST", false),
-    disablePreprocGrayscale: boolean(env, "DISABLE_PREPROC_GRAYSCALE", false),
-    disablePreprocStaticCrop: boolean(env, "DISABLE_PREPROC_STATIC_CROP", false),
+    startup: {
+      demoModelId,
+      preloadModels: list(env, "PRELOAD_MODELS", demoModelId ? [demoModelId] : []),
+    },
+    http: {
+      host: env.HOST || "0.0.0.0",
+      port: integer(env, "PORT", 9001, 0, 65535),
+      requestTimeoutMs: integer(env, "REQUEST_TIMEOUT_MS", 120_000, 0, 3_600_000),
+      maxImagesPerRequest: integer(env, "MAX_IMAGES_PER_REQUEST", 256, 1, 1_000_000),
+      maxRequestBytes: integer(env, "MAX_REQUEST_BYTES", 64 * 2 ** 20, 1024, 2 ** 31),
+      serverApiKeys: apiKeys(env),
+      corsAllowedOrigins: corsOrigins(env),
+    },
+    preprocessing: {
+      disableAutoOrient: boolean(env, "DISABLE_PREPROC_AUTO_ORIENT", false),
+      disableContrast: boolean(env, "DISABLE_PREPROC_CONTRAST", false),
+      disableGrayscale: boolean(env, "DISABLE_PREPROC_GRAYSCALE", false),
+      disableStaticCrop: boolean(env, "DISABLE_PREPROC_STATIC_CROP", false),
+    },
+    memory: { gcEveryBytes: integer(env, "GC_EVERY_MB", 64, 0, 1_000_000) * 2 ** 20 },
+    models: {
+      modelCacheDir,
+      arenaSlots: integer(env, "ARENA_SLOTS", 2 * maxBatchSize, 1, 8192),
+      unloadDrainTimeoutMs: integer(env, "UNLOAD_DRAIN_TIMEOUT_MS", 30_000, 0, 3_600_000),
+    },
+    admission: {
+      maxQueue: integer(env, "MAX_QUEUE", 1024, 0, 1_000_000),
+      maxQueueWaitMs: integer(env, "MAX_QUEUE_WAIT_MS", 5000, 0, 3_600_000),
+    },
+    batching: {
+      maxBatchSize,
+      batchMaxWaitMs: integer(env, "BATCH_MAX_WAIT_MS", 0, 0, 10_000),
+      batchSizeProbe: boolean(env, "BATCH_SIZE_PROBE", true),
+    },
+    ort: {
+      ortLibPath: env.ORT_LIB_PATH ?? "",
+      executionProviders: executionProviders.length > 0 ? executionProviders : ["cpu"],
+      cudaDevices: cudaDevices(env),
+      ortIntraOpThreads: integer(env, "ORT_INTRA_OP_THREADS", 0, 0, 1024),
+      inferenceWorkersPerDevice: integer(env, "INFERENCE_WORKERS_PER_DEVICE", 0, 0, 64),
+      tensorrt: {
+        // Inside the model cache so that a cache volume also keeps the engines; the dot keeps it apart from model ids.
+        engineCachePath: env.TENSORRT_CACHE_PATH ?? `${modelCacheDir}/.tensorrt`,
+        fp16: boolean(env, "TENSORRT_FP16", false),
+      },
+    },
+    vision: {
+      numWorkers: integer(env, "NUM_WORKERS", availableParallelism(), 1, 256),
+      visionTaskTimeoutMs,
+      maxImagePixels: integer(env, "MAX_IMAGE_PIXELS", 50_000_000, 1, 2 ** 32),
+    },
     urlInput: urlInputSettings(env, visionTaskTimeoutMs),
-    maxImagesPerRequest: integer(env, "MAX_IMAGES_PER_REQUEST", 256, 1, 1_000_000),
-    maxRequestBytes: integer(env, "MAX_REQUEST_BYTES", 64 * 2 ** 20, 1024, 2 ** 31),
-    maxImagePixels: integer(env, "MAX_IMAGE_PIXELS", 50_000_000, 1, 2 ** 32),
-    serverApiKeys: apiKeys(env),
-    corsAllowedOrigins: corsOrigins(env),
-    apiBaseUrl: apiBaseUrl(env),
-    roboflowApiKey: (env.ROBOFLOW_API_KEY || env.API_KEY || "").trim(),
-    roboflowApiTimeoutMs: integer(env, "ROBOFLOW_API_REQUEST_TIMEOUT", 120, 1, 3600) * 1000,
+    roboflow: {
+      apiBaseUrl: apiBaseUrl(env),
+      roboflowApiKey: (env.ROBOFLOW_API_KEY || env.API_KEY || "").trim(),
+      roboflowApiTimeoutMs: integer(env, "ROBOFLOW_API_REQUEST_TIMEOUT", 120, 1, 3600) * 1000,
+    },
   };
 }

@@ -16,23 +16,26 @@ export interface RunningServer {
 
 /** Writes the built-in demo model into the cache on first start (no download: our own code builds it). */
 async function ensureDemoModel(config: ServerConfig): Promise<void> {
-  if (!config.demoModelId) return;
-  if (existsSync(packageDir(config.modelCacheDir, parseModelId(config.demoModelId)))) return;
-  console.log(`building the demo model ${config.demoModelId} in ${config.modelCacheDir}`);
-  await buildDemoModel(config.modelCacheDir, config.demoModelId);
+  const { demoModelId } = config.startup;
+  const { modelCacheDir } = config.models;
+  if (!demoModelId) return;
+  if (existsSync(packageDir(modelCacheDir, parseModelId(demoModelId)))) return;
+  console.log(`building the demo model ${demoModelId} in ${modelCacheDir}`);
+  await buildDemoModel(modelCacheDir, demoModelId);
 }
 
 export async function startServer(config: ServerConfig = loadConfig()): Promise<RunningServer> {
   await ensureDemoModel(config);
   const pipeline = await Pipeline.start(config);
-  for (const id of config.preloadModels) await pipeline.host.get(id);
+  for (const id of config.startup.preloadModels) await pipeline.host.get(id);
   // MAX_REQUEST_BYTES is enforced by the app (a JSON 413, chunked bodies included); Bun's own limit,
   // which answers a bare 413 before the app runs, is lifted so that it never comes first.
-  const app = createApp(pipeline).listen({ hostname: config.host, port: config.port, maxRequestBodySize: Number.MAX_SAFE_INTEGER });
+  const { host, port } = config.http;
+  const app = createApp(pipeline, config).listen({ hostname: host, port, maxRequestBodySize: Number.MAX_SAFE_INTEGER });
   const server = app.server!;
-  const url = `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${server.port}`;
+  const url = `http://${host === "0.0.0.0" ? "localhost" : host}:${server.port}`;
   console.log(
-    `listening on ${url} (ONNX Runtime ${pipeline.ortVersion}, provider ${pipeline.activeProvider ?? "chosen at first model load"}, ${config.numWorkers} vision workers, ${describeLanes(pipeline.lanes)}, MAX_BATCH_SIZE ${config.maxBatchSize})`,
+    `listening on ${url} (ONNX Runtime ${pipeline.ortVersion}, provider ${pipeline.activeProvider ?? "chosen at first model load"}, ${config.vision.numWorkers} vision workers, ${describeLanes(pipeline.lanes)}, MAX_BATCH_SIZE ${config.batching.maxBatchSize})`,
   );
   return {
     url,

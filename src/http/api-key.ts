@@ -1,5 +1,5 @@
 // Roboflow API key of a request (spec §2.1): the key a download of a model missing from the cache may use.
-import type { ServerConfig } from "../config.ts";
+import type { HttpSettings } from "./settings.ts";
 import { bearerKey } from "./guard.ts";
 
 /**
@@ -11,12 +11,12 @@ import { bearerKey } from "./guard.ts";
  * to the Roboflow API (downloads use ROBOFLOW_API_KEY / API_KEY only).
  */
 export function requestApiKey(
-  config: Pick<ServerConfig, "serverApiKeys">,
+  settings: Pick<HttpSettings, "serverApiKeys">,
   request: Request,
   own: string | null | undefined,
   order: "header-first" | "own-first",
 ): string | null {
-  if (config.serverApiKeys.length > 0) return null;
+  if (settings.serverApiKeys.length > 0) return null;
   const header = bearerKey(request) || null;
   const carried = own?.trim() || null;
   return order === "header-first" ? (header ?? carried) : (carried ?? header);

@@ -4,18 +4,19 @@ import { CollectionPacer } from "../workers/collection-pacer.ts";
 import type { Pipeline } from "../pipeline/pipeline.ts";
 import { errorResponse } from "./errors.ts";
 import { guard } from "./guard.ts";
+import type { AppSettings } from "./settings.ts";
 import { docsRoutes } from "./routes/docs.ts";
 import { inferRoutes } from "./routes/infer.ts";
 import { legacyRoutes } from "./routes/legacy.ts";
 import { modelRoutes } from "./routes/models.ts";
 import { opsRoutes } from "./routes/ops.ts";
 
-export function createApp(pipeline: Pipeline, serverId: string = crypto.randomUUID()) {
-  const pacer = new CollectionPacer(pipeline.config.gcEveryBytes);
+export function createApp(pipeline: Pipeline, settings: AppSettings, serverId: string = crypto.randomUUID()) {
+  const pacer = new CollectionPacer(settings.memory.gcEveryBytes);
   return (
     new Elysia()
       // First: body size, API keys and CORS come before any route (and its error mapping before ours).
-      .use(guard(pipeline.config, (bytes) => pacer.count(bytes)))
+      .use(guard(settings.http, (bytes) => pacer.count(bytes)))
       .onError(({ code, error, set }) => {
         const response = errorResponse(code, error);
         // onAfterResponse reads the status from here: Elysia leaves set.status at 200 for some errors.
@@ -30,9 +31,9 @@ export function createApp(pipeline: Pipeline, serverId: string = crypto.randomUU
       })
       .use(docsRoutes())
       .use(opsRoutes(pipeline, serverId))
-      .use(inferRoutes(pipeline))
-      .use(modelRoutes(pipeline))
+      .use(inferRoutes(pipeline, settings))
+      .use(modelRoutes(pipeline, settings.http))
       // Last, as in the reference: every fixed route above wins over /{dataset}/{version}.
-      .use(legacyRoutes(pipeline))
+      .use(legacyRoutes(pipeline, settings))
   );
 }

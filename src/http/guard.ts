@@ -2,11 +2,11 @@
 // (SERVER_API_KEYS) and CORS (CORS_ALLOWED_ORIGINS). Each answers {"message": …} like every error.
 import { Elysia } from "elysia";
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { ServerConfig } from "../config.ts";
 import { InferenceError } from "../errors.ts";
 import { json } from "./errors.ts";
+import type { HttpSettings } from "./settings.ts";
 
-export type GuardSettings = Pick<ServerConfig, "maxRequestBytes" | "serverApiKeys" | "corsAllowedOrigins">;
+export type GuardSettings = Pick<HttpSettings, "maxRequestBytes" | "serverApiKeys" | "corsAllowedOrigins">;
 
 export class BodyTooLargeError extends InferenceError {
   constructor(limit: number) {

@@ -7,6 +7,7 @@ import type { Pipeline } from "../pipeline/pipeline.ts";
 import type { ImageInput } from "../vision/image-input.ts";
 import type { PreprocessSwitches } from "../vision/preprocess.ts";
 import type { PostprocessResult } from "../workers/protocol.ts";
+import type { HttpSettings } from "./settings.ts";
 
 export interface InferenceCall {
   modelId: string;
@@ -70,14 +71,14 @@ export function maskDecodeParams(mode: string | null | undefined, tradeoffFactor
 /** The request's preprocessing switches, OR-ed with the server-wide kill switches. */
 export function preprocessSwitches(
   body: { disable_preproc_auto_orient?: boolean; disable_preproc_contrast?: boolean; disable_preproc_grayscale?: boolean; disable_preproc_static_crop?: boolean },
-  pipeline: Pipeline,
+  serverWide: PreprocessSwitches,
 ): PreprocessSwitches {
-  const c = pipeline.config;
+  const c = serverWide;
   return {
-    disableAutoOrient: (body.disable_preproc_auto_orient ?? false) || c.disablePreprocAutoOrient,
-    disableContrast: (body.disable_preproc_contrast ?? false) || c.disablePreprocContrast,
-    disableGrayscale: (body.disable_preproc_grayscale ?? false) || c.disablePreprocGrayscale,
-    disableStaticCrop: (body.disable_preproc_static_crop ?? false) || c.disablePreprocStaticCrop,
+    disableAutoOrient: (body.disable_preproc_auto_orient ?? false) || c.disableAutoOrient,
+    disableContrast: (body.disable_preproc_contrast ?? false) || c.disableContrast,
+    disableGrayscale: (body.disable_preproc_grayscale ?? false) || c.disableGrayscale,
+    disableStaticCrop: (body.disable_preproc_static_crop ?? false) || c.disableStaticCrop,
   };
 }
 
@@ -90,15 +91,15 @@ export function modelFor(pipeline: Pipeline, modelId: string, apiKey: string | n
 }
 
 /** Runs every image of a call through the pipeline (each image its own slot, so they batch with everyone's). */
-export async function runInference(pipeline: Pipeline, call: InferenceCall): Promise<InferenceAnswer> {
+export async function runInference(pipeline: Pipeline, settings: HttpSettings, call: InferenceCall): Promise<InferenceAnswer> {
   const started = performance.now();
   const images = Array.isArray(call.image) ? call.image : [call.image];
-  const cap = pipeline.config.maxImagesPerRequest;
+  const cap = settings.maxImagesPerRequest;
   if (images.length > cap) {
     throw new InferenceError(413, `Too many images: this server accepts at most ${cap} images per request (MAX_IMAGES_PER_REQUEST); send ${images.length} as several requests.`);
   }
   // The deadline covers waiting for the model to load too.
-  const { signal, clear } = requestDeadline(pipeline.config.requestTimeoutMs, call.clientSignal);
+  const { signal, clear } = requestDeadline(settings.requestTimeoutMs, call.clientSignal);
   try {
     const instance = await modelFor(pipeline, call.modelId, call.apiKey, signal);
     const task = instance.spec.taskType;

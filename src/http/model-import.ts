@@ -4,7 +4,6 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ImportError, importModel, parseClassList, parseImageSizeOption, type ImportResult } from "../models/import-model.ts";
-import { inspectOnnxInWorker } from "../pipeline/model-inspector.ts";
 import type { Pipeline } from "../pipeline/pipeline.ts";
 import { json } from "./errors.ts";
 
@@ -98,13 +97,7 @@ export async function handleModelImport(pipeline: Pipeline, body: unknown): Prom
   try {
     const path = join(scratch, "model.onnx");
     await Bun.write(path, file);
-    const result = await importModel(path, options, {
-      cacheDir: pipeline.config.modelCacheDir,
-      overwrite,
-      inspect: (file, imageSize) => inspectOnnxInWorker(file, imageSize, pipeline.config.ortLibPath || undefined),
-    });
-    // A replaced model still loaded would keep serving the old weights: unload it, the next request loads the new package.
-    if (result.replaced) await pipeline.host.unload(result.modelId.id);
+    const result = await pipeline.importModel(path, options, overwrite);
     console.log(`imported ${result.modelId.id} (${result.taskType}, ${result.modelType}, family ${result.layout.family}) into ${result.dir}`);
     return json(201, responseOf(result));
   } finally {

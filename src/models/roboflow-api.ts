@@ -12,13 +12,18 @@ import { cacheSubdir, cacheSubdirCandidates } from "./cache-layout.ts";
 import type { InstantModelId, ModelId, VersionedModelId } from "./model-id.ts";
 import { BrokenPackageError, ModelNotFoundError, WEIGHTS_FILES } from "./package.ts";
 
-export interface RoboflowApiSettings {
+/** The Roboflow API section of the configuration. */
+export interface RoboflowSettings {
   /** API_BASE_URL, without a trailing slash. */
   apiBaseUrl: string;
   /** ROBOFLOW_API_KEY / API_KEY: used when a request carries no key; empty = none. */
   roboflowApiKey: string;
   /** ROBOFLOW_API_REQUEST_TIMEOUT: a call or download that receives nothing for this long fails with 504. */
   roboflowApiTimeoutMs: number;
+}
+
+export interface RoboflowApiSettings extends RoboflowSettings {
+  /** Where downloaded packages go (MODEL_CACHE_DIR). */
   modelCacheDir: string;
 }
 

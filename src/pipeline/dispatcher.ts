@@ -5,17 +5,13 @@ import { fromWireError, InferenceError, toWireError } from "../errors.ts";
 import type { TaskParams } from "../models/task.ts";
 import { ENCODED_BYTES_TYPE, type ImageInput } from "../vision/image-input.ts";
 import type { PreprocessSwitches } from "../vision/preprocess.ts";
+import type { UrlInputSettings } from "../vision/url-policy.ts";
 import type { BatchReport, ImageMeta, PostprocessResult, VisualizationRequest } from "../workers/protocol.ts";
 import { throwIfAborted, untilAborted } from "./deadline.ts";
 import type { ServerMetrics } from "./metrics.ts";
 import type { ModelHost } from "./model-host.ts";
 import type { ModelInstance } from "./model-instance.ts";
 import type { VisionPool } from "./vision-pool.ts";
-
-export interface DispatcherSettings {
-  /** URL images downloading at once, server-wide, before new ones are refused (absent = no limit). */
-  urlInput?: { maxConcurrent: number };
-}
 
 /** One request's images and what to do with them. */
 export interface InferenceJob {
@@ -35,7 +31,8 @@ export class Dispatcher {
   constructor(
     private readonly host: ModelHost,
     private readonly pool: VisionPool,
-    private readonly settings: DispatcherSettings,
+    /** URL_INPUT_MAX_CONCURRENT: URL images downloading at once, server-wide, before new ones are refused. */
+    private readonly urlInput: Pick<UrlInputSettings, "maxConcurrent">,
     private readonly metrics: ServerMetrics,
   ) {}
 
@@ -114,7 +111,7 @@ export class Dispatcher {
   /** The image itself, or for a `url` image its bytes, downloaded in a vision worker; 503 while URL_INPUT_MAX_CONCURRENT downloads run. */
   private async downloaded(image: ImageInput): Promise<ImageInput> {
     if (image.type.toLowerCase() !== "url") return image;
-    if (this.downloads >= (this.settings.urlInput?.maxConcurrent ?? Infinity)) {
+    if (this.downloads >= this.urlInput.maxConcurrent) {
       throw new InferenceError(503, "Server is downloading as many URL images as it may at once. Retry later.", { "Retry-After": "1" });
     }
     this.downloads++;

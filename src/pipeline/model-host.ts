@@ -11,6 +11,7 @@ import { resolveModelSpec } from "../models/model-spec.ts";
 import { ModelNotFoundError, readModelPackage } from "../models/package.ts";
 import { RoboflowApiError } from "../models/roboflow-api.ts";
 import { Arena, type ArenaLayout } from "../workers/arena.ts";
+import type { BatchingSettings } from "../workers/batcher.ts";
 import { releasePages } from "../workers/memory-release.ts";
 import type { AdmissionSettings } from "./admission.ts";
 import type { ModelDevice } from "./device-group.ts";
@@ -18,13 +19,14 @@ import type { ModelInstance } from "./model-instance.ts";
 import { ModelQueue } from "./model-queue.ts";
 import type { VisionPool } from "./vision-pool.ts";
 
+/** The models section of the configuration. */
 export interface ModelHostSettings {
+  /** Where model packages live, in the reference's cache layout (`<dataset>/<version>/`). */
   modelCacheDir: string;
-  maxBatchSize: number;
+  /** Arena slots per model; each holds one preprocessed image and its raw outputs (rounded up to whole batches). */
   arenaSlots: number;
-  admission: AdmissionSettings;
   /** How long an unload waits for admitted requests before failing them (503) and leaving the instance to finish alone. */
-  drainTimeoutMs: number;
+  unloadDrainTimeoutMs: number;
 }
 
 /** Puts a model's package into the cache when it is missing (the Roboflow API download, see roboflow-api.ts). */
@@ -39,12 +41,14 @@ export class ModelHost {
   private readonly instances = new Map<number, ModelInstance>();
   /** Loads in progress, with the API key of the request that started each (a download may depend on it). */
   private readonly loading = new Map<string, { apiKey: string | null; promise: Promise<ModelInstance> }>();
-  /** Unloads waiting for their admitted requests (at most drainTimeoutMs): a reload of the same id waits for them. */
+  /** Unloads waiting for their admitted requests (at most unloadDrainTimeoutMs): a reload of the same id waits for them. */
   private readonly draining = new Map<string, Promise<void>>();
   private nextInstanceId = 1;
 
   constructor(
     private readonly settings: ModelHostSettings,
+    private readonly admission: AdmissionSettings,
+    private readonly batching: BatchingSettings,
     private readonly device: ModelDevice,
     private readonly pool: VisionPool,
     private readonly ringDoorbell: () => void,
@@ -95,7 +99,7 @@ export class ModelHost {
   }
 
   /**
-   * Unloads a model: its instance admits nothing more, its admitted requests get up to drainTimeoutMs to finish, then
+   * Unloads a model: its instance admits nothing more, its admitted requests get up to unloadDrainTimeoutMs to finish, then
    * the ones still waiting for a batch fail with 503 and the instance is released once its last batch has reported.
    */
   async unload(rawId: string): Promise<boolean> {
@@ -121,12 +125,12 @@ export class ModelHost {
   private async retire(instance: ModelInstance): Promise<void> {
     instance.queue.close();
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = new Promise<true>((resolve) => (timer = setTimeout(() => resolve(true), this.settings.drainTimeoutMs)));
+    const timedOut = new Promise<true>((resolve) => (timer = setTimeout(() => resolve(true), this.settings.unloadDrainTimeoutMs)));
     const stuck = await Promise.race([instance.queue.drained.then(() => false), timedOut]);
     clearTimeout(timer);
     if (stuck) {
       const key = instance.spec.key;
-      console.warn(`unloading ${key}: ${instance.queue.slotsInUse} images still in flight after ${this.settings.drainTimeoutMs} ms; failing them, the instance goes once its batches report`);
+      console.warn(`unloading ${key}: ${instance.queue.slotsInUse} images still in flight after ${this.settings.unloadDrainTimeoutMs} ms; failing them, the instance goes once its batches report`);
       instance.queue.abandon(new InferenceError(503, `Model ${key} was unloaded while this request was in flight. Retry the request.`, { "Retry-After": "1" }));
     }
     void instance.queue.drained.then(() => this.release(instance));
@@ -152,7 +156,7 @@ export class ModelHost {
     let arena: Arena;
     let spec;
     try {
-      spec = resolveModelSpec(key, pkg, session, this.settings.maxBatchSize);
+      spec = resolveModelSpec(key, pkg, session, this.batching.maxBatchSize);
       const { batch } = spec;
       const arenaLayout: ArenaLayout = {
         slots: Math.max(batch.capacity, Math.ceil(this.settings.arenaSlots / batch.capacity) * batch.capacity),
@@ -173,7 +177,7 @@ export class ModelHost {
       spec,
       pkg,
       arena,
-      queue: new ModelQueue(key, arena, this.settings.admission, this.ringDoorbell),
+      queue: new ModelQueue(key, arena, this.admission, this.ringDoorbell),
       activeProvider,
     };
     this.instances.set(id, instance);

@@ -2,22 +2,40 @@
 import { availableParallelism } from "node:os";
 import { installedGpuProviders } from "../../native-bindings/ort.ts";
 import { locateOrtLibrary } from "../../native-bindings/locate.ts";
-import type { ServerConfig } from "../config.ts";
-import { RoboflowApi } from "../models/roboflow-api.ts";
+import { importModel, type ImportOptions, type ImportResult } from "../models/import-model.ts";
+import { RoboflowApi, type RoboflowSettings } from "../models/roboflow-api.ts";
+import type { UrlInputSettings } from "../vision/url-policy.ts";
+import type { BatchingSettings } from "../workers/batcher.ts";
+import type { MemorySettings } from "../workers/collection-pacer.ts";
+import type { OrtSettings, VisionSettings } from "../workers/protocol.ts";
+import type { AdmissionSettings } from "./admission.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { DeviceGroup } from "./device-group.ts";
 import { planInferenceLanes, type LanePlan } from "./inference-lanes.ts";
 import { ServerMetrics } from "./metrics.ts";
-import { ModelHost } from "./model-host.ts";
+import { ModelHost, type ModelHostSettings } from "./model-host.ts";
+import { inspectOnnxInWorker } from "./model-inspector.ts";
 import { Control } from "../workers/protocol.ts";
 import { VisionPool } from "./vision-pool.ts";
+
+/** The configuration sections the pipeline's parts are built with (src/config.ts). */
+export interface PipelineSettings {
+  models: ModelHostSettings;
+  admission: AdmissionSettings;
+  batching: BatchingSettings;
+  ort: OrtSettings;
+  vision: VisionSettings;
+  urlInput: UrlInputSettings;
+  memory: MemorySettings;
+  roboflow: RoboflowSettings;
+}
 
 export class Pipeline {
   readonly metrics = new ServerMetrics();
   readonly host: ModelHost;
   readonly dispatcher: Dispatcher;
   private constructor(
-    readonly config: ServerConfig,
+    readonly settings: PipelineSettings,
     readonly pool: VisionPool,
     readonly device: DeviceGroup,
     control: SharedArrayBuffer,
@@ -30,56 +48,48 @@ export class Pipeline {
       Atomics.add(doorbell, Control.DOORBELL, 1);
       Atomics.notify(doorbell, Control.DOORBELL);
     };
-    const hostSettings = {
-      modelCacheDir: config.modelCacheDir,
-      maxBatchSize: config.maxBatchSize,
-      arenaSlots: config.arenaSlots,
-      admission: { maxQueue: config.maxQueue, maxQueueWaitMs: config.maxQueueWaitMs },
-      drainTimeoutMs: config.unloadDrainTimeoutMs,
-    };
-    this.host = new ModelHost(hostSettings, device, pool, ringDoorbell, new RoboflowApi(config));
-    this.dispatcher = new Dispatcher(this.host, pool, config, this.metrics);
+    const roboflow = new RoboflowApi({ ...settings.roboflow, modelCacheDir: settings.models.modelCacheDir });
+    this.host = new ModelHost(settings.models, settings.admission, settings.batching, device, pool, ringDoorbell, roboflow);
+    this.dispatcher = new Dispatcher(this.host, pool, settings.urlInput, this.metrics);
   }
 
-  /** The inference workers and intra-op threads `config` calls for on this machine (see inference-lanes.ts). */
-  static lanePlan(config: ServerConfig): LanePlan {
-    const installed: string[] = installedGpuProviders(locateOrtLibrary(config.ortLibPath || undefined));
+  /** The inference workers and intra-op threads the ONNX Runtime settings call for on this machine (see inference-lanes.ts). */
+  static lanePlan(ort: OrtSettings): LanePlan {
+    const installed: string[] = installedGpuProviders(locateOrtLibrary(ort.ortLibPath || undefined));
     return planInferenceLanes({
-      workersPerDevice: config.inferenceWorkersPerDevice,
-      intraOpThreads: config.ortIntraOpThreads,
-      deviceIds: config.cudaDevices,
+      workersPerDevice: ort.inferenceWorkersPerDevice,
+      intraOpThreads: ort.ortIntraOpThreads,
+      deviceIds: ort.cudaDevices,
       cores: availableParallelism(),
-      gpuProviders: config.executionProviders.filter((provider) => installed.includes(provider)),
+      gpuProviders: ort.executionProviders.filter((provider) => installed.includes(provider)),
     });
   }
 
   /** Starts every thread and waits until each has said it is ready. */
-  static async start(config: ServerConfig): Promise<Pipeline> {
-    const lanes = Pipeline.lanePlan(config);
+  static async start(settings: PipelineSettings): Promise<Pipeline> {
+    const lanes = Pipeline.lanePlan(settings.ort);
     const control = new SharedArrayBuffer(Control.WORDS * 4);
-    const pool = new VisionPool(config.numWorkers, { control, urlInput: config.urlInput, maxImagePixels: config.maxImagePixels, gcEveryBytes: config.gcEveryBytes }, { taskTimeoutMs: config.visionTaskTimeoutMs });
+    const pool = new VisionPool({ control, vision: settings.vision, urlInput: settings.urlInput, memory: settings.memory });
     // The device reports batches before the dispatcher exists; route through a late-bound reference.
     let pipeline: Pipeline | undefined;
-    const device = new DeviceGroup(
-      {
-        control,
-        ortLibPath: config.ortLibPath,
-        executionProviders: config.executionProviders,
-        intraOpThreads: lanes.intraOpThreads,
-        batchMaxWaitMs: config.batchMaxWaitMs,
-        maxBatchSize: config.maxBatchSize,
-        batchSizeProbe: config.batchSizeProbe,
-        tensorrt: { engineCachePath: config.tensorrtCachePath, fp16: config.tensorrtFp16 },
-      },
-      lanes.workerDeviceIds,
-      {
-        onInferred: (batch) => pipeline?.dispatcher.onInferred(batch),
-        onBatchFailed: (instance, start, count, error) => pipeline?.dispatcher.onBatchFailed(instance, start, count, error),
-      },
-    );
+    const device = new DeviceGroup({ control, ort: settings.ort, batching: settings.batching, intraOpThreads: lanes.intraOpThreads }, lanes.workerDeviceIds, {
+      onInferred: (batch) => pipeline?.dispatcher.onInferred(batch),
+      onBatchFailed: (instance, start, count, error) => pipeline?.dispatcher.onBatchFailed(instance, start, count, error),
+    });
     const [{ ortVersion, availableProviders }] = await Promise.all([device.ready(), pool.ready()]);
-    pipeline = new Pipeline(config, pool, device, control, lanes, ortVersion, availableProviders);
+    pipeline = new Pipeline(settings, pool, device, control, lanes, ortVersion, availableProviders);
     return pipeline;
+  }
+
+  /** Imports an ONNX file as a package into the model cache (inspected off this thread); a replaced model still loaded is unloaded, so the next request loads the new package. */
+  async importModel(onnxPath: string, options: ImportOptions, overwrite: boolean): Promise<ImportResult> {
+    const result = await importModel(onnxPath, options, {
+      cacheDir: this.settings.models.modelCacheDir,
+      overwrite,
+      inspect: (file, imageSize) => inspectOnnxInWorker(file, imageSize, this.settings.ort.ortLibPath || undefined),
+    });
+    if (result.replaced) await this.host.unload(result.modelId.id);
+    return result;
   }
 
   /** The execution provider serving the loaded models (the first one's; every model is loaded on every device). */

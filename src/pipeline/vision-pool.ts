@@ -13,13 +13,6 @@ interface PendingTask {
   watchdog: ReturnType<typeof setTimeout> | undefined;
 }
 
-export interface VisionPoolOptions {
-  /** A task not finished after this many milliseconds means a hung worker: it is replaced (0 = never). */
-  taskTimeoutMs: number;
-  /** The worker script (the vision worker; tests substitute their own). */
-  workerUrl?: URL;
-}
-
 interface PoolMember {
   worker: Worker;
   pending: Map<number, PendingTask>;
@@ -41,12 +34,15 @@ export class VisionPool {
   /** Workers replaced after a crash (exported as a metric). */
   restarts = 0;
 
+  /**
+   * `init.vision.numWorkers` workers; a task not finished after `init.vision.visionTaskTimeoutMs` means a hung worker,
+   * which is replaced (0 = never). `workerUrl` is the worker script (tests substitute their own).
+   */
   constructor(
-    readonly size: number,
     private readonly init: VisionInit,
-    private readonly options: VisionPoolOptions = { taskTimeoutMs: 0 },
+    private readonly workerUrl: URL = WORKER_URL,
   ) {
-    for (let i = 0; i < size; i++) this.members.push(this.spawn());
+    for (let i = 0; i < init.vision.numWorkers; i++) this.members.push(this.spawn());
   }
 
   /** Resolves once every worker has finished starting (messages sent earlier would be lost). */
@@ -59,7 +55,7 @@ export class VisionPool {
     let member = this.members[0]!;
     for (const m of this.members) if (m.pending.size < member.pending.size) member = m;
     const taskId = this.nextTaskId++;
-    const timeoutMs = this.options.taskTimeoutMs;
+    const timeoutMs = this.init.vision.visionTaskTimeoutMs;
     return new Promise<T>((resolve, reject) => {
       const watchdog = timeoutMs > 0 ? setTimeout(() => member.replace(`a ${task.type} task took longer than ${timeoutMs} ms`), timeoutMs) : undefined;
       member.pending.set(taskId, { resolve: resolve as (r: unknown) => void, reject, watchdog });
@@ -86,7 +82,7 @@ export class VisionPool {
   }
 
   private spawn(): PoolMember {
-    const worker = new Worker(this.options.workerUrl ?? WORKER_URL);
+    const worker = new Worker(this.workerUrl);
     const pending = new Map<number, PendingTask>();
     let queued: (VisionInit | VisionRequest)[] | null = [this.init, ...this.attached.values()];
     let markReady!: () => void;

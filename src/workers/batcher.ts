@@ -21,6 +21,16 @@ export interface ModelQueueView {
   fixedBatch: boolean;
 }
 
+/** The batching section of the configuration, handed to the model host, the session loaders and the inference workers. */
+export interface BatchingSettings {
+  /** Largest batch one ONNX Runtime call runs for dynamic-batch models. */
+  maxBatchSize: number;
+  /** How long the batcher may hold a partial batch to let it fill (0 = run what is ready at once). */
+  batchMaxWaitMs: number;
+  /** Time batch sizes when a dynamic-batch model loads and cap its batches where larger ones stop paying off per image. */
+  batchSizeProbe: boolean;
+}
+
 export interface BatchPolicy {
   maxWaitMs: number;
 }

@@ -12,6 +12,12 @@
 // frees none of this memory, as the bodies and pixels outlive the young generation.
 import { fullGC } from "bun:jsc";
 
+/** The memory section of the configuration, handed to the HTTP thread and every vision worker. */
+export interface MemorySettings {
+  /** GC_EVERY_MB in bytes: a thread collects after this many bytes of request bodies or images (0 = the engine decides). */
+  gcEveryBytes: number;
+}
+
 export class CollectionPacer {
   private counted = 0;
 

@@ -109,7 +109,7 @@ async function loop(): Promise<void> {
   while (Atomics.load(control, Control.STOP) === 0) {
     const seen = Atomics.load(control, Control.DOORBELL);
     const views = [...attached.values()].map((m) => m.view);
-    const plan = nextBatch(views, performance.timeOrigin + performance.now(), { maxWaitMs: init.batchMaxWaitMs });
+    const plan = nextBatch(views, performance.timeOrigin + performance.now(), { maxWaitMs: init.batching.batchMaxWaitMs });
     if (plan.kind === "run") {
       runBatch(attached.get(plan.instance)!, plan.start, plan.count, plan.rows);
       // Let queued messages (attaches, unloads) in between batches.
@@ -130,7 +130,7 @@ self.onmessage = (event: MessageEvent<InferenceInit | InferenceRequest>) => {
   if ("control" in message) {
     init = message;
     control = new Int32Array(message.control);
-    runtime = OrtRuntime.load(message.ortLibPath || undefined);
+    runtime = OrtRuntime.load(message.ort.ortLibPath || undefined);
     reply({ type: "ready", ortVersion: runtime.version, availableProviders: runtime.availableProviders() });
     void loop();
     return;

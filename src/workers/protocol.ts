@@ -11,6 +11,8 @@ import type { ImageInput } from "../vision/image-input.ts";
 import type { PreprocessSwitches } from "../vision/preprocess.ts";
 import type { UrlInputSettings } from "../vision/url-policy.ts";
 import type { ArenaLayout } from "./arena.ts";
+import type { BatchingSettings } from "./batcher.ts";
+import type { MemorySettings } from "./collection-pacer.ts";
 
 /** Control words shared by all threads of one device (an Int32Array over a SharedArrayBuffer). */
 export const Control = {
@@ -65,29 +67,53 @@ export type VisionReply =
   | { type: "done"; taskId: number; result: ImageMeta | PostprocessResult | Uint8Array }
   | { type: "failed"; taskId: number; error: WireError };
 
+/** The vision section of the configuration: the vision pool and its workers. */
+export interface VisionSettings {
+  /** Vision workers (decode, preprocess, postprocess). */
+  numWorkers: number;
+  /** A vision task running longer than this means a hung worker: it is replaced and its requests fail with 500 (0 = never). */
+  visionTaskTimeoutMs: number;
+  /** Largest image accepted, in pixels (width x height, read from the header before decoding); larger ones get 400. */
+  maxImagePixels: number;
+}
+
 export interface VisionInit {
   control: SharedArrayBuffer;
-  /** MAX_IMAGE_PIXELS: larger images are refused from their header, before decoding. */
-  maxImagePixels?: number;
-  /** The URL image policy and download limits (ALLOW_URL_INPUT and friends); absent = the defaults. */
-  urlInput?: UrlInputSettings;
-  /** GC_EVERY_MB in bytes: collect after this many bytes of images; absent or 0 = the engine decides. */
-  gcEveryBytes?: number;
+  vision: VisionSettings;
+  /** The URL image policy and download limits (ALLOW_URL_INPUT and friends). */
+  urlInput: UrlInputSettings;
+  memory: MemorySettings;
+}
+
+/** The ONNX Runtime section of the configuration: libraries, providers, devices and threads. */
+export interface OrtSettings {
+  /** Explicit path to libonnxruntime.so (or its folder); empty = the npm package's copy. */
+  ortLibPath: string;
+  /** Execution providers in order of preference (`tensorrt`, `cuda`, `cpu`). */
+  executionProviders: string[];
+  /** GPU ordinals, `inferenceWorkersPerDevice` inference workers each (the CPU runs as device 0). */
+  cudaDevices: number[];
+  /** ONNX Runtime intra-op threads per session (0 = planned by src/pipeline/inference-lanes.ts). */
+  ortIntraOpThreads: number;
+  /** Inference workers per device, each with its own sessions over the same arenas (0 = 1 on a GPU, up to 4 on the CPU). */
+  inferenceWorkersPerDevice: number;
+  tensorrt: {
+    /** Where TensorRT keeps built engines across restarts; empty = rebuild them at every start. */
+    engineCachePath: string;
+    /** Lets TensorRT use float16 kernels. */
+    fp16: boolean;
+  };
 }
 
 // ---- main -> inference worker and session loader (the same settings to both) ----
 export interface InferenceInit {
   control: SharedArrayBuffer;
-  ortLibPath: string;
-  executionProviders: string[];
-  intraOpThreads: number;
+  ort: OrtSettings;
+  batching: BatchingSettings;
+  /** The device this worker runs on. */
   deviceId: number;
-  batchMaxWaitMs: number;
-  /** Largest batch of a dynamic-batch model: the top of the TensorRT engine's shape range. */
-  maxBatchSize: number;
-  /** Time batch sizes when a dynamic-batch model is handed over and cap its batches where larger ones stop paying (BATCH_SIZE_PROBE). */
-  batchSizeProbe: boolean;
-  tensorrt: { engineCachePath: string; fp16: boolean };
+  /** Its sessions' intra-op threads, as the lane plan gives them (ort.ortIntraOpThreads resolved). */
+  intraOpThreads: number;
 }
 
 /** A session detached by the session loader (OrtSession.detach), for the inference worker to adopt. */

@@ -33,22 +33,22 @@ function tensorRtOptions(path: string, probeInput: { width: number; height: numb
   const signature = runtime.createSession(path, { executionProviders: ["cpu"], graphOptimization: "disabled", intraOpThreads: 1 });
   const input = signature.inputs[0];
   signature.release();
-  const range = input ? inputShapeRange(input.shape, probeInput, init.maxBatchSize) : null;
+  const range = input ? inputShapeRange(input.shape, probeInput, init.batching.maxBatchSize) : null;
   return {
-    engineCachePath: init.tensorrt.engineCachePath || undefined,
-    fp16: init.tensorrt.fp16,
+    engineCachePath: init.ort.tensorrt.engineCachePath || undefined,
+    fp16: init.ort.tensorrt.fp16,
     profile: input && range ? { min: { [input.name]: range.min }, opt: { [input.name]: range.opt }, max: { [input.name]: range.max } } : undefined,
   };
 }
 
 function load(request: Extract<SessionLoaderRequest, { type: "load" }>): void {
   try {
-    const tensorrt = init.executionProviders.includes("tensorrt") ? tensorRtOptions(request.path, request.probeInput) : undefined;
+    const tensorrt = init.ort.executionProviders.includes("tensorrt") ? tensorRtOptions(request.path, request.probeInput) : undefined;
     // The session's intra-op threads start here and keep the name this thread has meanwhile.
     const session = withThreadName(THREAD_NAMES.ortIntraOp, THREAD_NAMES.sessionLoader, () =>
       runtime.createSession(request.path, {
         intraOpThreads: init.intraOpThreads,
-        executionProviders: init.executionProviders,
+        executionProviders: init.ort.executionProviders,
         deviceId: init.deviceId,
         tensorrt,
       }),
@@ -130,7 +130,7 @@ function handOver(request: Extract<SessionLoaderRequest, { type: "handOver" }>):
   sessions.delete(request.instance);
   const { session, label } = held;
   const arena = new Arena(request.arena.layout, request.arena.buffer);
-  const batchCapacity = init.batchSizeProbe && !request.batch.fixed && request.batch.capacity > 1
+  const batchCapacity = init.batching.batchSizeProbe && !request.batch.fixed && request.batch.capacity > 1
     ? probeBatchCap(label, session, arena, request.inputName, request.outputNames, request.batch.capacity)
     : request.batch.capacity;
   const activeProvider = session.activeProvider;
@@ -141,7 +141,7 @@ self.onmessage = (event: MessageEvent<InferenceInit | SessionLoaderRequest>) => 
   const message = event.data;
   if ("control" in message) {
     init = message;
-    runtime = OrtRuntime.load(message.ortLibPath || undefined);
+    runtime = OrtRuntime.load(message.ort.ortLibPath || undefined);
     reply({ type: "ready", ortVersion: runtime.version, availableProviders: runtime.availableProviders() });
     return;
   }

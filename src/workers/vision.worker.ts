@@ -138,9 +138,9 @@ self.onmessage = (event: MessageEvent<VisionInit | VisionRequest>) => {
   const message = event.data;
   if ("control" in message) {
     control = new Int32Array(message.control);
-    if (message.maxImagePixels) setDecodeLimits({ maxImagePixels: message.maxImagePixels });
-    urlInput = message.urlInput ?? DEFAULT_URL_INPUT_SETTINGS;
-    pacer = new CollectionPacer(message.gcEveryBytes ?? 0);
+    setDecodeLimits({ maxImagePixels: message.vision.maxImagePixels });
+    urlInput = message.urlInput;
+    pacer = new CollectionPacer(message.memory.gcEveryBytes);
   } else void handle(message);
 };
 // Announce ourselves only now: the pool holds every message back until it hears this.

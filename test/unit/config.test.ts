@@ -5,31 +5,31 @@ import { loadConfig } from "../../src/config.ts";
 describe("loadConfig", () => {
   test("defaults to port 9001 on all interfaces, batches of 32 and no batching wait", () => {
     const c = loadConfig({});
-    expect(c.port).toBe(9001);
-    expect(c.host).toBe("0.0.0.0");
-    expect(c.maxBatchSize).toBe(32);
-    expect(c.batchMaxWaitMs).toBe(0);
-    expect(c.executionProviders).toEqual(["cuda", "cpu"]);
-    expect(c.modelCacheDir).toBe("/tmp/cache");
-    expect(c.numWorkers).toBeGreaterThanOrEqual(1);
+    expect(c.http.port).toBe(9001);
+    expect(c.http.host).toBe("0.0.0.0");
+    expect(c.batching.maxBatchSize).toBe(32);
+    expect(c.batching.batchMaxWaitMs).toBe(0);
+    expect(c.ort.executionProviders).toEqual(["cuda", "cpu"]);
+    expect(c.models.modelCacheDir).toBe("/tmp/cache");
+    expect(c.vision.numWorkers).toBeGreaterThanOrEqual(1);
   });
 
   test("sizes the arena at two batches by default so one batch fills while another runs", () => {
-    expect(loadConfig({ MAX_BATCH_SIZE: "8" }).arenaSlots).toBe(16);
-    expect(loadConfig({ MAX_BATCH_SIZE: "8", ARENA_SLOTS: "40" }).arenaSlots).toBe(40);
+    expect(loadConfig({ MAX_BATCH_SIZE: "8" }).models.arenaSlots).toBe(16);
+    expect(loadConfig({ MAX_BATCH_SIZE: "8", ARENA_SLOTS: "40" }).models.arenaSlots).toBe(40);
   });
 
   test("collects each image thread's garbage every 64 MiB unless GC_EVERY_MB says otherwise (0: never)", () => {
-    expect(loadConfig({}).gcEveryBytes).toBe(64 * 2 ** 20);
-    expect(loadConfig({ GC_EVERY_MB: "16" }).gcEveryBytes).toBe(16 * 2 ** 20);
-    expect(loadConfig({ GC_EVERY_MB: "0" }).gcEveryBytes).toBe(0);
+    expect(loadConfig({}).memory.gcEveryBytes).toBe(64 * 2 ** 20);
+    expect(loadConfig({ GC_EVERY_MB: "16" }).memory.gcEveryBytes).toBe(16 * 2 ** 20);
+    expect(loadConfig({ GC_EVERY_MB: "0" }).memory.gcEveryBytes).toBe(0);
     expect(() => loadConfig({ GC_EVERY_MB: "-1" })).toThrow(/GC_EVERY_MB/);
   });
 
   test("preloads the demo model unless told otherwise", () => {
-    expect(loadConfig({}).preloadModels).toEqual(["demo-shapes/1"]);
-    expect(loadConfig({ DEMO_MODEL_ID: "" }).preloadModels).toEqual([]);
-    expect(loadConfig({ PRELOAD_MODELS: "a/1, b/2" }).preloadModels).toEqual(["a/1", "b/2"]);
+    expect(loadConfig({}).startup.preloadModels).toEqual(["demo-shapes/1"]);
+    expect(loadConfig({ DEMO_MODEL_ID: "" }).startup.preloadModels).toEqual([]);
+    expect(loadConfig({ PRELOAD_MODELS: "a/1, b/2" }).startup.preloadModels).toEqual(["a/1", "b/2"]);
   });
 
   test("rejects values that are not what a setting expects, naming the setting", () => {
@@ -42,53 +42,51 @@ describe("loadConfig", () => {
 
   test("parses booleans and provider lists case-insensitively", () => {
     const c = loadConfig({ DISABLE_PREPROC_GRAYSCALE: "TRUE", EXECUTION_PROVIDERS: "CPU" });
-    expect(c.disablePreprocGrayscale).toBe(true);
-    expect(c.executionProviders).toEqual(["cpu"]);
+    expect(c.preprocessing.disableGrayscale).toBe(true);
+    expect(c.ort.executionProviders).toEqual(["cpu"]);
   });
 });
 
 describe("GPU settings", () => {
   test("runs one inference worker on GPU 0 unless CUDA_DEVICES or CUDA_DEVICE_ID says otherwise", () => {
-    expect(loadConfig({}).cudaDevices).toEqual([0]);
-    expect(loadConfig({ CUDA_DEVICE_ID: "2" }).cudaDevices).toEqual([2]);
-    expect(loadConfig({ CUDA_DEVICES: "0, 1" }).cudaDevices).toEqual([0, 1]);
-    expect(loadConfig({ CUDA_DEVICES: "1,3", CUDA_DEVICE_ID: "0" }).cudaDevices).toEqual([1, 3]);
-    expect(loadConfig({ CUDA_DEVICES: "1,3" }).cudaDeviceId).toBe(1);
-  });
+    expect(loadConfig({}).ort.cudaDevices).toEqual([0]);
+    expect(loadConfig({ CUDA_DEVICE_ID: "2" }).ort.cudaDevices).toEqual([2]);
+    expect(loadConfig({ CUDA_DEVICES: "0, 1" }).ort.cudaDevices).toEqual([0, 1]);
+    expect(loadConfig({ CUDA_DEVICES: "1,3", CUDA_DEVICE_ID: "0" }).ort.cudaDevices).toEqual([1, 3]);
+      });
 
   test("allows a repeated ordinal (two workers sharing one GPU) and rejects what is not an ordinal", () => {
-    expect(loadConfig({ CUDA_DEVICES: "0,0" }).cudaDevices).toEqual([0, 0]);
+    expect(loadConfig({ CUDA_DEVICES: "0,0" }).ort.cudaDevices).toEqual([0, 0]);
     expect(() => loadConfig({ CUDA_DEVICES: "0,gpu1" })).toThrow(/CUDA_DEVICES/);
     expect(() => loadConfig({ CUDA_DEVICES: "-1" })).toThrow(/CUDA_DEVICES/);
   });
 
   test("leaves the inference workers per device to the lane plan unless INFERENCE_WORKERS_PER_DEVICE is set", () => {
-    expect(loadConfig({}).inferenceWorkersPerDevice).toBe(0);
-    expect(loadConfig({ INFERENCE_WORKERS_PER_DEVICE: "3" }).inferenceWorkersPerDevice).toBe(3);
+    expect(loadConfig({}).ort.inferenceWorkersPerDevice).toBe(0);
+    expect(loadConfig({ INFERENCE_WORKERS_PER_DEVICE: "3" }).ort.inferenceWorkersPerDevice).toBe(3);
     expect(() => loadConfig({ INFERENCE_WORKERS_PER_DEVICE: "-1" })).toThrow(/INFERENCE_WORKERS_PER_DEVICE/);
     expect(() => loadConfig({ INFERENCE_WORKERS_PER_DEVICE: "two" })).toThrow(/INFERENCE_WORKERS_PER_DEVICE/);
   });
 
   test("accepts TensorRT first in the provider list", () => {
-    expect(loadConfig({ EXECUTION_PROVIDERS: "tensorrt,cuda,cpu" }).executionProviders).toEqual(["tensorrt", "cuda", "cpu"]);
+    expect(loadConfig({ EXECUTION_PROVIDERS: "tensorrt,cuda,cpu" }).ort.executionProviders).toEqual(["tensorrt", "cuda", "cpu"]);
   });
 
   test("keeps TensorRT engines in the model cache by default, float32 unless TENSORRT_FP16 is set", () => {
     const c = loadConfig({ MODEL_CACHE_DIR: "/models" });
-    expect(c.tensorrtCachePath).toBe("/models/.tensorrt");
-    expect(c.tensorrtFp16).toBe(false);
-    expect(loadConfig({ TENSORRT_CACHE_PATH: "/engines", TENSORRT_FP16: "true" })).toMatchObject({ tensorrtCachePath: "/engines", tensorrtFp16: true });
-    expect(loadConfig({ TENSORRT_CACHE_PATH: "" }).tensorrtCachePath).toBe("");
+    expect(c.ort.tensorrt).toEqual({ engineCachePath: "/models/.tensorrt", fp16: false });
+    expect(loadConfig({ TENSORRT_CACHE_PATH: "/engines", TENSORRT_FP16: "true" }).ort.tensorrt).toEqual({ engineCachePath: "/engines", fp16: true });
+    expect(loadConfig({ TENSORRT_CACHE_PATH: "" }).ort.tensorrt.engineCachePath).toBe("");
   });
 });
 
 describe("limits and access settings", () => {
   test("default to a 64 MiB body, 50-megapixel images, no API keys and no CORS", () => {
-    expect(loadConfig({})).toMatchObject({ maxRequestBytes: 64 * 2 ** 20, maxImagePixels: 50_000_000, serverApiKeys: [], corsAllowedOrigins: [] });
+    expect(loadConfig({})).toMatchObject({ http: { maxRequestBytes: 64 * 2 ** 20, serverApiKeys: [], corsAllowedOrigins: [] }, vision: { maxImagePixels: 50_000_000 } });
   });
 
   test("read MAX_REQUEST_BYTES and MAX_IMAGE_PIXELS as positive integers, naming the setting otherwise", () => {
-    expect(loadConfig({ MAX_REQUEST_BYTES: "1048576", MAX_IMAGE_PIXELS: "1000000" })).toMatchObject({ maxRequestBytes: 1048576, maxImagePixels: 1000000 });
+    expect(loadConfig({ MAX_REQUEST_BYTES: "1048576", MAX_IMAGE_PIXELS: "1000000" })).toMatchObject({ http: { maxRequestBytes: 1048576 }, vision: { maxImagePixels: 1000000 } });
     for (const raw of ["0", "-1", "1.5", "64MB"]) {
       expect(() => loadConfig({ MAX_REQUEST_BYTES: raw })).toThrow(/MAX_REQUEST_BYTES/);
       expect(() => loadConfig({ MAX_IMAGE_PIXELS: raw })).toThrow(/MAX_IMAGE_PIXELS/);
@@ -96,8 +94,8 @@ describe("limits and access settings", () => {
   });
 
   test("read SERVER_API_KEYS as a comma-separated list and refuse keys with whitespace without repeating them", () => {
-    expect(loadConfig({ SERVER_API_KEYS: " k1, k2 ,," }).serverApiKeys).toEqual(["k1", "k2"]);
-    expect(loadConfig({ SERVER_API_KEYS: "" }).serverApiKeys).toEqual([]);
+    expect(loadConfig({ SERVER_API_KEYS: " k1, k2 ,," }).http.serverApiKeys).toEqual(["k1", "k2"]);
+    expect(loadConfig({ SERVER_API_KEYS: "" }).http.serverApiKeys).toEqual([]);
     let message = "";
     try {
       loadConfig({ SERVER_API_KEYS: "good,se cret" });
@@ -109,10 +107,32 @@ describe("limits and access settings", () => {
   });
 
   test("read CORS_ALLOWED_ORIGINS as origins or *, refusing paths, bare hosts and other schemes", () => {
-    expect(loadConfig({ CORS_ALLOWED_ORIGINS: "https://app.example.com, http://localhost:3000" }).corsAllowedOrigins).toEqual(["https://app.example.com", "http://localhost:3000"]);
-    expect(loadConfig({ CORS_ALLOWED_ORIGINS: "*" }).corsAllowedOrigins).toEqual(["*"]);
+    expect(loadConfig({ CORS_ALLOWED_ORIGINS: "https://app.example.com, http://localhost:3000" }).http.corsAllowedOrigins).toEqual(["https://app.example.com", "http://localhost:3000"]);
+    expect(loadConfig({ CORS_ALLOWED_ORIGINS: "*" }).http.corsAllowedOrigins).toEqual(["*"]);
     for (const raw of ["app.example.com", "https://app.example.com/", "https://app.example.com/path", "ftp://app.example.com", "*.example.com"]) {
       expect(() => loadConfig({ CORS_ALLOWED_ORIGINS: raw })).toThrow(/CORS_ALLOWED_ORIGINS/);
     }
+  });
+});
+
+describe("admission and unloading settings", () => {
+  test("default to a queue of 1024 images, 5 s of expected wait, 256 images a request and a 30 s unload drain", () => {
+    const c = loadConfig({});
+    expect(c.admission).toEqual({ maxQueue: 1024, maxQueueWaitMs: 5000 });
+    expect(c.http.maxImagesPerRequest).toBe(256);
+    expect(c.models.unloadDrainTimeoutMs).toBe(30_000);
+  });
+
+  test("MAX_QUEUE_WAIT_MS 0 turns the wait rule off; bad values name their setting", () => {
+    expect(loadConfig({ MAX_QUEUE_WAIT_MS: "0" }).admission.maxQueueWaitMs).toBe(0);
+    expect(() => loadConfig({ MAX_QUEUE_WAIT_MS: "-5" })).toThrow(/MAX_QUEUE_WAIT_MS/);
+    expect(() => loadConfig({ MAX_IMAGES_PER_REQUEST: "0" })).toThrow(/MAX_IMAGES_PER_REQUEST/);
+    expect(() => loadConfig({ UNLOAD_DRAIN_TIMEOUT_MS: "soon" })).toThrow(/UNLOAD_DRAIN_TIMEOUT_MS/);
+  });
+});
+
+describe("sections", () => {
+  test("groups every setting in one section per component", () => {
+    expect(Object.keys(loadConfig({})).sort()).toEqual(["admission", "batching", "http", "memory", "models", "ort", "preprocessing", "roboflow", "startup", "urlInput", "vision"]);
   });
 });

@@ -4,6 +4,7 @@ import type { TaskParams, TaskType } from "../../models/task.ts";
 import type { Pipeline } from "../../pipeline/pipeline.ts";
 import type { ImageInput } from "../../vision/image-input.ts";
 import { requestApiKey } from "../api-key.ts";
+import type { AppSettings } from "../settings.ts";
 import { confidenceValue, detectionParams, jsonResponse, maskDecodeParams, preprocessSwitches, runInference } from "../inference.ts";
 import {
   ClassificationRequest,
@@ -58,24 +59,24 @@ interface InferRoute<Body extends InferBody> {
   params: (body: Body) => TaskParams;
 }
 
-function inferRoute<Body extends InferBody>(pipeline: Pipeline, route: InferRoute<Body>) {
+function inferRoute<Body extends InferBody>(pipeline: Pipeline, settings: AppSettings, route: InferRoute<Body>) {
   return new Elysia().post(
     route.path,
     async ({ body, request }) => {
       const fields = body as Body;
       return jsonResponse(
-        await runInference(pipeline, {
+        await runInference(pipeline, settings.http, {
           modelId: fields.model_id,
           task: route.task,
           image: fields.image,
           id: fields.id ?? null,
-          switches: preprocessSwitches(fields, pipeline),
+          switches: preprocessSwitches(fields, settings.preprocessing),
           params: route.params(fields),
           visualization: fields.visualize_predictions
             ? { strokeWidth: fields.visualization_stroke_width ?? 1, labels: fields.visualization_labels ?? false }
             : null,
           clientSignal: request.signal,
-          apiKey: requestApiKey(pipeline.config, request, fields.api_key, "header-first"),
+          apiKey: requestApiKey(settings.http, request, fields.api_key, "header-first"),
         }),
       );
     },
@@ -87,10 +88,10 @@ function inferRoute<Body extends InferBody>(pipeline: Pipeline, route: InferRout
   );
 }
 
-export function inferRoutes(pipeline: Pipeline) {
+export function inferRoutes(pipeline: Pipeline, settings: AppSettings) {
   return new Elysia()
     .use(
-      inferRoute<typeof ObjectDetectionRequest.static>(pipeline, {
+      inferRoute<typeof ObjectDetectionRequest.static>(pipeline, settings, {
         path: "/infer/object_detection",
         task: "object-detection",
         body: ObjectDetectionRequest,
@@ -101,7 +102,7 @@ export function inferRoutes(pipeline: Pipeline) {
       }),
     )
     .use(
-      inferRoute<typeof InstanceSegmentationRequest.static>(pipeline, {
+      inferRoute<typeof InstanceSegmentationRequest.static>(pipeline, settings, {
         path: "/infer/instance_segmentation",
         task: "instance-segmentation",
         body: InstanceSegmentationRequest,
@@ -112,7 +113,7 @@ export function inferRoutes(pipeline: Pipeline) {
       }),
     )
     .use(
-      inferRoute<typeof ClassificationRequest.static>(pipeline, {
+      inferRoute<typeof ClassificationRequest.static>(pipeline, settings, {
         path: "/infer/classification",
         task: "classification",
         body: ClassificationRequest,

@@ -6,6 +6,7 @@ import { DETECTION_DEFAULTS, type TaskParams, type TaskType } from "../../models
 import { requestDeadline } from "../../pipeline/deadline.ts";
 import type { ImageInput } from "../../vision/image-input.ts";
 import { requestApiKey } from "../api-key.ts";
+import type { AppSettings } from "../settings.ts";
 import { jsonResponse, maskDecodeParams, modelFor, preprocessSwitches, runInference } from "../inference.ts";
 import { ErrorResponse, MAX_DETECTIONS_LIMIT } from "../schemas.ts";
 
@@ -120,26 +121,40 @@ async function imageOf(request: Request, query: Query): Promise<ImageInput> {
   return { type: imageType, value: new TextDecoder().decode(bytes) };
 }
 
-async function legacyInference(pipeline: Pipeline, request: Request, params: { dataset_id: string; version_id: string }, query: Query): Promise<Response> {
+async function legacyInference(
+  pipeline: Pipeline,
+  settings: AppSettings,
+  request: Request,
+  params: { dataset_id: string; version_id: string },
+  query: Query,
+): Promise<Response> {
   const modelId = `${params.dataset_id}/${params.version_id}`;
-  const apiKey = requestApiKey(pipeline.config, request, query.api_key, "own-first");
+  const apiKey = requestApiKey(settings.http, request, query.api_key, "own-first");
   // One deadline for the whole request, waiting for the model to load (or download) included.
-  const { signal, clear } = requestDeadline(pipeline.config.requestTimeoutMs, request.signal);
+  const { signal, clear } = requestDeadline(settings.http.requestTimeoutMs, request.signal);
   try {
-    return await legacyAnswer(pipeline, request, query, modelId, apiKey, signal);
+    return await legacyAnswer(pipeline, settings, request, query, modelId, apiKey, signal);
   } finally {
     clear();
   }
 }
 
-async function legacyAnswer(pipeline: Pipeline, request: Request, query: Query, modelId: string, apiKey: string | null, signal: AbortSignal | undefined): Promise<Response> {
+async function legacyAnswer(
+  pipeline: Pipeline,
+  settings: AppSettings,
+  request: Request,
+  query: Query,
+  modelId: string,
+  apiKey: string | null,
+  signal: AbortSignal | undefined,
+): Promise<Response> {
   const model = await modelFor(pipeline, modelId, apiKey, signal);
   const task = model.spec.taskType;
   const format = (query.format ?? "json").toLowerCase();
   if (!["json", "image", "image_and_json"].includes(format)) {
     throw new InferenceError(422, `Invalid request: format must be json, image or image_and_json, got "${query.format}"`);
   }
-  const answer = await runInference(pipeline, {
+  const answer = await runInference(pipeline, settings.http, {
     modelId,
     task,
     image: await imageOf(request, query),
@@ -151,7 +166,7 @@ async function legacyAnswer(pipeline: Pipeline, request: Request, query: Query, 
         disable_preproc_grayscale: flag(query.disable_preproc_grayscale),
         disable_preproc_static_crop: flag(query.disable_preproc_static_crop),
       },
-      pipeline,
+      settings.preprocessing,
     ),
     params: paramsFor(task, query),
     visualization: format === "json" ? null : { strokeWidth: Math.max(1, Math.round(number(query, "stroke", 1))), labels: flag(query.labels) },
@@ -171,16 +186,16 @@ const detail = {
     "The hosted API's route: the model's task decides the answer's shape. The image comes from the `image` query URL, a multipart part named `file`, or the raw body (base64 text, any Content-Type but a missing one).",
 };
 
-export function legacyRoutes(pipeline: Pipeline) {
+export function legacyRoutes(pipeline: Pipeline, settings: AppSettings) {
   const responses = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 422: ErrorResponse, 500: ErrorResponse, 502: ErrorResponse, 503: ErrorResponse, 504: ErrorResponse };
   return new Elysia()
-    .post("/:dataset_id/:version_id", ({ request, params, query }) => legacyInference(pipeline, request, params, query), {
+    .post("/:dataset_id/:version_id", ({ request, params, query }) => legacyInference(pipeline, settings, request, params, query), {
       query: LegacyQuery,
       parse: "none",
       response: responses,
       detail,
     })
-    .get("/:dataset_id/:version_id", ({ request, params, query }) => legacyInference(pipeline, request, params, query), {
+    .get("/:dataset_id/:version_id", ({ request, params, query }) => legacyInference(pipeline, settings, request, params, query), {
       query: LegacyQuery,
       response: responses,
       detail: { ...detail, summary: "Hosted-API inference on an image URL" },

@@ -2,6 +2,7 @@
 import { Elysia, t } from "elysia";
 import type { ModelInstance } from "../../pipeline/model-instance.ts";
 import type { Pipeline } from "../../pipeline/pipeline.ts";
+import type { HttpSettings } from "../settings.ts";
 import { requestApiKey } from "../api-key.ts";
 import { json } from "../errors.ts";
 import { handleModelImport, ModelImportForm, ModelImportResponse } from "../model-import.ts";
@@ -47,7 +48,7 @@ const LOAD_ERRORS = {
   504: ErrorResponse,
 };
 
-export function modelRoutes(pipeline: Pipeline) {
+export function modelRoutes(pipeline: Pipeline, settings: HttpSettings) {
   return new Elysia()
     .get("/model/registry", () => descriptions(pipeline), {
       query: t.Object({ api_key: t.Optional(t.String()) }),
@@ -57,7 +58,7 @@ export function modelRoutes(pipeline: Pipeline) {
     .post(
       "/model/add",
       async ({ body, request }) => {
-        await pipeline.host.get(body.model_id, requestApiKey(pipeline.config, request, body.api_key, "header-first"));
+        await pipeline.host.get(body.model_id, requestApiKey(settings, request, body.api_key, "header-first"));
         return descriptions(pipeline);
       },
       {
@@ -110,7 +111,7 @@ export function modelRoutes(pipeline: Pipeline) {
     .get(
       "/start/:dataset_id/:version_id",
       async ({ params, query, request }) => {
-        await pipeline.host.get(`${params.dataset_id}/${params.version_id}`, requestApiKey(pipeline.config, request, query.api_key, "own-first"));
+        await pipeline.host.get(`${params.dataset_id}/${params.version_id}`, requestApiKey(settings, request, query.api_key, "own-first"));
         return { status: 200, message: "inference session started from local memory." };
       },
       {

@@ -198,13 +198,13 @@ describe("the API's errors", () => {
 
 describe("settings", () => {
   test("API_BASE_URL defaults to the public API and loses its trailing slash; ROBOFLOW_API_KEY wins over API_KEY", () => {
-    const defaults = loadConfig({});
+    const defaults = loadConfig({}).roboflow;
     expect(defaults.apiBaseUrl).toBe("https://api.roboflow.com");
     expect(defaults.roboflowApiKey).toBe("");
     expect(defaults.roboflowApiTimeoutMs).toBe(120_000);
-    const set = loadConfig({ API_BASE_URL: "http://127.0.0.1:9/api/", API_KEY: "a", ROBOFLOW_API_KEY: "r", ROBOFLOW_API_REQUEST_TIMEOUT: "5" });
+    const set = loadConfig({ API_BASE_URL: "http://127.0.0.1:9/api/", API_KEY: "a", ROBOFLOW_API_KEY: "r", ROBOFLOW_API_REQUEST_TIMEOUT: "5" }).roboflow;
     expect([set.apiBaseUrl, set.roboflowApiKey, set.roboflowApiTimeoutMs]).toEqual(["http://127.0.0.1:9/api", "r", 5000]);
-    expect(loadConfig({ API_KEY: "a" }).roboflowApiKey).toBe("a");
+    expect(loadConfig({ API_KEY: "a" }).roboflow.roboflowApiKey).toBe("a");
     expect(() => loadConfig({ API_BASE_URL: "ftp://x" })).toThrow("API_BASE_URL");
     expect(() => loadConfig({ API_BASE_URL: "https://x/?api_key=1" })).toThrow("API_BASE_URL");
     expect(() => loadConfig({ ROBOFLOW_API_REQUEST_TIMEOUT: "0" })).toThrow("ROBOFLOW_API_REQUEST_TIMEOUT");

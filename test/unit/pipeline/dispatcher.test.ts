@@ -51,7 +51,7 @@ function setup(slots: number, maxQueue = 8, crashOn = new Set<string>()) {
     },
   } as unknown as VisionPool;
   const host = { instance: (id: number) => (id === 7 ? instance : undefined) } as unknown as ModelHost;
-  const dispatcher = new Dispatcher(host, pool, {}, new ServerMetrics());
+  const dispatcher = new Dispatcher(host, pool, { maxConcurrent: 64 }, new ServerMetrics());
   /** Plays the inference worker over slots start..start+count-1; the returned function ends the batch and reports it. */
   const runBatch = (start: number, count: number) => {
     claimReadyPrefix(arena.states, start, count);

@@ -1,12 +1,19 @@
 // Specification of the vision pool's supervision: a worker that crashes or hangs is replaced, its tasks fail with 500, the pool keeps serving.
 import { afterEach, describe, expect, test } from "bun:test";
 import { VisionPool } from "../../../src/pipeline/vision-pool.ts";
+import { DEFAULT_URL_INPUT_SETTINGS } from "../../../src/vision/url-policy.ts";
+import type { VisionInit } from "../../../src/workers/protocol.ts";
 
 const WORKER = new URL("./workers/misbehaving.worker.ts", import.meta.url);
 const SWITCHES = { disableAutoOrient: false, disableContrast: false, disableGrayscale: false, disableStaticCrop: false };
 const task = (type: string) => ({ type: "preprocess" as const, instance: 1, slot: 0, image: { type }, switches: SWITCHES });
 
 let pool: VisionPool | undefined;
+
+/** The pool's settings: `numWorkers` workers, a task timeout, the defaults for the rest. */
+function init(numWorkers: number, visionTaskTimeoutMs: number): VisionInit {
+  return { control: new SharedArrayBuffer(8), vision: { numWorkers, visionTaskTimeoutMs, maxImagePixels: 1e6 }, urlInput: DEFAULT_URL_INPUT_SETTINGS, memory: { gcEveryBytes: 0 } };
+}
 afterEach(async () => {
   await pool?.stop();
   pool = undefined;
@@ -14,7 +21,7 @@ afterEach(async () => {
 
 describe("VisionPool supervision", () => {
   test("fails the tasks of a worker that crashes with a 500, replaces it, and keeps serving", async () => {
-    pool = new VisionPool(1, { control: new SharedArrayBuffer(8) }, { taskTimeoutMs: 0, workerUrl: WORKER });
+    pool = new VisionPool(init(1, 0), WORKER);
     await pool.ready();
     await expect(pool.run(task("crash"))).rejects.toMatchObject({ status: 500 });
     expect(pool.restarts).toBe(1);
@@ -22,7 +29,7 @@ describe("VisionPool supervision", () => {
   });
 
   test("replaces a worker whose task outlives the task timeout, failing that task with a 500", async () => {
-    pool = new VisionPool(1, { control: new SharedArrayBuffer(8) }, { taskTimeoutMs: 300, workerUrl: WORKER });
+    pool = new VisionPool(init(1, 300), WORKER);
     await pool.ready();
     const started = performance.now();
     await expect(pool.run(task("hang"))).rejects.toMatchObject({ status: 500 });
@@ -32,7 +39,7 @@ describe("VisionPool supervision", () => {
   });
 
   test("leaves workers alone whose tasks finish in time", async () => {
-    pool = new VisionPool(2, { control: new SharedArrayBuffer(8) }, { taskTimeoutMs: 2000, workerUrl: WORKER });
+    pool = new VisionPool(init(2, 2000), WORKER);
     await pool.ready();
     const results = await Promise.all(Array.from({ length: 20 }, () => pool!.run(task("ok"))));
     expect(results).toHaveLength(20);
