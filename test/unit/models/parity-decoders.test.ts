@@ -6,11 +6,10 @@ import { OrtRuntime } from "../../../native-bindings/ort.ts";
 import { decodeYolov8Pose, yolov8PoseKeypointCount } from "../../../src/models/families/pose.ts";
 import { rfdetrBoxesToImage, rfdetrClasses, selectRfdetrDetections } from "../../../src/models/families/rfdetr.ts";
 import { rescaleBoxes, type RescaleGeometry } from "../../../src/vision/boxes.ts";
-import { decodeImage } from "../../../src/vision/decode.ts";
 import { rfdetrLetterboxTarget, rfdetrPreprocessInto } from "../../../src/vision/float-resize.ts";
 import { gatherKeypoints, keypointNamesOf, keypointPredictions, parseKeypointsMetadata, rescaleKeypoints, type KeypointPrediction } from "../../../src/vision/keypoints.ts";
 import { gatherBoxes, nonMaxSuppression } from "../../../src/vision/nms.ts";
-import { preprocessInto } from "../../../src/vision/preprocess.ts";
+import { prepareImage, preprocessInto } from "../../../src/vision/preprocess.ts";
 import { parsePreprocessing } from "../../../src/vision/preprocess-config.ts";
 
 const PARITY_DIR = resolve(import.meta.dir, "../../..", "../shared/parity");
@@ -55,6 +54,7 @@ const modelDir = (modelId: string) => join(PARITY_DIR, "models", modelId, "1");
 const readJson = (modelId: string, file: string) => JSON.parse(readFileSync(join(modelDir(modelId), file), "utf8"));
 const classNamesOf = (modelId: string) => readFileSync(join(modelDir(modelId), "class_names.txt"), "utf8").split("\n").filter((line) => line.length > 0);
 const imageBytes = (image: string) => new Uint8Array(readFileSync(join(PARITY_DIR, "images", image)));
+const NO_SWITCHES = { disableAutoOrient: false, disableContrast: false, disableGrayscale: false, disableStaticCrop: false };
 
 /** The RF-DETR package's predictions for one image: §1.3 preprocessing, §1.4 decoding, the OD response's centre form. */
 async function rfdetrPredictions(c: ParityCase): Promise<Prediction[]> {
@@ -62,7 +62,7 @@ async function rfdetrPredictions(c: ParityCase): Promise<Prediction[]> {
   const config = parsePreprocessing(readJson(modelId, "environment.json").PREPROCESSING);
   const session = runtime.createSession(join(modelDir(modelId), "weights.onnx"), { executionProviders: ["cpu"], intraOpThreads: 1 });
   const [, , height, width] = session.inputs[0]!.shape as number[];
-  const image = await decodeImage(imageBytes(c.image), { autoOrient: config.autoOrient });
+  const { image, decoded } = await prepareImage(imageBytes(c.image), config, NO_SWITCHES);
   const input = new Float32Array(3 * width! * height!);
   rfdetrPreprocessInto(image, config.resize, width!, height!, input);
   const [boxes, logits] = session.runAllocating([{ name: session.inputs[0]!.name, data: input, shape: [1, 3, height!, width!] }]);
@@ -76,7 +76,7 @@ async function rfdetrPredictions(c: ParityCase): Promise<Prediction[]> {
   });
   const letterbox = rfdetrLetterboxTarget(config.resize, width!, height!);
   rfdetrBoxesToImage(candidates, {
-    inputWidth: width!, inputHeight: height!, imageWidth: image.width, imageHeight: image.height,
+    inputWidth: width!, inputHeight: height!, imageWidth: decoded.width, imageHeight: decoded.height,
     resize: config.resize.method, staticCrop: config.staticCrop, letterboxWidth: letterbox.width, letterboxHeight: letterbox.height,
   });
   return Array.from({ length: candidates.count }, (_, i) => {
@@ -95,8 +95,7 @@ async function posePredictions(c: ParityCase): Promise<Prediction[]> {
   const session = runtime.createSession(join(modelDir(modelId), "weights.onnx"), { executionProviders: ["cpu"], intraOpThreads: 1 });
   const size = 640;
   const input = new Float32Array(3 * size * size);
-  const switches = { disableAutoOrient: false, disableContrast: false, disableGrayscale: false, disableStaticCrop: false };
-  const image = await preprocessInto(imageBytes(c.image), config, switches, { width: size, height: size, mean: [0, 0, 0], std: [1, 1, 1] }, input);
+  const image = await preprocessInto(imageBytes(c.image), config, NO_SWITCHES, { width: size, height: size, mean: [0, 0, 0], std: [1, 1, 1] }, input);
   const [output] = session.runAllocating([{ name: session.inputs[0]!.name, data: input, shape: [1, 3, size, size] }]);
   const data = output!.data as Float32Array;
   // The export's output axes are symbolic: the run tells their sizes.
