@@ -22,6 +22,42 @@ export function rfdetrClasses(namesInFile: readonly string[]): RfdetrClasses {
   return { classNames: [...namesInFile.slice(0, index), ...namesInFile.slice(index + 1)], backgroundIndex: index };
 }
 
+/** RF-DETR_ONNX_MAX_RESOLUTION's default: a package whose resolution is this or more is refused (spec §1.2 step 2). */
+export const RFDETR_DEFAULT_MAX_RESOLUTION = 1600;
+
+/** The reference's 507 message for an RF-DETR package over the resolution limit. */
+export const RFDETR_RESOLUTION_REFUSAL =
+  "Model loading failed due to restrictions of server configuration - usually due to excessive runtime memory requirement of the model (for instance caused by large input size).";
+
+/**
+ * The resolution the reference's load guard checks (spec §1.2 step 2): environment.json's
+ * `RESOLUTION`, else `PREPROCESSING.resize.width` (PREPROCESSING as an object or a JSON string);
+ * the first element of a list; then Python's `int()` (a number truncated, a string of digits
+ * parsed). Null when there is none or `int()` would fail: no guard. The guard refuses (507,
+ * RFDETR_RESOLUTION_REFUSAL) when the result is >= the limit (1600 by default; 1600 itself is refused).
+ * It does not size the input.
+ */
+export function rfdetrResolution(environment: Record<string, unknown>): number | null {
+  let value = environment["RESOLUTION"];
+  if (value === undefined || value === null) {
+    let preprocessing = environment["PREPROCESSING"];
+    if (typeof preprocessing === "string") {
+      try {
+        preprocessing = JSON.parse(preprocessing);
+      } catch {
+        preprocessing = undefined;
+      }
+    }
+    const resize = typeof preprocessing === "object" && preprocessing !== null ? (preprocessing as Record<string, unknown>)["resize"] : undefined;
+    value = typeof resize === "object" && resize !== null ? (resize as Record<string, unknown>)["width"] : undefined;
+  }
+  if (Array.isArray(value)) value = value[0];
+  if (typeof value === "boolean") return value ? 1 : 0;
+  if (typeof value === "number") return Number.isFinite(value) ? Math.trunc(value) : null;
+  if (typeof value === "string" && /^\s*[+-]?[0-9]+\s*$/.test(value)) return Number.parseInt(value, 10);
+  return null;
+}
+
 /**
  * The reference's numerically stable sigmoid in float32: z = e^(-|x|), then 1 / (1 + z) for
  * x >= 0 and z / (1 + z) otherwise, each step rounded to float32. NaN stays NaN.

@@ -4,6 +4,7 @@ import {
   decodeRfdetrMask,
   rfdetrBoxesToImage,
   rfdetrClasses,
+  rfdetrResolution,
   selectRfdetrDetections,
   sigmoidStable,
   type RfdetrGeometry,
@@ -58,6 +59,25 @@ describe("rfdetrClasses", () => {
   test("removes the background line and remembers its index", () => {
     expect(rfdetrClasses(["a", "background_class83422", "b"])).toEqual({ classNames: ["a", "b"], backgroundIndex: 1 });
     expect(rfdetrClasses(["a", "b"])).toEqual({ classNames: ["a", "b"], backgroundIndex: null });
+  });
+});
+
+describe("rfdetrResolution", () => {
+  test("reads RESOLUTION, else PREPROCESSING's resize width, as Python's int() would", () => {
+    expect(rfdetrResolution({ RESOLUTION: 384 })).toBe(384);
+    expect(rfdetrResolution({ RESOLUTION: [560, 560] })).toBe(560);
+    expect(rfdetrResolution({ RESOLUTION: "1600" })).toBe(1600);
+    expect(rfdetrResolution({ RESOLUTION: 1599.9 })).toBe(1599);
+    expect(rfdetrResolution({ PREPROCESSING: { resize: { width: 640 } } })).toBe(640);
+    expect(rfdetrResolution({ PREPROCESSING: '{"resize": {"width": 432, "height": 432}}' })).toBe(432);
+    expect(rfdetrResolution({ RESOLUTION: 384, PREPROCESSING: { resize: { width: 2000 } } })).toBe(384);
+  });
+
+  test("is null, no guard, where int() would fail or nothing is given", () => {
+    expect(rfdetrResolution({})).toBeNull();
+    expect(rfdetrResolution({ RESOLUTION: "384.0" })).toBeNull();
+    expect(rfdetrResolution({ RESOLUTION: [] })).toBeNull();
+    expect(rfdetrResolution({ PREPROCESSING: "not json" })).toBeNull();
   });
 });
 
