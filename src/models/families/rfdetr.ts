@@ -2,7 +2,7 @@
 import { roundHalfToEven, staticCropRegion, type RescaleGeometry } from "../../vision/boxes.ts";
 import { maskToPolygon } from "../../vision/contours.ts";
 import { resizePlane } from "../../vision/float-resize.ts";
-import { allocateDetectionCandidates, setCandidate, type DetectionCandidates } from "../../vision/nms.ts";
+import { allocateDetectionCandidates, setCandidate, truncateCandidates, type DetectionCandidates } from "../../vision/nms.ts";
 import { rescalePolygon, type PolygonPoint } from "../../vision/polygons.ts";
 
 /** The class_names.txt line that marks a "one-indexed" RF-DETR package (spec §1.1). */
@@ -138,21 +138,7 @@ export function selectRfdetrDetections(
     setCandidate(candidates, count, cx - halfW, cy - halfH, cx + halfW, cy + halfH, scores[i]!, scores[i]!, classId, query);
     count++;
   }
-  return count === candidates.count ? candidates : sliceCandidates(candidates, count);
-}
-
-function sliceCandidates(candidates: DetectionCandidates, count: number): DetectionCandidates {
-  return {
-    count,
-    x1: candidates.x1.subarray(0, count),
-    y1: candidates.y1.subarray(0, count),
-    x2: candidates.x2.subarray(0, count),
-    y2: candidates.y2.subarray(0, count),
-    score: candidates.score.subarray(0, count),
-    classConfidence: candidates.classConfidence.subarray(0, count),
-    classId: candidates.classId.subarray(0, count),
-    row: candidates.row.subarray(0, count),
-  };
+  return count === candidates.count ? candidates : truncateCandidates(candidates, count);
 }
 
 /**
