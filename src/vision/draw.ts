@@ -1,4 +1,4 @@
-// Visualisation: predictions drawn onto a copy of the original image (boxes, polygons, labels) and encoded as JPEG.
+// Visualisation: predictions drawn onto a copy of the original image (boxes, polygons, keypoints, labels) and encoded as JPEG.
 //
 // Everything is rasterised by our own code into the RGB buffer, text included (bitmap-font.ts):
 // sharp would need fontconfig fonts to render SVG text, and a fresh machine may have none.
@@ -8,7 +8,9 @@
 import sharp from "sharp";
 import { pythonFixed } from "../python-rounding.ts";
 import { TEXT_HEIGHT, drawText, textWidth, type Rgb } from "./bitmap-font.ts";
+import { roundHalfToEven } from "./boxes.ts";
 import type { RgbImage } from "./decode.ts";
+import type { KeypointEdge } from "./keypoints.ts";
 
 /** Roboflow's palette: classes take it in class-id order when the model's environment has no COLORS. */
 export const DEFAULT_PALETTE = ["#4892EA", "#00EEC3", "#FE4EF0", "#F4004E", "#FA7200", "#EEEE17", "#90FF00", "#78C1D2", "#8C29FF"];
@@ -31,6 +33,15 @@ export interface DrawablePrediction {
   confidence: number;
   /** Instance outline; drawn when it has more than two points. */
   points?: { x: number; y: number }[];
+  /** Keypoints (those the response returns); drawn as dots, joined by the class's skeleton edges when there are any. */
+  keypoints?: DrawableKeypoint[];
+}
+
+/** A keypoint in original-image pixels, and its index within its object class (`class_id` of the response's keypoint). */
+export interface DrawableKeypoint {
+  x: number;
+  y: number;
+  class_id: number;
 }
 
 /** A classification answer as drawn: single-label predictions in order (the top one first), or every class's score by name (multi-label). */
@@ -47,6 +58,8 @@ export interface DrawOptions {
   strokeWidth: number;
   /** Draw a "<class> <confidence:.2f>" label at each box's top-left corner. */
   labels: boolean;
+  /** Skeleton edges per object class id (keypoints_metadata.json's `edges`); absent or empty draws dots only. */
+  skeletons?: ReadonlyMap<number, readonly KeypointEdge[]>;
 }
 
 /**
@@ -67,8 +80,9 @@ function parseHexColour(hex: string): Rgb | null {
 }
 
 /**
- * Object-detection / instance-segmentation visualisation: for each prediction in order, its box,
- * its polygon (closed, when it has more than two points) and optionally its label, then JPEG.
+ * Object-detection / instance-segmentation / keypoint visualisation: for each prediction in order,
+ * its box, its polygon (closed, when it has more than two points), its keypoints (drawKeypoints)
+ * and optionally its label, then JPEG.
  *
  * Labels follow the reference's layout: a block of the class colour, text size plus a 10-px
  * margin on every side, top-left at the box's top-left corner, clipped to the image; white text,
@@ -91,6 +105,9 @@ export async function drawPredictions(image: RgbImage, predictions: DrawablePred
     const points = prediction.points ?? [];
     if (points.length > 2) {
       drawPolyline(canvas, points.map((p) => [Math.trunc(p.x), Math.trunc(p.y)]), Math.max(options.strokeWidth, 1), colour);
+    }
+    if (prediction.keypoints !== undefined && prediction.keypoints.length > 0) {
+      drawKeypoints(canvas, prediction.keypoints, options.skeletons?.get(prediction.class_id) ?? [], options.strokeWidth, colour);
     }
     if (options.labels) {
       drawLabel(canvas, Math.max(x1, 0), Math.max(y1, 0), `${prediction.class} ${pythonFixed(prediction.confidence, 2)}`, colour, true);
@@ -126,6 +143,52 @@ export async function drawClassification(image: RgbImage, body: DrawableClassifi
     }
   }
   return encodeJpeg(canvas);
+}
+
+/**
+ * One prediction's keypoints in its class colour, as the reference draws them (spec §4.7): a filled
+ * circle of radius `strokeWidth` (OpenCV's `cv2.circle(..., -1)` raster, a plus sign at radius 1, a
+ * dot at 0) at (round(x), round(y)), half to even. Our addition, drawn first so the dots sit on top:
+ * the class's skeleton `edges` as lines `max(strokeWidth, 1)` wide between the keypoints the
+ * prediction has (an edge to a keypoint left out, e.g. below `keypoint_confidence`, is not drawn).
+ * A negative stroke width, which makes OpenCV fail, draws dots of radius 0.
+ */
+export function drawKeypoints(image: RgbImage, keypoints: readonly DrawableKeypoint[], edges: readonly KeypointEdge[], strokeWidth: number, colour: Rgb): void {
+  const at = new Map<number, [number, number]>();
+  for (const keypoint of keypoints) at.set(keypoint.class_id, [roundHalfToEven(keypoint.x), roundHalfToEven(keypoint.y)]);
+  const thickness = Math.max(strokeWidth, 1);
+  for (const [from, to] of edges) {
+    const a = at.get(from);
+    const b = at.get(to);
+    if (a === undefined || b === undefined) continue;
+    if (thickness <= 1) drawThinLine(image, a[0], a[1], b[0], b[1], colour);
+    else drawThickLine(image, a[0], a[1], b[0], b[1], thickness / 2, colour);
+  }
+  for (const [x, y] of at.values()) fillCircle(image, x, y, Math.max(strokeWidth, 0), colour);
+}
+
+/**
+ * OpenCV's filled `Circle` (8-connected, no shift): a midpoint walk from (radius, 0) that fills the
+ * four horizontal spans of each step, clipped to the image.
+ */
+function fillCircle(image: RgbImage, cx: number, cy: number, radius: number, colour: Rgb): void {
+  const span = (y: number, x1: number, x2: number) => {
+    if (y >= 0 && y < image.height) fillSpan(image, y, Math.max(x1, 0), Math.min(x2, image.width - 1) + 1, colour);
+  };
+  let [err, dx, dy, plus, minus] = [0, radius, 0, 1, 2 * radius - 1];
+  while (dx >= dy) {
+    span(cy - dy, cx - dx, cx + dx);
+    span(cy + dy, cx - dx, cx + dx);
+    span(cy - dx, cx - dy, cx + dy);
+    span(cy + dx, cx - dy, cx + dy);
+    dy++;
+    err += plus;
+    plus += 2;
+    const mask = (err <= 0 ? 1 : 0) - 1;
+    err -= minus & mask;
+    dx += mask;
+    minus -= mask & 2;
+  }
 }
 
 function copyOf(image: RgbImage): RgbImage {

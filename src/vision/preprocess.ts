@@ -22,6 +22,25 @@ export interface ModelInput {
 }
 
 /**
+ * Spec §4 steps 1-6: decodes `bytes` (auto-orient), then static crop, contrast and grayscale as the
+ * model's PREPROCESSING and the request's switches say. Returns the image ready for resizing and
+ * the decoded (oriented, uncropped) size, which responses report. Families whose resizing differs
+ * (RF-DETR, float-resize.ts `rfdetrPreprocessInto`) start from here.
+ */
+export async function prepareImage(
+  bytes: Uint8Array,
+  config: PreprocessConfig,
+  request: PreprocessSwitches,
+): Promise<{ image: RgbImage; decoded: { width: number; height: number } }> {
+  let image = await decodeImage(bytes, { autoOrient: config.autoOrient && !request.disableAutoOrient });
+  const decoded = { width: image.width, height: image.height };
+  if (config.staticCrop && !request.disableStaticCrop) image = cropStatic(image, config.staticCrop);
+  if (config.contrast && !request.disableContrast) image = adjustContrast(image, config.contrast);
+  if (config.grayscale && !request.disableGrayscale) image = toGrayscale(image);
+  return { image, decoded };
+}
+
+/**
  * Decodes `bytes` and writes the model input for it into `target` (3 x height x width floats,
  * CHW RGB). Returns the decoded (oriented, uncropped) image size, which responses report.
  */
@@ -32,11 +51,7 @@ export async function preprocessInto(
   input: ModelInput,
   target: Float32Array,
 ): Promise<{ width: number; height: number }> {
-  let image = await decodeImage(bytes, { autoOrient: config.autoOrient && !request.disableAutoOrient });
-  const decoded = { width: image.width, height: image.height };
-  if (config.staticCrop && !request.disableStaticCrop) image = cropStatic(image, config.staticCrop);
-  if (config.contrast && !request.disableContrast) image = adjustContrast(image, config.contrast);
-  if (config.grayscale && !request.disableGrayscale) image = toGrayscale(image);
+  const { image, decoded } = await prepareImage(bytes, config, request);
   const norm = { mean: input.mean, std: input.std };
   if (config.resize.method === "letterbox") {
     letterboxInto(image, input.width, input.height, config.resize.padRgb, target, norm);

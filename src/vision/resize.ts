@@ -19,7 +19,7 @@ export interface LetterboxGeometry {
 }
 
 /** One axis of a bilinear resize: per destination index, two source indices and their weights. */
-interface Axis<Weights extends Float64Array | Int32Array> {
+export interface Axis<Weights extends Float64Array | Int32Array> {
   first: Int32Array;
   second: Int32Array;
   weightFirst: Weights;
@@ -31,7 +31,7 @@ interface Axis<Weights extends Float64Array | Int32Array> {
  * places half-pixel centres in double precision and repeats the edge pixel outside the source.
  * (OpenCV's own float path rounds positions to float32 first: up to 1e-3 apart, measured.)
  */
-function floatAxis(sourceLength: number, targetLength: number): Axis<Float64Array> {
+export function floatAxis(sourceLength: number, targetLength: number): Axis<Float64Array> {
   const axis = {
     first: new Int32Array(targetLength),
     second: new Int32Array(targetLength),

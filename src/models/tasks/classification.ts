@@ -51,7 +51,8 @@ const DISTRIBUTION_SUM_TOLERANCE = 1e-3;
  * True when a row of scores is already a probability distribution: every value finite and in
  * [0, 1], and the sum within 1e-3 of 1. Such rows (e.g. a YOLOv8-cls export, whose graph ends in
  * Softmax) are used as they are; any other row is taken for logits and softmaxed. The reference
- * softmaxes every row, which flattens an exported distribution a second time; we deliberately don't.
+ * softmaxes every row, which flattens an exported distribution a second time; by default we don't
+ * (SoftmaxRule).
  */
 export function isProbabilityDistribution(row: ArrayLike<number>): boolean {
   if (row.length === 0) return false;
@@ -62,6 +63,19 @@ export function isProbabilityDistribution(row: ArrayLike<number>): boolean {
     sum += value;
   }
   return Math.abs(sum - 1) <= DISTRIBUTION_SUM_TOLERANCE;
+}
+
+/**
+ * Which single-label rows are softmaxed: "logits" (the default) only rows that are not already a
+ * probability distribution (isProbabilityDistribution); "reference" every row, as the reference
+ * does (spec §6 item 2), so a model whose export ends in Softmax answers with the reference's
+ * flattened confidences (e.g. 0.0018 over 1000 classes).
+ */
+export type SoftmaxRule = "logits" | "reference";
+
+/** A single-label row's class probabilities under `rule`: the row itself when it is used as is, else its softmax. */
+export function singleLabelScores(row: Float32Array, rule: SoftmaxRule): Float32Array {
+  return rule === "logits" && isProbabilityDistribution(row) ? row : softmax(row);
 }
 
 /**
@@ -110,7 +124,8 @@ function float32PairwiseSum(values: Float32Array, start: number, count: number):
  * Builds one image's classification body from its `C` raw scores (row `n` of the model's `B × C`
  * output).
  *
- * Single-label: scores are softmaxed unless already a distribution (isProbabilityDistribution);
+ * Single-label: scores are softmaxed unless already a distribution (isProbabilityDistribution), or
+ * always with `softmaxRule: "reference"` (SoftmaxRule);
  * classes scoring below `confidence` (inclusive threshold, on the unrounded score) are dropped;
  * confidences are rounded to 4 decimals and sorted by the rounded value, descending, ties in
  * class order.
@@ -125,7 +140,7 @@ export function postprocessClassification(
   params: ClassificationParams,
   image: ImageSize,
   classNames: string[],
-  options: { multiLabel: boolean },
+  options: { multiLabel: boolean; softmaxRule?: SoftmaxRule },
 ): ClassificationBody {
   const nameOf = (classId: number) => classNames[classId] ?? String(classId);
 
@@ -141,7 +156,7 @@ export function postprocessClassification(
     return { image: { width: image.height, height: image.width }, predictions, predicted_classes: predictedClasses };
   }
 
-  const scores = isProbabilityDistribution(output) ? output : softmax(output);
+  const scores = singleLabelScores(output, options.softmaxRule ?? "logits");
   const predictions: ClassificationPrediction[] = [];
   for (let i = 0; i < scores.length; i++) {
     if (scores[i]! < params.confidence) continue;

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import sharp from "sharp";
 import { decodeImage, type RgbImage } from "../../../src/vision/decode.ts";
 import { parsePreprocessing, type PreprocessConfig } from "../../../src/vision/preprocess-config.ts";
-import { preprocessInto, staticCropBounds, type ModelInput, type PreprocessSwitches } from "../../../src/vision/preprocess.ts";
+import { prepareImage, preprocessInto, staticCropBounds, type ModelInput, type PreprocessSwitches } from "../../../src/vision/preprocess.ts";
 
 const NO_SWITCHES: PreprocessSwitches = {
   disableAutoOrient: false,
@@ -86,6 +86,18 @@ describe("preprocessInto", () => {
     expect(plane(cropped.target, input, 0).slice(0, 5)).toEqual([40, 60, 80, 100, 120]);
     const uncropped = await run(bytes, config, input, { ...NO_SWITCHES, disableStaticCrop: true });
     expect(plane(uncropped.target, input, 0).slice(0, 5)).toEqual([10, 50, 90, 130, 170]);
+  });
+
+  test("prepareImage stops before resizing: cropped, adjusted 8-bit pixels and the decoded size", async () => {
+    const config = parsePreprocessing({ "static-crop": { enabled: true, x_min: 50, y_min: 0, x_max: 100, y_max: 100 }, grayscale: { enabled: true } });
+    const bytes = await png(8, 2, (x) => (x < 4 ? [255, 0, 0] : [0, 0, 255]));
+    const { image, decoded } = await prepareImage(bytes, config, NO_SWITCHES);
+    expect(decoded).toEqual({ width: 8, height: 2 });
+    expect([image.width, image.height]).toEqual([4, 2]);
+    // Blue through OpenCV's grayscale weights: 0.114 * 255 = 29.
+    expect(Array.from(image.data.subarray(0, 3))).toEqual([29, 29, 29]);
+    const untouched = await prepareImage(bytes, config, { ...NO_SWITCHES, disableStaticCrop: true, disableGrayscale: true });
+    expect([untouched.image.width, Array.from(untouched.image.data.subarray(0, 3))]).toEqual([8, [255, 0, 0]]);
   });
 
   test("staticCropBounds truncates like Python's int()", () => {

@@ -3,6 +3,7 @@ import { describe, expect, test } from "bun:test";
 import {
   isProbabilityDistribution,
   postprocessClassification,
+  singleLabelScores,
   softmax,
   type MultiLabelClassificationBody,
   type SingleLabelClassificationBody,
@@ -144,6 +145,39 @@ describe("single-label", () => {
 
   test("a class without a name is called by its id", () => {
     expect(singleLabel([0, 5, 0], 0.5, ["only"]).top).toBe("1");
+  });
+});
+
+describe("softmax rule", () => {
+  const probabilities = softmax(Float32Array.from([2, -2, -2, 0]));
+
+  test("\"logits\" uses a distribution as it is and softmaxes anything else", () => {
+    expect(singleLabelScores(probabilities, "logits")).toBe(probabilities);
+    expect(singleLabelScores(Float32Array.from([2, -2, -2, 0]), "logits")).toEqual(probabilities);
+  });
+
+  test("\"reference\" softmaxes every row, an exported distribution a second time", () => {
+    const twice = singleLabelScores(probabilities, "reference");
+    expect(twice).toEqual(softmax(probabilities));
+    expect(twice[0]).toBeCloseTo(softmax64(Array.from(probabilities))[0]!, 6);
+    expect(twice[0]).toBeLessThan(0.45);
+  });
+
+  test("postprocessClassification takes the rule, and defaults to \"logits\"", () => {
+    const body = (rule?: "logits" | "reference") =>
+      postprocessClassification(probabilities, { confidence: 0.45 }, IMAGE, NAMES, { multiLabel: false, softmaxRule: rule }) as SingleLabelClassificationBody;
+    expect(body().confidence).toBe(0.8533);
+    expect(body("logits")).toEqual(body());
+    // Twice softmaxed the top class scores 0.4267, below 0.45: the reference's empty answer.
+    expect(body("reference")).toEqual({ image: IMAGE, predictions: [], top: "", confidence: 0 });
+    const all = postprocessClassification(probabilities, { confidence: 0 }, IMAGE, NAMES, { multiLabel: false, softmaxRule: "reference" }) as SingleLabelClassificationBody;
+    expect(all.confidence).toBe(Number(softmax64(Array.from(probabilities))[0]!.toFixed(4)));
+  });
+
+  test("multi-label rows are never softmaxed, whatever the rule", () => {
+    const row = Float32Array.from([0.9, 0.2, 0.7, 0.1]);
+    const body = postprocessClassification(row, { confidence: 0.5 }, IMAGE, NAMES, { multiLabel: true, softmaxRule: "reference" }) as MultiLabelClassificationBody;
+    expect(body.predictions["cat"]!.confidence).toBe(Math.fround(0.9));
   });
 });
 
