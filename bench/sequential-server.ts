@@ -10,7 +10,7 @@ import { OrtRuntime, type BoundTensor, type OrtSession } from "../native-binding
 import { loadConfig } from "../src/config.ts";
 import { Pipeline } from "../src/pipeline/pipeline.ts";
 import { InferenceError } from "../src/errors.ts";
-import { confidenceValue, detectionParams, maskDecodeParams } from "../src/http/inference.ts";
+import { confidenceValue, detectionParams, keypointDetectionParams, maskParams } from "../src/http/inference.ts";
 import { parseModelId } from "../src/models/model-id.ts";
 import { resolveInputSize } from "../src/models/model-io.ts";
 import { resolveModelSpec, type ModelSpec } from "../src/models/model-spec.ts";
@@ -39,6 +39,8 @@ interface InferenceBody {
   class_filter?: string[] | null;
   mask_decode_mode?: string | null;
   tradeoff_factor?: number | null;
+  response_mask_format?: string | null;
+  keypoint_confidence?: number | null;
 }
 
 const NO_SWITCHES = { disableAutoOrient: false, disableContrast: false, disableGrayscale: false, disableStaticCrop: false };
@@ -62,7 +64,7 @@ function loadModel(pkg: ModelPackage): BaselineModel {
   const signature = { inputs: session.inputs, outputs: session.outputs, outputShapes: probe.map((o) => o.shape.slice(1)), metadata: session.metadata };
   return {
     pkg,
-    spec: resolveModelSpec(pkg.modelId.id, pkg, signature, 1),
+    spec: resolveModelSpec(pkg.modelId.id, pkg, signature, { maxBatchSize: 1, classificationSoftmax: config.models.classificationSoftmax, rfdetrOnnxMaxResolution: config.models.rfdetrOnnxMaxResolution }),
     session,
     input: tensor,
     outputs: probe.map((o) => ({ name: o.name, data: new Float32Array(o.data.length), shape: o.shape })),
@@ -74,7 +76,9 @@ function taskParams(task: TaskType, body: InferenceBody): TaskParams {
     case "object-detection":
       return { task, detection: detectionParams(body) };
     case "instance-segmentation":
-      return { task, detection: detectionParams(body), ...maskDecodeParams(body.mask_decode_mode, body.tradeoff_factor) };
+      return { task, detection: detectionParams(body), masks: maskParams(body.mask_decode_mode, body.tradeoff_factor, body.response_mask_format) };
+    case "keypoint-detection":
+      return keypointDetectionParams(body);
     case "classification":
       return { task, confidence: confidenceValue(body.confidence) };
   }
@@ -98,13 +102,14 @@ async function infer(task: TaskType, body: InferenceBody): Promise<string> {
     resize: pkg.preprocessing.resize.method,
     staticCrop: NO_SWITCHES.disableStaticCrop ? null : pkg.preprocessing.staticCrop,
   };
-  const response = taskResponse(model.spec.layout, (i) => model.outputs[i]!.data as Float32Array, taskParams(task, body), geometry, pkg.classNames);
+  const response = taskResponse(model.spec, (i) => model.outputs[i]!.data as Float32Array, taskParams(task, body), geometry);
   return JSON.stringify({ inference_id: crypto.randomUUID(), time: (performance.now() - started) / 1000, ...response });
 }
 
 const HANDLERS: Record<string, (body: InferenceBody) => Promise<string>> = {
   "/infer/object_detection": (body) => infer("object-detection", body),
   "/infer/instance_segmentation": (body) => infer("instance-segmentation", body),
+  "/infer/keypoints_detection": (body) => infer("keypoint-detection", body),
   "/infer/classification": (body) => infer("classification", body),
 };
 

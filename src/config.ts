@@ -59,6 +59,14 @@ function boolean(env: Env, name: string, fallback: boolean): boolean {
   throw new ConfigError(`${name} must be true or false, got "${env[name]}"`);
 }
 
+/** One of `values`, case-insensitively. */
+function oneOf<T extends string>(env: Env, name: string, values: readonly T[], fallback: T): T {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === "") return fallback;
+  if (!(values as readonly string[]).includes(raw)) throw new ConfigError(`${name} must be one of ${values.join(", ")}, got "${env[name]}"`);
+  return raw as T;
+}
+
 function list(env: Env, name: string, fallback: string[]): string[] {
   const raw = env[name];
   if (raw === undefined) return fallback;
@@ -187,6 +195,8 @@ export function loadConfig(env: Env = process.env): ServerConfig {
       modelCacheDir,
       arenaSlots: integer(env, "ARENA_SLOTS", 2 * maxBatchSize, 1, 8192),
       unloadDrainTimeoutMs: integer(env, "UNLOAD_DRAIN_TIMEOUT_MS", 30_000, 0, 3_600_000),
+      classificationSoftmax: oneOf(env, "CLASSIFICATION_SOFTMAX", ["logits", "reference"] as const, "logits"),
+      rfdetrOnnxMaxResolution: integer(env, "RFDETR_ONNX_MAX_RESOLUTION", 1600, 1, 1_000_000),
     },
     admission: {
       maxQueue: integer(env, "MAX_QUEUE", 1024, 0, 1_000_000),

@@ -1,6 +1,6 @@
 // Inference request handling shared by the /infer/* routes and the legacy route: task checks, fan-out of image lists, response assembly.
 import { InferenceError } from "../errors.ts";
-import { DETECTION_DEFAULTS, ROUTE_OF_TASK, type DetectionParams, type MaskDecodeMode, type TaskParams, type TaskType } from "../models/task.ts";
+import { DETECTION_DEFAULTS, ROUTE_OF_TASK, type DetectionParams, type MaskDecodeMode, type MaskFormat, type MaskParams, type TaskParams, type TaskType } from "../models/task.ts";
 import { requestDeadline, untilAborted } from "../pipeline/deadline.ts";
 import type { ModelInstance } from "../pipeline/model-instance.ts";
 import type { Pipeline } from "../pipeline/pipeline.ts";
@@ -54,9 +54,10 @@ export function detectionParams(body: {
 }
 
 const MASK_DECODE_MODES: readonly string[] = ["accurate", "fast", "tradeoff"];
+const MASK_FORMATS: readonly string[] = ["polygon", "rle"];
 
-/** The reference's 400 for mask decoding arguments it cannot use. */
-export function maskDecodeParams(mode: string | null | undefined, tradeoffFactor: number | null | undefined): { maskDecodeMode: MaskDecodeMode; tradeoffFactor: number } {
+/** Instance segmentation's mask fields: the reference's 400 for decoding arguments it cannot use, 422 for an unknown mask format. */
+export function maskParams(mode: string | null | undefined, tradeoffFactor: number | null | undefined, format: string | null | undefined): MaskParams {
   const maskDecodeMode = mode ?? "accurate";
   const factor = tradeoffFactor ?? 0;
   if (!MASK_DECODE_MODES.includes(maskDecodeMode) || !(factor >= 0 && factor <= 1)) {
@@ -65,7 +66,20 @@ export function maskDecodeParams(mode: string | null | undefined, tradeoffFactor
       "Invalid mask decode argument sent. tradeoff_factor must be in [0.0, 1.0], mask_decode_mode: must be one of ['accurate', 'fast', 'tradeoff']",
     );
   }
-  return { maskDecodeMode: maskDecodeMode as MaskDecodeMode, tradeoffFactor: factor };
+  const maskFormat = format ?? "polygon";
+  if (!MASK_FORMATS.includes(maskFormat)) throw new InferenceError(422, `Invalid request: response_mask_format must be polygon or rle, got ${JSON.stringify(format)}`);
+  return { maskDecodeMode: maskDecodeMode as MaskDecodeMode, tradeoffFactor: factor, maskFormat: maskFormat as MaskFormat };
+}
+
+/** Keypoint detection refuses `confidence: "best"` as the reference's request validator does (docs/model-families.md §4.2). */
+export function keypointDetectionParams(body: Parameters<typeof detectionParams>[0] & { keypoint_confidence?: number | null }): Extract<TaskParams, { task: "keypoint-detection" }> {
+  if (body.confidence === "best") {
+    throw new InferenceError(
+      422,
+      'Value error, confidence="best" is not supported for keypoint detection — model eval does not yet produce per-class thresholds for this task. Use a float or "default".',
+    );
+  }
+  return { task: "keypoint-detection", detection: detectionParams(body), keypointConfidence: body.keypoint_confidence ?? 0 };
 }
 
 /** The request's preprocessing switches, OR-ed with the server-wide kill switches. */

@@ -65,11 +65,30 @@ export const InstanceSegmentationRequest = t.Object(
     ...DetectionFields,
     mask_decode_mode: t.Optional(t.String({ default: "accurate", description: "`accurate` (masks at input resolution), `tradeoff` (between, by tradeoff_factor) or `fast` (prototype resolution)." })),
     tradeoff_factor: t.Optional(t.Number({ default: 0, description: "For `tradeoff`: 0 = prototype resolution, 1 = input resolution." })),
-    response_mask_format: t.Optional(t.String({ default: "polygon", description: "Accepted for compatibility; masks are returned as polygons." })),
+    response_mask_format: t.Optional(
+      t.Union([t.Literal("polygon"), t.Literal("rle")], {
+        default: "polygon",
+        description: "`polygon`: each instance's outline as `points`; `rle`: its whole mask as COCO compressed RLE (`rle`: size and counts), no `points`.",
+      }),
+    ),
   },
   {
-    description: "Instance segmentation on one image or a list of images: boxes plus one polygon per instance.",
+    description: "Instance segmentation on one image or a list of images: boxes plus one polygon (or RLE mask) per instance.",
     examples: [{ model_id: "fixture-yolov8n-seg/1", image: { type: "base64", value: "/9j/4AAQSkZJRgABAQ..." }, mask_decode_mode: "accurate" }],
+  },
+);
+
+export const KeypointsDetectionRequest = t.Object(
+  {
+    ...CommonRequestFields,
+    ...DetectionFields,
+    keypoint_confidence: t.Optional(
+      t.Number({ default: 0, minimum: 0, maximum: 1, description: "Keypoints scoring below this are left out. The reference accepts this field and ignores it; we honour it." }),
+    ),
+  },
+  {
+    description: 'Keypoint detection (pose) on one image or a list of images: boxes, each with its named keypoints. `confidence: "best"` is refused (422), as in the reference.',
+    examples: [{ model_id: "fixture-yolov8n-pose/1", image: { type: "base64", value: "/9j/4AAQSkZJRgABAQ..." }, keypoint_confidence: 0.5 }],
   },
 );
 
@@ -101,13 +120,42 @@ const ResponseFields = {
 
 export const ObjectDetectionResponse = t.Object({ ...ResponseFields, predictions: t.Array(ObjectDetectionPrediction) });
 
+const CocoRle = t.Object(
+  {
+    size: t.Tuple([t.Integer(), t.Integer()], { description: "[height, width] of the original image." }),
+    counts: t.String({ description: "COCO compressed RLE (column-major runs), as pycocotools writes it." }),
+  },
+  { description: "The instance's mask over the whole original image; pycocotools.mask.decode reads it as is." },
+);
+
 export const InstanceSegmentationResponse = t.Object({
+  ...ResponseFields,
+  predictions: t.Array(
+    t.Union([
+      t.Object({
+        ...ObjectDetectionPrediction.properties,
+        points: t.Array(t.Object({ x: t.Number(), y: t.Number() }), { description: "One closed polygon (first point not repeated), original image pixels; empty when the mask vanished." }),
+        mask_format: t.Literal("polygon"),
+      }),
+      t.Object({ ...ObjectDetectionPrediction.properties, rle: CocoRle, mask_format: t.Literal("rle") }),
+    ]),
+  ),
+});
+
+export const KeypointsDetectionResponse = t.Object({
   ...ResponseFields,
   predictions: t.Array(
     t.Object({
       ...ObjectDetectionPrediction.properties,
-      points: t.Array(t.Object({ x: t.Number(), y: t.Number() }), { description: "One closed polygon (first point not repeated), original image pixels; empty when the mask vanished." }),
-      mask_format: t.Literal("polygon"),
+      keypoints: t.Array(
+        t.Object({
+          x: t.Number({ description: "Original image pixels, rounded to an integer." }),
+          y: t.Number(),
+          confidence: t.Number(),
+          class_id: t.Integer({ description: "The keypoint's index in its class's keypoints_metadata.json entry." }),
+          class: t.String({ description: "The keypoint's name." }),
+        }),
+      ),
     }),
   ),
 });

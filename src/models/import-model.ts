@@ -235,7 +235,14 @@ export function planImport(options: ImportOptions, inspection: OnnxInspection): 
   const hint = requestedType ?? describedType ?? "";
   let resolved: ResolvedFamily;
   try {
-    resolved = resolveFamily(taskType, hint, outputShapes, { classCount: classNames.length, multiLabel: false });
+    resolved = resolveFamily(taskType, hint, outputShapes, {
+      classNames,
+      multiLabel: false,
+      outputNames: inspection.outputs.map((o) => o.name),
+      maxKeypoints: null,
+      input: inspection.imageSize,
+      resize: { method: "stretch", padRgb: [0, 0, 0], width: inspection.imageSize.width, height: inspection.imageSize.height },
+    });
   } catch (error) {
     throw new ImportError(`its ${shapes} fit no supported ${taskType} layout for ${classNames.length} classes. ${stripBrokenPrefix(error)}`);
   }

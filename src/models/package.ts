@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { InferenceError } from "../errors.ts";
+import { parseKeypointsMetadata, type KeypointsMetadata } from "../vision/keypoints.ts";
 import { parsePreprocessing, type PreprocessConfig } from "../vision/preprocess-config.ts";
 import { cacheSubdir, cacheSubdirCandidates } from "./cache-layout.ts";
 import type { ModelId } from "./model-id.ts";
@@ -22,7 +23,14 @@ export interface ModelPackage {
   colors: Record<string, string> | null;
   /** environment.json MULTICLASS: a multi-label classifier. */
   multiLabel: boolean;
+  /** environment.json as written (families read their own keys from it, e.g. RF-DETR's RESOLUTION). */
+  environment: Record<string, unknown>;
+  /** keypoints_metadata.json of a keypoint model (docs/model-families.md §4.1); null for other tasks. */
+  keypoints: KeypointsMetadata | null;
 }
+
+/** The file a keypoint model's package must hold: the names (and skeleton edges) of every class's keypoints. */
+export const KEYPOINTS_METADATA_FILE = "keypoints_metadata.json";
 
 export class ModelNotFoundError extends InferenceError {
   constructor() {
@@ -48,7 +56,7 @@ export function packageDir(cacheDir: string, modelId: ModelId): string {
 }
 
 /** The files that make a directory a package: an instant id's directory may hold nothing but versions (`coco/` of `coco/3/`). */
-const PACKAGE_FILES = ["environment.json", "model_type.json", "class_names.txt", ...WEIGHTS_FILES];
+const PACKAGE_FILES = ["environment.json", "model_type.json", "class_names.txt", KEYPOINTS_METADATA_FILE, ...WEIGHTS_FILES];
 
 /** Where the package of `modelId` is, if anywhere: its directory, else the raw `<dataset>/<version>` older releases used. */
 export function findPackageDir(cacheDir: string, modelId: ModelId): string | null {
@@ -106,6 +114,7 @@ export async function readModelPackage(cacheDir: string, modelId: ModelId): Prom
   if (classNames.length === 0) throw new BrokenPackageError(`No class names (class_names.txt or CLASS_MAP) in the package of ${modelId.id}.`);
 
   const colors = environment.COLORS && typeof environment.COLORS === "object" ? (environment.COLORS as Record<string, string>) : null;
+  const keypoints = taskType === "keypoint-detection" ? await readKeypointsMetadata(dir, modelId) : null;
   return {
     modelId,
     dir,
@@ -116,5 +125,21 @@ export async function readModelPackage(cacheDir: string, modelId: ModelId): Prom
     preprocessing,
     colors,
     multiLabel: environment.MULTICLASS === true,
+    environment,
+    keypoints,
   };
+}
+
+/** A keypoint package's keypoints_metadata.json, or "Model package is broken." naming the file and what is wrong with it. */
+async function readKeypointsMetadata(dir: string, modelId: ModelId): Promise<KeypointsMetadata> {
+  const path = join(dir, KEYPOINTS_METADATA_FILE);
+  if (!existsSync(path)) {
+    throw new BrokenPackageError(`${KEYPOINTS_METADATA_FILE} is missing from the package of ${modelId.id}: a keypoint model needs the names of its keypoints (the Roboflow API's keypoints_metadata).`);
+  }
+  try {
+    return parseKeypointsMetadata(await readJson(path), KEYPOINTS_METADATA_FILE);
+  } catch (error) {
+    if (error instanceof BrokenPackageError) throw error;
+    throw new BrokenPackageError((error as Error).message);
+  }
 }

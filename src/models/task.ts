@@ -1,13 +1,14 @@
-// Tasks: the kinds of answer the server gives (detections, masks, classes) and each task's per-request parameters.
+// Tasks: the kinds of answer the server gives (detections, masks, keypoints, classes) and each task's per-request parameters.
 
-export type TaskType = "object-detection" | "instance-segmentation" | "classification";
+export type TaskType = "object-detection" | "instance-segmentation" | "keypoint-detection" | "classification";
 
-export const TASK_TYPES: readonly TaskType[] = ["object-detection", "instance-segmentation", "classification"];
+export const TASK_TYPES: readonly TaskType[] = ["object-detection", "instance-segmentation", "keypoint-detection", "classification"];
 
 /** The route that serves each task's models. */
 export const ROUTE_OF_TASK: Record<TaskType, string> = {
   "object-detection": "/infer/object_detection",
   "instance-segmentation": "/infer/instance_segmentation",
+  "keypoint-detection": "/infer/keypoints_detection",
   classification: "/infer/classification",
 };
 
@@ -26,8 +27,20 @@ export const DETECTION_DEFAULTS = { confidence: 0.4, iouThreshold: 0.3, maxDetec
 
 export type MaskDecodeMode = "accurate" | "fast" | "tradeoff";
 
+/** How an instance's mask is answered: a polygon (the default) or COCO compressed RLE (docs/model-families.md §5). */
+export type MaskFormat = "polygon" | "rle";
+
+/** Request fields of instance segmentation beyond detection's. */
+export interface MaskParams {
+  maskDecodeMode: MaskDecodeMode;
+  tradeoffFactor: number;
+  maskFormat: MaskFormat;
+}
+
 /** Per-request postprocessing parameters, by task. */
 export type TaskParams =
   | { task: "object-detection"; detection: DetectionParams }
-  | { task: "instance-segmentation"; detection: DetectionParams; maskDecodeMode: MaskDecodeMode; tradeoffFactor: number }
+  | { task: "instance-segmentation"; detection: DetectionParams; masks: MaskParams }
+  /** `keypointConfidence`: keypoints below it are left out (the reference ignores its own field; docs/model-families.md §4.2). */
+  | { task: "keypoint-detection"; detection: DetectionParams; keypointConfidence: number }
   | { task: "classification"; confidence: number };

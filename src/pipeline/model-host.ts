@@ -7,9 +7,10 @@
 import { InferenceError } from "../errors.ts";
 import { requestedModel } from "../models/aliases.ts";
 import type { ModelId } from "../models/model-id.ts";
-import { resolveModelSpec } from "../models/model-spec.ts";
+import { checkPackage, resolveModelSpec } from "../models/model-spec.ts";
 import { ModelNotFoundError, readModelPackage } from "../models/package.ts";
 import { RoboflowApiError } from "../models/roboflow-api.ts";
+import type { SoftmaxRule } from "../models/tasks/classification.ts";
 import { Arena, type ArenaLayout } from "../workers/arena.ts";
 import type { BatchingSettings } from "../workers/batcher.ts";
 import { releasePages } from "../workers/memory-release.ts";
@@ -27,6 +28,10 @@ export interface ModelHostSettings {
   arenaSlots: number;
   /** How long an unload waits for admitted requests before failing them (503) and leaving the instance to finish alone. */
   unloadDrainTimeoutMs: number;
+  /** CLASSIFICATION_SOFTMAX: "logits" softmaxes only raw logits; "reference" every single-label output, as the reference does. */
+  classificationSoftmax: SoftmaxRule;
+  /** RFDETR_ONNX_MAX_RESOLUTION: RF-DETR packages of this resolution or more are refused with 507. */
+  rfdetrOnnxMaxResolution: number;
 }
 
 /** Puts a model's package into the cache when it is missing (the Roboflow API download, see roboflow-api.ts). */
@@ -150,13 +155,14 @@ export class ModelHost {
   private async load(key: string, modelId: ModelId, apiKey: string | null): Promise<ModelInstance> {
     await this.provisioner?.ensureCached(modelId, apiKey);
     const pkg = await readModelPackage(this.settings.modelCacheDir, modelId);
+    checkPackage(key, pkg, this.settings);
     const id = this.nextInstanceId++;
     const resize = pkg.preprocessing.resize;
     const { session, activeProvider } = await this.device.load(id, key, pkg.weightsPath, { width: resize.width ?? 640, height: resize.height ?? 640 });
     let arena: Arena;
     let spec;
     try {
-      spec = resolveModelSpec(key, pkg, session, this.batching.maxBatchSize);
+      spec = resolveModelSpec(key, pkg, session, { ...this.settings, maxBatchSize: this.batching.maxBatchSize });
       const { batch } = spec;
       const arenaLayout: ArenaLayout = {
         slots: Math.max(batch.capacity, Math.ceil(this.settings.arenaSlots / batch.capacity) * batch.capacity),

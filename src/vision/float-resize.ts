@@ -1,10 +1,7 @@
-// Float bilinear resizing of planar images: RF-DETR's preprocessing, which normalises before resizing (spec §1.3), and the resize of its float mask logits (§2).
+// Float bilinear resizing of planar images: preprocessing that normalises before resizing (RF-DETR's, docs/model-families.md §1.3), and the resize of float mask logits (§2).
 import type { RgbImage } from "./decode.ts";
 import type { ResizeConfig } from "./preprocess-config.ts";
 import { floatAxis, letterboxGeometry, type Normalisation } from "./resize.ts";
-
-/** RF-DETR's per-channel (R, G, B) normalisation: ImageNet statistics. */
-export const RFDETR_NORMALISATION: Normalisation = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
 
 /** A rectangle of a canvas: `width` × `height` pixels with its top-left corner at (left, top). */
 export interface CanvasRegion {
@@ -128,7 +125,7 @@ function fillOutside(target: Float32Array, canvasWidth: number, canvasHeight: nu
  * width × height when the "non-square" flag holds (letterbox, those two differ, and the model's
  * input is square), else the model's input size.
  */
-export function rfdetrLetterboxTarget(resize: ResizeConfig, inputWidth: number, inputHeight: number): { width: number; height: number } {
+export function letterboxTarget(resize: ResizeConfig, inputWidth: number, inputHeight: number): { width: number; height: number } {
   if (resize.method !== "letterbox") return { width: inputWidth, height: inputHeight };
   const width = resize.width ?? inputWidth;
   const height = resize.height ?? inputHeight;
@@ -142,18 +139,18 @@ export function rfdetrLetterboxTarget(resize: ResizeConfig, inputWidth: number, 
  * 1. normalise the 8-bit image (normalisedPlanes), before any resizing;
  * 2. stretch: bilinear resize of the float image to the input size (no rounding back to 8 bits);
  *    letterbox: the letterbox geometry of resize.ts (truncated size, floor-halved padding) into the
- *    size of rfdetrLetterboxTarget, padded with the resize's colour **as normalised values**
+ *    size of letterboxTarget, padded with the resize's colour **as normalised values**
  *    (0, 114 or 255 per channel: black is then the channel mean, grey and white far out of range);
  *    when that size is not the input size (the non-square flag), the padded image is then
  *    stretched bilinearly to the input size.
  */
-export function rfdetrPreprocessInto(
+export function normaliseThenResizeInto(
   image: RgbImage,
   resize: ResizeConfig,
   inputWidth: number,
   inputHeight: number,
   target: Float32Array,
-  norm: Normalisation = RFDETR_NORMALISATION,
+  norm: Normalisation,
 ): void {
   if (target.length < 3 * inputWidth * inputHeight) {
     throw new RangeError(`target holds ${target.length} floats, a ${inputWidth}x${inputHeight} CHW tensor needs ${3 * inputWidth * inputHeight}`);
@@ -164,7 +161,7 @@ export function rfdetrPreprocessInto(
     resizePlanesInto(planes, image.width, image.height, 3, target, inputWidth, inputHeight, whole(inputWidth, inputHeight));
     return;
   }
-  const box = rfdetrLetterboxTarget(resize, inputWidth, inputHeight);
+  const box = letterboxTarget(resize, inputWidth, inputHeight);
   const geometry = letterboxGeometry(image.width, image.height, box.width, box.height);
   if (geometry.width <= 0 || geometry.height <= 0) {
     throw new RangeError(`a ${image.width}x${image.height} image letterboxes to nothing in ${box.width}x${box.height}`);

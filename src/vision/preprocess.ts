@@ -3,6 +3,7 @@
 import { equalizeAdaptive, equalizeHistogram, stretchContrast, toGrayscale } from "./contrast.ts";
 import { decodeImage, type RgbImage } from "./decode.ts";
 import type { ContrastMethod, PreprocessConfig, StaticCrop } from "./preprocess-config.ts";
+import { normaliseThenResizeInto } from "./float-resize.ts";
 import { letterboxInto, stretchInto } from "./resize.ts";
 
 /** Per-request switches (the request's disable_preproc_* fields, already OR-ed with the DISABLE_PREPROC_* env vars). */
@@ -13,19 +14,21 @@ export interface PreprocessSwitches {
   disableStaticCrop: boolean;
 }
 
-/** The model input this image becomes: size and per-channel (R, G, B) normalisation. */
+/** The model input this image becomes: size, per-channel (R, G, B) normalisation, and its order relative to resizing. */
 export interface ModelInput {
   width: number;
   height: number;
   mean: readonly [number, number, number];
   std: readonly [number, number, number];
+  /** Normalise first, then resize the float image with padding in normalised units (RF-DETR, float-resize.ts). */
+  normalisesBeforeResizing?: boolean;
 }
 
 /**
  * Spec §4 steps 1-6: decodes `bytes` (auto-orient), then static crop, contrast and grayscale as the
  * model's PREPROCESSING and the request's switches say. Returns the image ready for resizing and
  * the decoded (oriented, uncropped) size, which responses report. Families whose resizing differs
- * (RF-DETR, float-resize.ts `rfdetrPreprocessInto`) start from here.
+ * (RF-DETR, float-resize.ts `normaliseThenResizeInto`) start from here.
  */
 export async function prepareImage(
   bytes: Uint8Array,
@@ -53,7 +56,9 @@ export async function preprocessInto(
 ): Promise<{ width: number; height: number }> {
   const { image, decoded } = await prepareImage(bytes, config, request);
   const norm = { mean: input.mean, std: input.std };
-  if (config.resize.method === "letterbox") {
+  if (input.normalisesBeforeResizing) {
+    normaliseThenResizeInto(image, config.resize, input.width, input.height, target, norm);
+  } else if (config.resize.method === "letterbox") {
     letterboxInto(image, input.width, input.height, config.resize.padRgb, target, norm);
   } else {
     stretchInto(image, input.width, input.height, target, norm);

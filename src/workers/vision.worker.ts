@@ -80,7 +80,7 @@ function responseBody(spec: ModelSpec, arena: Arena, slot: number, meta: ImageMe
     resize: spec.preprocessing.resize.method,
     staticCrop: meta.staticCropApplied ? spec.preprocessing.staticCrop : null,
   };
-  return taskResponse(spec.layout, (output) => arena.output(output, slot), params, geometry, spec.classNames);
+  return taskResponse(spec, (output) => arena.output(output, slot), params, geometry);
 }
 
 async function visualization(spec: ModelSpec, body: TaskResponseBody, request: VisualizationRequest): Promise<Uint8Array> {
@@ -90,7 +90,8 @@ async function visualization(spec: ModelSpec, body: TaskResponseBody, request: V
   if ("top" in body || "predicted_classes" in body) {
     return drawClassification(image, body, { colors: spec.colors, strokeWidth: request.strokeWidth });
   }
-  return drawPredictions(image, body.predictions, { colors: spec.colors, strokeWidth: request.strokeWidth, labels: request.labels });
+  const skeletons = spec.keypoints ? new Map([...spec.keypoints.classes].map(([classId, entry]) => [classId, entry.edges])) : undefined;
+  return drawPredictions(image, body.predictions, { colors: spec.colors, strokeWidth: request.strokeWidth, labels: request.labels, skeletons });
 }
 
 async function postprocess(request: Extract<VisionRequest, { type: "postprocess" }>): Promise<PostprocessResult> {

@@ -1,17 +1,19 @@
-// Inference routes: /infer/object_detection, /infer/instance_segmentation, /infer/classification, made by one handler factory.
+// Inference routes: /infer/object_detection, /infer/instance_segmentation, /infer/keypoints_detection, /infer/classification, made by one handler factory.
 import { Elysia, type TSchema } from "elysia";
 import type { TaskParams, TaskType } from "../../models/task.ts";
 import type { Pipeline } from "../../pipeline/pipeline.ts";
 import type { ImageInput } from "../../vision/image-input.ts";
 import { requestApiKey } from "../api-key.ts";
 import type { AppSettings } from "../settings.ts";
-import { confidenceValue, detectionParams, jsonResponse, maskDecodeParams, preprocessSwitches, runInference } from "../inference.ts";
+import { confidenceValue, detectionParams, jsonResponse, keypointDetectionParams, maskParams, preprocessSwitches, runInference } from "../inference.ts";
 import {
   ClassificationRequest,
   ClassificationResponse,
   ErrorResponse,
   InstanceSegmentationRequest,
   InstanceSegmentationResponse,
+  KeypointsDetectionRequest,
+  KeypointsDetectionResponse,
   ObjectDetectionRequest,
   ObjectDetectionResponse,
 } from "../schemas.ts";
@@ -108,8 +110,25 @@ export function inferRoutes(pipeline: Pipeline, settings: AppSettings) {
         body: InstanceSegmentationRequest,
         response: InstanceSegmentationResponse,
         summary: "Instance segmentation",
-        description: "Boxes and one polygon per instance (YOLOv8- and YOLOv5-style models with prototype masks). Mask decoding runs in the vision workers.",
-        params: (body) => ({ task: "instance-segmentation", detection: detectionParams(body), ...maskDecodeParams(body.mask_decode_mode, body.tradeoff_factor) }),
+        description:
+          "Boxes and one polygon (or a COCO RLE mask) per instance: YOLOv8/v11, YOLOv5/v7 and YOLO26 segmenters with prototype masks, RF-DETR segmenters with per-query masks. Mask decoding runs in the vision workers.",
+        params: (body) => ({
+          task: "instance-segmentation",
+          detection: detectionParams(body),
+          masks: maskParams(body.mask_decode_mode, body.tradeoff_factor, body.response_mask_format),
+        }),
+      }),
+    )
+    .use(
+      inferRoute<typeof KeypointsDetectionRequest.static>(pipeline, settings, {
+        path: "/infer/keypoints_detection",
+        task: "keypoint-detection",
+        body: KeypointsDetectionRequest,
+        response: KeypointsDetectionResponse,
+        summary: "Keypoint detection",
+        description:
+          "Boxes, each with its keypoints named from the model's keypoints_metadata.json (YOLOv8/v11 and YOLO26 pose models). Postprocessing: confidence filter, the reference's NMS (YOLOv8/v11), rescaling of boxes and keypoints to the original image.",
+        params: keypointDetectionParams,
       }),
     )
     .use(

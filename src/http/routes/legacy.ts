@@ -7,7 +7,7 @@ import { requestDeadline } from "../../pipeline/deadline.ts";
 import type { ImageInput } from "../../vision/image-input.ts";
 import { requestApiKey } from "../api-key.ts";
 import type { AppSettings } from "../settings.ts";
-import { jsonResponse, maskDecodeParams, modelFor, preprocessSwitches, runInference } from "../inference.ts";
+import { jsonResponse, keypointDetectionParams, maskParams, modelFor, preprocessSwitches, runInference } from "../inference.ts";
 import { ErrorResponse, MAX_DETECTIONS_LIMIT } from "../schemas.ts";
 
 /** The reference floors legacy confidences here to avoid returning every anchor. */
@@ -27,6 +27,8 @@ const LegacyQuery = t.Object({
   stroke: t.Optional(t.String({ default: "1", description: "Line width of visualisations." })),
   mask_decode_mode: t.Optional(t.String({ default: "accurate" })),
   tradeoff_factor: t.Optional(t.String({ default: "0.0" })),
+  response_mask_format: t.Optional(t.String({ default: "polygon", description: "Segmentation models: `polygon` or `rle` (COCO compressed RLE)." })),
+  keypoint_confidence: t.Optional(t.String({ default: "0.0", description: "Keypoint models: keypoints scoring below this are left out (the reference ignores it)." })),
   disable_preproc_auto_orient: t.Optional(t.String()),
   disable_preproc_contrast: t.Optional(t.String()),
   disable_preproc_grayscale: t.Optional(t.String()),
@@ -87,7 +89,13 @@ function paramsFor(task: TaskType, query: Query): TaskParams {
     classFilter: null,
   };
   if (task === "object-detection") return { task, detection };
-  return { task, detection, ...maskDecodeParams(query.mask_decode_mode, number(query, "tradeoff_factor", 0)) };
+  if (task === "keypoint-detection") {
+    if (query.confidence === "best") return keypointDetectionParams({ confidence: "best" });
+    const keypointConfidence = number(query, "keypoint_confidence", 0);
+    if (keypointConfidence < 0 || keypointConfidence > 1) throw outOfRange("keypoint_confidence", "a fraction in [0, 1]", query.keypoint_confidence!);
+    return { task, detection, keypointConfidence };
+  }
+  return { task, detection, masks: maskParams(query.mask_decode_mode, number(query, "tradeoff_factor", 0), query.response_mask_format) };
 }
 
 /** True when bytes look like a binary image rather than base64 text (which is printable ASCII). */

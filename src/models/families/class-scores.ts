@@ -26,11 +26,11 @@ export function classScoresFamily<Name extends string>(family: {
     selects: family.selects,
     recognisedWithoutModelType: family.recognisedWithoutModelType,
     defaultModelType: family.defaultModelType,
-    recognise(shapes, { classCount, multiLabel }) {
+    recognise(shapes, { classNames: { length: classCount }, multiLabel }) {
       const shape = shapes[0];
       return shape && shape.length === 1 && shape[0] === classCount ? { family: family.name, numClasses: classCount, multiLabel } : null;
     },
-    expects: ({ classCount }) => `a classification output [batch, ${classCount}] for ${classCount} classes`,
+    expects: ({ classNames: { length: classCount } }) => `a classification output [batch, ${classCount}] for ${classCount} classes`,
     normalisation: () => family.normalisation,
     scores: (_layout, outputs) => outputs(0),
   };

@@ -1,8 +1,11 @@
 // Prototype masks: the mask head the YOLO segmentation families share (32 coefficients per detection times a 32 × mh × mw prototype grid).
-import { MASK_COEFFICIENTS, decodeMasks, gatherMaskCoefficients, type DecodedMasks, type MaskCoefficientLayout } from "../../vision/masks.ts";
 import type { RescaleGeometry } from "../../vision/boxes.ts";
-import type { MaskDecodeMode } from "../task.ts";
-import type { Detections, OutputViews } from "./family.ts";
+import { maskToPolygon } from "../../vision/contours.ts";
+import { maskAtImageResolution } from "../../vision/image-mask.ts";
+import { MASK_COEFFICIENTS, decodeMasks, gatherMaskCoefficients, type MaskCoefficientLayout, type MaskWindow } from "../../vision/masks.ts";
+import { rescalePolygon } from "../../vision/polygons.ts";
+import type { MaskParams } from "../task.ts";
+import type { Detections, InstanceMask, OutputViews } from "./family.ts";
 
 /** Where a segmentation export keeps its predictions and its prototypes (one image's view, batch axis removed). */
 export interface PrototypeOutputs {
@@ -23,7 +26,11 @@ export function findPrototypeOutputs(shapes: number[][]): { predictionsOutput: n
   return { predictionsOutput, protosOutput, protoHeight: protos[1]!, protoWidth: protos[2]! };
 }
 
-/** The reported detections' masks (docs/compatibility.md §5.5), their coefficients found through `coefficients`. */
+/**
+ * The reported detections' masks (docs/compatibility.md §5.5), their coefficients found through `coefficients`: each
+ * polygon traced on the decoded mask and rescaled as the reference does (§5.7); the image-size mask maps every image
+ * pixel to the decoded mask pixel under its centre, so that an RLE answer covers what the polygon outlines.
+ */
 export function prototypeMasks(
   layout: PrototypeOutputs,
   coefficients: MaskCoefficientLayout,
@@ -32,15 +39,29 @@ export function prototypeMasks(
   reported: Int32Array,
   boxes: Float64Array,
   geometry: RescaleGeometry,
-  mode: { maskDecodeMode: MaskDecodeMode; tradeoffFactor: number },
-): DecodedMasks {
-  return decodeMasks(
+  params: MaskParams,
+): InstanceMask[] {
+  const decoded = decodeMasks(
     { data: outputs(layout.protosOutput), height: layout.protoHeight, width: layout.protoWidth },
     gatherMaskCoefficients(outputs(layout.predictionsOutput), coefficients, detections.candidates, reported),
     boxes,
     geometry.inputWidth,
     geometry.inputHeight,
-    mode.maskDecodeMode,
-    mode.tradeoffFactor,
+    params.maskDecodeMode,
+    params.tradeoffFactor,
   );
+  return decoded.windows.map((window) => ({
+    points: rescalePolygon(windowPolygon(window), decoded.width, decoded.height, geometry),
+    imageMask: () => maskAtImageResolution(window, decoded.width, decoded.height, geometry),
+  }));
+}
+
+/** The reference's polygon of a mask window, in the full mask's pixels. */
+function windowPolygon(window: MaskWindow): Int32Array {
+  const polygon = maskToPolygon(window.data, window.width, window.height);
+  for (let k = 0; k < polygon.length; k += 2) {
+    polygon[k]! += window.left;
+    polygon[k + 1]! += window.top;
+  }
+  return polygon;
 }

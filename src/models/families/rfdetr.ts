@@ -1,9 +1,13 @@
-// RF-DETR (detection and segmentation): one image's query boxes, class logits and mask logits to detections in original-image pixels, polygons and binary masks (spec §1.4, §2).
+// RF-DETR families (detection and segmentation): query boxes, class logits and mask logits to detections in original-image pixels, polygons and binary masks (docs/model-families.md §1, §2).
+import { InferenceError } from "../../errors.ts";
 import { roundHalfToEven, staticCropRegion, type RescaleGeometry } from "../../vision/boxes.ts";
 import { maskToPolygon } from "../../vision/contours.ts";
-import { resizePlane } from "../../vision/float-resize.ts";
+import { resizePlane, letterboxTarget } from "../../vision/float-resize.ts";
+import { maskAtImageResolution } from "../../vision/image-mask.ts";
 import { allocateDetectionCandidates, setCandidate, truncateCandidates, type DetectionCandidates } from "../../vision/nms.ts";
 import { rescalePolygon, type PolygonPoint } from "../../vision/polygons.ts";
+import { IMAGENET_NORMALISATION } from "./class-scores.ts";
+import { unsuppressed, type ObjectDetectionFamily, type RecognitionContext, type SegmentationFamily } from "./family.ts";
 
 /** The class_names.txt line that marks a "one-indexed" RF-DETR package (spec §1.1). */
 export const RFDETR_BACKGROUND_CLASS = "background_class83422";
@@ -143,7 +147,7 @@ export function selectRfdetrDetections(
 
 /**
  * How one image reached an RF-DETR input: the common geometry plus the size the letterbox filled,
- * (Iw, Ih) of spec §1.4 step 8 (float-resize.ts `rfdetrLetterboxTarget`: the input size unless the
+ * (Iw, Ih) of spec §1.4 step 8 (float-resize.ts `letterboxTarget`: the input size unless the
  * non-square flag holds). Unused for stretch.
  */
 export interface RfdetrGeometry extends RescaleGeometry {
@@ -170,14 +174,14 @@ export function rfdetrLetterbox(geometry: RfdetrGeometry, width: number, height:
 }
 
 /**
- * Steps 8-9 of spec §1.4, in place on the candidates' normalised corners, in float32 like the
+ * Steps 8-9 of spec §1.4, in place on boxes (x1, y1, x2, y2 per box, normalised corners), in float32 like the
  * reference: stretch x · w; letterbox (x · Iw - pad_x) / s; clip to [0, w] × [0, h]; no rounding.
  *
  * Static crop: the reference uses the uncropped size and adds no shift, which misplaces boxes
  * (spec §1.4 step 9 calls it a bug). We apply contract §5.3 steps 1 and 4 instead: (w, h) are the
  * crop region's size, and the crop's shift is added after clipping. Without a crop both agree.
  */
-export function rfdetrBoxesToImage(candidates: DetectionCandidates, geometry: RfdetrGeometry): void {
+export function rfdetrBoxesToImage(boxes: Float64Array, geometry: RfdetrGeometry): void {
   const f = Math.fround;
   const { width, height, shiftX, shiftY } = staticCropRegion(geometry.imageWidth, geometry.imageHeight, geometry.staticCrop);
   let toX: (x: number) => number;
@@ -193,11 +197,11 @@ export function rfdetrBoxesToImage(candidates: DetectionCandidates, geometry: Rf
     toY = (y) => f(f(f(y * geometry.letterboxHeight) - padY) / scale);
   }
   const place = (value: number, max: number, shift: number) => f(Math.min(Math.max(value, 0), max) + shift);
-  for (let i = 0; i < candidates.count; i++) {
-    candidates.x1[i] = place(toX(candidates.x1[i]!), width, shiftX);
-    candidates.y1[i] = place(toY(candidates.y1[i]!), height, shiftY);
-    candidates.x2[i] = place(toX(candidates.x2[i]!), width, shiftX);
-    candidates.y2[i] = place(toY(candidates.y2[i]!), height, shiftY);
+  for (let k = 0; k < boxes.length; k += 4) {
+    boxes[k] = place(toX(boxes[k]!), width, shiftX);
+    boxes[k + 1] = place(toY(boxes[k + 1]!), height, shiftY);
+    boxes[k + 2] = place(toX(boxes[k + 2]!), width, shiftX);
+    boxes[k + 3] = place(toY(boxes[k + 3]!), height, shiftY);
   }
 }
 
@@ -279,3 +283,111 @@ export function decodeRfdetrMask(
 function sliceBound(index: number, length: number): number {
   return Math.min(Math.max(index < 0 ? index + length : index, 0), length);
 }
+
+export interface RfdetrDetectionLayout {
+  family: "rfdetr";
+  numQueries: number;
+  /** Logit columns (class names, plus the background column of a one-indexed model; more are dropped). */
+  numColumns: number;
+  /** Class names its answers use (the background line removed). */
+  numClasses: number;
+  backgroundIndex: number | null;
+  /** The size the letterbox fills, (Iw, Ih) of spec §1.4 step 8: the input size unless the non-square flag holds. */
+  letterboxWidth: number;
+  letterboxHeight: number;
+}
+
+export interface RfdetrSegmentationLayout extends Omit<RfdetrDetectionLayout, "family"> {
+  family: "rfdetr-seg";
+  maskHeight: number;
+  maskWidth: number;
+}
+
+/** `rfdetr`, `rfdetr-{base,nano,small,medium,large,xlarge,2xlarge}`, `rfdetr-nas` and the segmenters' `rfdetr-seg-*`, `rfdetr-nas-seg` (§1.1, §2). */
+const selectsRfdetr = (modelType: string): boolean => modelType.trim().toLowerCase().startsWith("rfdetr");
+
+/** RF-DETR's exports name their outputs dets, labels (and masks): enough to tell them from YOLO-NAS's boxes and scores without a model type. */
+const namedLikeRfdetr = (names: string[]): boolean => names[0] === "dets" && names[1] === "labels";
+
+/** The layout shared by both tasks, when outputs 0 and 1 are Q × 4 boxes and Q × C logits (by position, as the reference reads them). */
+function queryLayout(shapes: number[][], context: RecognitionContext): Omit<RfdetrDetectionLayout, "family"> | null {
+  const [boxes, logits] = shapes;
+  if (!boxes || !logits || boxes.length !== 2 || logits.length !== 2 || boxes[1] !== 4 || logits[0] !== boxes[0] || logits[1]! < 1) return null;
+  const { classNames, backgroundIndex } = rfdetrClasses(context.classNames);
+  const letterbox = letterboxTarget(context.resize, context.input.width, context.input.height);
+  return { numQueries: boxes[0]!, numColumns: logits[1]!, numClasses: classNames.length, backgroundIndex, letterboxWidth: letterbox.width, letterboxHeight: letterbox.height };
+}
+
+/** §1.4 steps 1-7 and 10 on outputs 0 and 1: every selected (query, class) pair, in score order; no NMS. */
+function detectQueries(layout: Omit<RfdetrDetectionLayout, "family">, outputs: (index: number) => Float32Array, params: { confidence: number; maxDetections: number }) {
+  return unsuppressed(
+    selectRfdetrDetections(outputs(0), outputs(1), layout.numQueries, layout.numColumns, {
+      confidence: params.confidence,
+      maxDetections: params.maxDetections,
+      backgroundIndex: layout.backgroundIndex,
+      numClasses: layout.numClasses,
+    }),
+  );
+}
+
+const rfdetrGeometry = (layout: Omit<RfdetrDetectionLayout, "family">, geometry: RescaleGeometry): RfdetrGeometry => ({
+  ...geometry,
+  letterboxWidth: layout.letterboxWidth,
+  letterboxHeight: layout.letterboxHeight,
+});
+
+/** The parts both RF-DETR families share: package handling, preprocessing, box decoding and rescaling. */
+const RFDETR_COMMON = {
+  selects: selectsRfdetr,
+  recognisedWithoutModelType: false,
+  recognisedByOutputNames: namedLikeRfdetr,
+  normalisation: () => IMAGENET_NORMALISATION,
+  normalisesBeforeResizing: true,
+  responseClassNames: (classNames: string[]) => rfdetrClasses(classNames).classNames,
+  // The reference refuses a package whose resolution is RFDETR_ONNX_MAX_RESOLUTION or more, before any session (§1.2 step 2).
+  checkPackage(environment: Record<string, unknown>, limits: { rfdetrOnnxMaxResolution: number }): void {
+    const resolution = rfdetrResolution(environment);
+    if (resolution !== null && resolution >= limits.rfdetrOnnxMaxResolution) throw new InferenceError(507, RFDETR_RESOLUTION_REFUSAL);
+  },
+  // Unrounded float32 boxes, with the static-crop fix (rfdetrBoxesToImage).
+  rescaleBoxes: (boxes: Float64Array, layout: Omit<RfdetrDetectionLayout, "family">, geometry: RescaleGeometry) => rfdetrBoxesToImage(boxes, rfdetrGeometry(layout, geometry)),
+} as const;
+
+export const RFDETR: ObjectDetectionFamily<RfdetrDetectionLayout> = {
+  ...RFDETR_COMMON,
+  name: "rfdetr",
+  task: "object-detection",
+  defaultModelType: "rfdetr-base",
+  recognise(shapes, context) {
+    const layout = shapes.length === 2 ? queryLayout(shapes, context) : null;
+    return layout && { family: "rfdetr", ...layout };
+  },
+  expects: () => "RF-DETR [batch, queries, 4] and [batch, queries, classes]",
+  detect: (layout, outputs, params) => detectQueries(layout, outputs, params),
+};
+
+export const RFDETR_SEG: SegmentationFamily<RfdetrSegmentationLayout> = {
+  ...RFDETR_COMMON,
+  name: "rfdetr-seg",
+  task: "instance-segmentation",
+  defaultModelType: "rfdetr-seg-preview",
+  recognise(shapes, context) {
+    const layout = shapes.length === 3 ? queryLayout(shapes, context) : null;
+    const masks = shapes[2];
+    if (!layout || !masks || masks.length !== 3 || masks[0] !== layout.numQueries) return null;
+    return { family: "rfdetr-seg", ...layout, maskHeight: masks[1]!, maskWidth: masks[2]! };
+  },
+  expects: () => "RF-DETR [batch, queries, 4], [batch, queries, classes] and masks [batch, queries, h, w]",
+  detect: (layout, outputs, params) => detectQueries(layout, outputs, params),
+  // Each detection's own query mask, full-frame logits (§2 steps 2-7); the image-size mask for RLE follows the final mask.
+  masks(layout, outputs, detections, reported, _boxes, geometry, params) {
+    const plane = layout.maskHeight * layout.maskWidth;
+    const logits = outputs(2);
+    return Array.from(reported, (i) => {
+      const query = detections.candidates.row[i]!;
+      const mask = decodeRfdetrMask(logits.subarray(query * plane, (query + 1) * plane), layout.maskWidth, layout.maskHeight, rfdetrGeometry(layout, geometry), params.maskDecodeMode, params.tradeoffFactor);
+      const window = { left: 0, top: 0, width: mask.width, height: mask.height, data: mask.data };
+      return { points: mask.points, imageMask: () => maskAtImageResolution(window, mask.width, mask.height, mask.coverage) };
+    });
+  },
+};

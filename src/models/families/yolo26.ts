@@ -1,6 +1,6 @@
 // YOLO26 detection family: end-to-end K × 6 rows (no NMS, no max_detections cap; docs/model-families.md §3).
-import { UNIT_NORMALISATION, type ObjectDetectionFamily } from "./family.ts";
-import { decodeEndToEndDetections, endToEndRows, unsuppressed } from "./end-to-end.ts";
+import { decodeEndToEndDetections, endToEndRows } from "./end-to-end.ts";
+import { UNIT_NORMALISATION, unsuppressed, type ObjectDetectionFamily } from "./family.ts";
 
 export interface Yolo26DetectionLayout {
   family: "yolo26";
@@ -17,7 +17,7 @@ export const YOLO26: ObjectDetectionFamily<Yolo26DetectionLayout> = {
   selects: selectsYolo26,
   recognisedWithoutModelType: false,
   defaultModelType: "yolo26",
-  recognise(shapes, { classCount }) {
+  recognise(shapes, { classNames: { length: classCount } }) {
     const rows = endToEndRows(shapes);
     return rows === null ? null : { family: "yolo26", numClasses: classCount, numRows: rows };
   },

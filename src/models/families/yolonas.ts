@@ -18,14 +18,14 @@ export const YOLONAS: ObjectDetectionFamily<YoloNasDetectionLayout> = {
   recognisedWithoutModelType: true,
   defaultModelType: "yolonas",
   // N x 4 boxes and N x C scores (boxes first when C is 4 too).
-  recognise(shapes, { classCount }) {
+  recognise(shapes, { classNames: { length: classCount } }) {
     if (shapes.length !== 2 || !shapes.every((s) => s.length === 2) || shapes[0]![0] !== shapes[1]![0]) return null;
     const boxesOutput = shapes.findIndex((s) => s[1] === 4);
     const scoresOutput = boxesOutput === 0 ? 1 : 0;
     if (boxesOutput < 0 || shapes[scoresOutput]![1] !== classCount) return null;
     return { family: "yolonas", numClasses: classCount, numAnchors: shapes[0]![0]!, boxesOutput, scoresOutput };
   },
-  expects: ({ classCount }) => `YOLO-NAS [batch, anchors, 4] and [batch, anchors, ${classCount}]`,
+  expects: ({ classNames: { length: classCount } }) => `YOLO-NAS [batch, anchors, 4] and [batch, anchors, ${classCount}]`,
   normalisation: () => UNIT_NORMALISATION,
   detect: (layout, outputs, params) =>
     suppressed(decodeYoloNasDetections(outputs(layout.boxesOutput), outputs(layout.scoresOutput), layout.numClasses, layout.numAnchors, params.confidence), params),

@@ -1,6 +1,6 @@
 // YOLOv10 detection family: end-to-end K × 6 rows (no NMS), capped at max_detections.
-import { UNIT_NORMALISATION, type ObjectDetectionFamily } from "./family.ts";
-import { decodeEndToEndDetections, endToEndRows, unsuppressed } from "./end-to-end.ts";
+import { decodeEndToEndDetections, endToEndRows } from "./end-to-end.ts";
+import { UNIT_NORMALISATION, unsuppressed, type ObjectDetectionFamily } from "./family.ts";
 
 export interface Yolov10DetectionLayout {
   family: "yolov10";
@@ -16,7 +16,7 @@ export const YOLOV10: ObjectDetectionFamily<Yolov10DetectionLayout> = {
   // Without a model type, K × 6 rows are taken for YOLOv10: only the model type tells YOLO26 (uncapped) apart.
   recognisedWithoutModelType: true,
   defaultModelType: "yolov10",
-  recognise(shapes, { classCount }) {
+  recognise(shapes, { classNames: { length: classCount } }) {
     const rows = endToEndRows(shapes);
     return rows === null ? null : { family: "yolov10", numClasses: classCount, numRows: rows };
   },

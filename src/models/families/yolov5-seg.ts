@@ -19,13 +19,13 @@ export const YOLOV5_SEG: SegmentationFamily<Yolov5SegmentationLayout> = {
   selects: selectsYolov5,
   recognisedWithoutModelType: true,
   defaultModelType: "yolov5-seg",
-  recognise(shapes, { classCount }) {
+  recognise(shapes, { classNames: { length: classCount } }) {
     const found = findPrototypeOutputs(shapes);
     const predictions = found && shapes[found.predictionsOutput]!;
     if (!found || predictions![1] !== 5 + classCount + MASK_COEFFICIENTS) return null;
     return { family: "yolov5-seg", numClasses: classCount, numAnchors: predictions![0]!, ...found };
   },
-  expects: ({ classCount }) => `YOLOv5 [batch, anchors, ${5 + classCount + MASK_COEFFICIENTS}] and prototypes [batch, 32, h, w]`,
+  expects: ({ classNames: { length: classCount } }) => `YOLOv5 [batch, anchors, ${5 + classCount + MASK_COEFFICIENTS}] and prototypes [batch, 32, h, w]`,
   normalisation: () => UNIT_NORMALISATION,
   // Rows decode as YOLOv5 detection's (score = objectness alone, class = first argmax; see yolov5.ts).
   detect: (layout, outputs, params) =>
@@ -33,5 +33,5 @@ export const YOLOV5_SEG: SegmentationFamily<Yolov5SegmentationLayout> = {
       decodeObjectnessRows(outputs(layout.predictionsOutput), layout.numClasses, layout.numAnchors, 5 + layout.numClasses + MASK_COEFFICIENTS, params.confidence),
       params,
     ),
-  masks: (layout, outputs, detections, reported, boxes, geometry, mode) => prototypeMasks(layout, coefficients(layout), outputs, detections, reported, boxes, geometry, mode),
+  masks: (layout, outputs, detections, reported, boxes, geometry, params) => prototypeMasks(layout, coefficients(layout), outputs, detections, reported, boxes, geometry, params),
 };

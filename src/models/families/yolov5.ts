@@ -19,11 +19,11 @@ export const YOLOV5: ObjectDetectionFamily<Yolov5DetectionLayout> = {
   selects: selectsYolov5,
   recognisedWithoutModelType: true,
   defaultModelType: "yolov5",
-  recognise(shapes, { classCount }) {
+  recognise(shapes, { classNames: { length: classCount } }) {
     const output = shapes.findIndex((s) => s.length === 2 && s[1] === 5 + classCount);
     return output < 0 ? null : { family: "yolov5", numClasses: classCount, numAnchors: shapes[output]![0]!, output };
   },
-  expects: ({ classCount }) => `YOLOv5/v7 [batch, anchors, ${5 + classCount} (5 + ${classCount} classes)]`,
+  expects: ({ classNames: { length: classCount } }) => `YOLOv5/v7 [batch, anchors, ${5 + classCount} (5 + ${classCount} classes)]`,
   normalisation: () => UNIT_NORMALISATION,
   detect: (layout, outputs, params) => suppressed(decodeYolov5Detections(outputs(layout.output), layout.numClasses, layout.numAnchors, params.confidence), params),
 };

@@ -19,16 +19,16 @@ export const YOLOV8_SEG: SegmentationFamily<Yolov8SegmentationLayout> = {
   selects: selectsYolov8,
   recognisedWithoutModelType: true,
   defaultModelType: "yolov8-seg",
-  recognise(shapes, { classCount }) {
+  recognise(shapes, { classNames: { length: classCount } }) {
     const found = findPrototypeOutputs(shapes);
     const predictions = found && shapes[found.predictionsOutput]!;
     if (!found || predictions![0] !== 4 + classCount + MASK_COEFFICIENTS) return null;
     return { family: "yolov8-seg", numClasses: classCount, numAnchors: predictions![1]!, ...found };
   },
-  expects: ({ classCount }) => `YOLOv8 [batch, ${4 + classCount + MASK_COEFFICIENTS}, anchors] and prototypes [batch, 32, h, w]`,
+  expects: ({ classNames: { length: classCount } }) => `YOLOv8 [batch, ${4 + classCount + MASK_COEFFICIENTS}, anchors] and prototypes [batch, 32, h, w]`,
   normalisation: () => UNIT_NORMALISATION,
   // The detection rows decode exactly as YOLOv8 detection's (score = max class score, first argmax, float32 threshold and corners).
   detect: (layout, outputs, params) =>
     suppressed(decodeYolov8Detections(outputs(layout.predictionsOutput), layout.numClasses, layout.numAnchors, params.confidence), params),
-  masks: (layout, outputs, detections, reported, boxes, geometry, mode) => prototypeMasks(layout, coefficients(layout), outputs, detections, reported, boxes, geometry, mode),
+  masks: (layout, outputs, detections, reported, boxes, geometry, params) => prototypeMasks(layout, coefficients(layout), outputs, detections, reported, boxes, geometry, params),
 };

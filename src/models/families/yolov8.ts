@@ -17,11 +17,11 @@ export const YOLOV8: ObjectDetectionFamily<Yolov8DetectionLayout> = {
   selects: selectsYolov8,
   recognisedWithoutModelType: true,
   defaultModelType: "yolov8",
-  recognise(shapes, { classCount }) {
+  recognise(shapes, { classNames: { length: classCount } }) {
     const s = shapes[0];
     return s && s.length === 2 && s[0] === 4 + classCount ? { family: "yolov8", numClasses: classCount, numAnchors: s[1]! } : null;
   },
-  expects: ({ classCount }) => `YOLOv8 [batch, ${4 + classCount} (4 + ${classCount} classes), anchors]`,
+  expects: ({ classNames: { length: classCount } }) => `YOLOv8 [batch, ${4 + classCount} (4 + ${classCount} classes), anchors]`,
   normalisation: () => UNIT_NORMALISATION,
   detect: (layout, outputs, params) => suppressed(decodeYolov8Detections(outputs(0), layout.numClasses, layout.numAnchors, params.confidence), params),
 };

@@ -1,30 +1,32 @@
-// Instance-segmentation task: one image's outputs of a segmentation family to the reference's response predictions (detections, masks, polygons, rescale, filter).
-import { rescaleBoxes, responseBox, type RescaleGeometry } from "../../vision/boxes.ts";
-import { maskToPolygon } from "../../vision/contours.ts";
-import { validateMaskDecodeArguments, type MaskWindow } from "../../vision/masks.ts";
+// Instance-segmentation task: one image's outputs of a segmentation family to the reference's response predictions (detections, masks, polygons or RLE, rescale, filter).
+import type { RescaleGeometry } from "../../vision/boxes.ts";
+import { validateMaskDecodeArguments } from "../../vision/masks.ts";
 import { gatherBoxes } from "../../vision/nms.ts";
-import { rescalePolygon, type PolygonPoint } from "../../vision/polygons.ts";
+import type { PolygonPoint } from "../../vision/polygons.ts";
+import { encodeRle, type CocoRle } from "../../vision/rle.ts";
 import type { FamilyLayout, OutputViews, SegmentationFamily } from "../families/family.ts";
-import type { DetectionParams, MaskDecodeMode } from "../task.ts";
-import { classNameOf, reportedDetections, type ObjectDetectionPrediction } from "./detections.ts";
+import type { DetectionParams, MaskParams } from "../task.ts";
+import { placeBoxes, predictionsOf, reportedDetections, type ObjectDetectionPrediction } from "./detections.ts";
 
-/** Request fields of /infer/instance_segmentation on top of detection's (`mask_decode_mode`, `tradeoff_factor`). */
-export interface InstanceSegmentationParams extends DetectionParams {
-  maskDecodeMode: MaskDecodeMode;
-  tradeoffFactor: number;
-}
-
-/** One prediction as the reference (HEAD) serialises it: a detection plus its polygon. */
-export interface InstanceSegmentationPrediction extends ObjectDetectionPrediction {
+/** One prediction with its polygon, as the reference serialises it (docs/compatibility.md §2.4). */
+export interface PolygonPrediction extends ObjectDetectionPrediction {
   /** One closed polygon (first vertex not repeated) in original-image pixels; empty when the mask vanished. */
   points: PolygonPoint[];
   mask_format: "polygon";
 }
 
+/** One prediction with its mask as COCO compressed RLE over the whole image, no polygon (docs/model-families.md §5). */
+export interface RlePrediction extends ObjectDetectionPrediction {
+  rle: CocoRle;
+  mask_format: "rle";
+}
+
+export type InstanceSegmentationPrediction = PolygonPrediction | RlePrediction;
+
 /**
- * The reference's order (docs/compatibility.md §5.4): detections (NMS included, for the families that need it) →
- * masks from boxes still in model-input pixels → polygons → box rescaling → polygon rescaling → predictions.
- * Masks of predictions class_filter drops are not decoded.
+ * The reference's order (docs/compatibility.md §5.4): detections (NMS included, for the families that need it) → masks
+ * from boxes still in model-input coordinates → polygons (or RLE) → box rescaling → predictions. Masks of predictions
+ * class_filter drops are not decoded.
  *
  * Mask decode arguments are checked only once there is a detection, as the reference does (it validates inside
  * the per-image mask step): an image with no detection answers even for a bad mode.
@@ -33,47 +35,22 @@ export function instanceSegmentationPredictions(
   family: SegmentationFamily,
   layout: FamilyLayout,
   outputs: OutputViews,
-  params: InstanceSegmentationParams,
+  detection: DetectionParams,
+  maskParams: MaskParams,
   geometry: RescaleGeometry,
   classNames: string[],
 ): InstanceSegmentationPrediction[] {
-  const detections = family.detect(layout, outputs, params);
+  const detections = family.detect(layout, outputs, detection);
   if (detections.kept.length === 0) return [];
-  validateMaskDecodeArguments(params.maskDecodeMode, params.tradeoffFactor);
+  validateMaskDecodeArguments(maskParams.maskDecodeMode, maskParams.tradeoffFactor);
 
-  const { candidates } = detections;
-  const reported = reportedDetections(detections, params.classFilter, classNames);
-  const boxes = gatherBoxes(candidates, reported);
-  const masks = family.masks(layout, outputs, detections, reported, boxes, geometry, params);
-  rescaleBoxes(boxes, geometry);
-
-  const predictions: InstanceSegmentationPrediction[] = [];
-  for (let k = 0; k < reported.length; k++) {
-    const i = reported[k]!;
-    const classId = candidates.classId[i]!;
-    const box = responseBox(boxes[4 * k]!, boxes[4 * k + 1]!, boxes[4 * k + 2]!, boxes[4 * k + 3]!);
-    predictions.push({
-      x: box.x,
-      y: box.y,
-      width: box.width,
-      height: box.height,
-      confidence: candidates.score[i]!,
-      class: classNameOf(classNames, classId),
-      class_id: classId,
-      detection_id: crypto.randomUUID(),
-      points: rescalePolygon(windowPolygon(masks.windows[k]!), masks.width, masks.height, geometry),
-      mask_format: "polygon",
-    });
-  }
-  return predictions;
-}
-
-/** The reference's polygon of a mask window, in the full mask's pixels. */
-function windowPolygon(window: MaskWindow): Int32Array {
-  const polygon = maskToPolygon(window.data, window.width, window.height);
-  for (let k = 0; k < polygon.length; k += 2) {
-    polygon[k]! += window.left;
-    polygon[k + 1]! += window.top;
-  }
-  return polygon;
+  const reported = reportedDetections(detections, detection.classFilter, classNames);
+  const boxes = gatherBoxes(detections.candidates, reported);
+  const masks = family.masks(layout, outputs, detections, reported, boxes, geometry, maskParams);
+  placeBoxes(family, layout, boxes, geometry);
+  return predictionsOf(detections.candidates, reported, boxes, classNames).map((prediction, k) => {
+    const mask = masks[k]!;
+    if (maskParams.maskFormat === "rle") return { ...prediction, rle: encodeRle(mask.imageMask(), geometry.imageWidth, geometry.imageHeight), mask_format: "rle" };
+    return { ...prediction, points: mask.points, mask_format: "polygon" };
+  });
 }

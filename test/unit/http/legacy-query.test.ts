@@ -1,6 +1,6 @@
 // Specification of the legacy route's threshold units and the mask-decode argument check.
 import { describe, expect, test } from "bun:test";
-import { maskDecodeParams } from "../../../src/http/inference.ts";
+import { maskParams } from "../../../src/http/inference.ts";
 import { legacyConfidence } from "../../../src/http/routes/legacy.ts";
 
 describe("legacyConfidence", () => {
@@ -24,17 +24,18 @@ describe("legacyConfidence", () => {
   });
 });
 
-describe("maskDecodeParams", () => {
+describe("maskParams", () => {
   test("defaults to accurate decoding with factor 0", () => {
-    expect(maskDecodeParams(undefined, undefined)).toEqual({ maskDecodeMode: "accurate", tradeoffFactor: 0 });
+    expect(maskParams(undefined, undefined, undefined)).toEqual({ maskDecodeMode: "accurate", tradeoffFactor: 0, maskFormat: "polygon" });
   });
 
   test("answers the reference's 400 for an unknown mode or a factor outside [0, 1]", () => {
     const message = "Invalid mask decode argument sent. tradeoff_factor must be in [0.0, 1.0], mask_decode_mode: must be one of ['accurate', 'fast', 'tradeoff']";
-    expect(() => maskDecodeParams("sloppy", 0)).toThrow(message);
-    expect(() => maskDecodeParams("tradeoff", 1.5)).toThrow(message);
-    expect(() => maskDecodeParams("tradeoff", Number.NaN)).toThrow(message);
-    expect(maskDecodeParams("tradeoff", 0.5)).toEqual({ maskDecodeMode: "tradeoff", tradeoffFactor: 0.5 });
+    expect(() => maskParams("sloppy", 0, undefined)).toThrow(message);
+    expect(() => maskParams("tradeoff", 1.5, undefined)).toThrow(message);
+    expect(() => maskParams("tradeoff", Number.NaN, undefined)).toThrow(message);
+    expect(maskParams("tradeoff", 0.5, "rle")).toEqual({ maskDecodeMode: "tradeoff", tradeoffFactor: 0.5, maskFormat: "rle" });
+    expect(() => maskParams("accurate", 0, "png")).toThrow(/response_mask_format must be polygon or rle/);
   });
 });
 

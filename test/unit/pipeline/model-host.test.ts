@@ -44,7 +44,7 @@ function setup(provisioner?: ModelProvisioner, drainTimeoutMs = 1000) {
     unload: (instance: number) => void unloads.push(instance),
   } as unknown as ModelDevice;
   const pool = { attach() {}, detach: (instance: number) => void detached.push(instance) } as unknown as VisionPool;
-  const settings = { modelCacheDir: cache, arenaSlots: 2, unloadDrainTimeoutMs: drainTimeoutMs };
+  const settings = { modelCacheDir: cache, arenaSlots: 2, unloadDrainTimeoutMs: drainTimeoutMs, classificationSoftmax: "logits" as const, rfdetrOnnxMaxResolution: 1600 };
   const batching = { maxBatchSize: 1, batchMaxWaitMs: 0, batchSizeProbe: false };
   const registry = new ModelHost(settings, { maxQueue: 8, maxQueueWaitMs: 0 }, batching, device, pool, () => {}, provisioner);
   return { registry, loads, unloads, detached };

@@ -1,13 +1,13 @@
 // Tests of float resizing: RF-DETR's normalise-then-resize preprocessing (spec §1.3) and bilinear float planes, against hand-computed values.
 import { describe, expect, test } from "bun:test";
+import { IMAGENET_NORMALISATION } from "../../../src/models/families/class-scores.ts";
 import type { RgbImage } from "../../../src/vision/decode.ts";
 import {
-  RFDETR_NORMALISATION,
   normalisedPlanes,
   resizePlane,
   resizePlanesInto,
-  rfdetrLetterboxTarget,
-  rfdetrPreprocessInto,
+  letterboxTarget,
+  normaliseThenResizeInto,
 } from "../../../src/vision/float-resize.ts";
 import type { ResizeConfig } from "../../../src/vision/preprocess-config.ts";
 
@@ -29,7 +29,7 @@ const letterbox = (padRgb: [number, number, number], width?: number, height?: nu
 
 describe("normalisedPlanes", () => {
   test("divides by 255, subtracts the mean and divides by the std, per channel, in float32 steps", () => {
-    const planes = normalisedPlanes(imageOf([[[255, 0, 128]]]), RFDETR_NORMALISATION);
+    const planes = normalisedPlanes(imageOf([[[255, 0, 128]]]), IMAGENET_NORMALISATION);
     // (1 - 0.485) / 0.229 = 2.24891..., (0 - 0.456) / 0.224 = -2.03571..., (128/255 - 0.406) / 0.225 = 0.42649...
     expect(planes[0]).toBeCloseTo(2.248908, 5);
     expect(planes[1]).toBeCloseTo(-2.035714, 5);
@@ -80,22 +80,22 @@ describe("resizePlane", () => {
   });
 });
 
-describe("rfdetrLetterboxTarget", () => {
+describe("letterboxTarget", () => {
   test("is the input size unless a letterbox names a non-square size for a square input", () => {
-    expect(rfdetrLetterboxTarget(stretchTo(640, 480), 384, 384)).toEqual({ width: 384, height: 384 });
-    expect(rfdetrLetterboxTarget(letterbox([0, 0, 0], 640, 480), 384, 384)).toEqual({ width: 640, height: 480 });
-    expect(rfdetrLetterboxTarget(letterbox([0, 0, 0], 384, 384), 384, 384)).toEqual({ width: 384, height: 384 });
-    expect(rfdetrLetterboxTarget(letterbox([0, 0, 0], 640, 480), 384, 320)).toEqual({ width: 384, height: 320 });
-    expect(rfdetrLetterboxTarget(letterbox([0, 0, 0], 640), 384, 384)).toEqual({ width: 640, height: 384 });
-    expect(rfdetrLetterboxTarget(letterbox([0, 0, 0]), 384, 384)).toEqual({ width: 384, height: 384 });
+    expect(letterboxTarget(stretchTo(640, 480), 384, 384)).toEqual({ width: 384, height: 384 });
+    expect(letterboxTarget(letterbox([0, 0, 0], 640, 480), 384, 384)).toEqual({ width: 640, height: 480 });
+    expect(letterboxTarget(letterbox([0, 0, 0], 384, 384), 384, 384)).toEqual({ width: 384, height: 384 });
+    expect(letterboxTarget(letterbox([0, 0, 0], 640, 480), 384, 320)).toEqual({ width: 384, height: 320 });
+    expect(letterboxTarget(letterbox([0, 0, 0], 640), 384, 384)).toEqual({ width: 640, height: 384 });
+    expect(letterboxTarget(letterbox([0, 0, 0]), 384, 384)).toEqual({ width: 384, height: 384 });
   });
 });
 
-describe("rfdetrPreprocessInto", () => {
+describe("normaliseThenResizeInto", () => {
   test("stretch resizes the normalised image, not the 8-bit one", () => {
     // R of a 2x1 image 0 and 255, to 4x1: normalised -0.485/0.229 and 0.515/0.229, blended 3:1 and 1:3.
     const target = new Float32Array(3 * 4);
-    rfdetrPreprocessInto(imageOf([[[0, 0, 0], [255, 0, 0]]]), stretchTo(4, 1), 4, 1, target);
+    normaliseThenResizeInto(imageOf([[[0, 0, 0], [255, 0, 0]]]), stretchTo(4, 1), 4, 1, target, IMAGENET_NORMALISATION);
     const low = f(f(0 - f(0.485)) / f(0.229));
     const high = f(f(1 - f(0.485)) / f(0.229));
     expect(Array.from(target.subarray(0, 4))).toEqual([low, f(f(0.75 * low + 0.25 * high)), f(f(0.25 * low + 0.75 * high)), high]);
@@ -104,18 +104,18 @@ describe("rfdetrPreprocessInto", () => {
   test("letterbox pads with the colour in normalised units: grey is 114.0", () => {
     // A 4x2 image in a 4x4 input: no resize, one padding row above and below.
     const target = new Float32Array(3 * 16);
-    rfdetrPreprocessInto(imageOf([[[0, 0, 0], [51, 0, 0], [102, 0, 0], [255, 0, 0]], [[0, 0, 0], [0, 0, 0], [0, 0, 0], [0, 0, 0]]]), letterbox([114, 114, 114]), 4, 4, target, IDENTITY);
+    normaliseThenResizeInto(imageOf([[[0, 0, 0], [51, 0, 0], [102, 0, 0], [255, 0, 0]], [[0, 0, 0], [0, 0, 0], [0, 0, 0], [0, 0, 0]]]), letterbox([114, 114, 114]), 4, 4, target, IDENTITY);
     expect(planeRows(target, 4, 4, 0)).toEqual([[114, 114, 114, 114], [0, f(0.2), f(0.4), 1], [0, 0, 0, 0], [114, 114, 114, 114]]);
     expect(planeRows(target, 4, 4, 2)[0]).toEqual([114, 114, 114, 114]);
   });
 
   test("black padding is 0.0, the channel mean once normalised", () => {
     const target = new Float32Array(3 * 4).fill(9);
-    rfdetrPreprocessInto(imageOf([[[255, 255, 255]]]), letterbox([0, 0, 0]), 2, 2, target);
+    normaliseThenResizeInto(imageOf([[[255, 255, 255]]]), letterbox([0, 0, 0]), 2, 2, target, IMAGENET_NORMALISATION);
     // 1x1 into 2x2: resized to 2x2 (aspect kept), so no padding at all; a 2x1 image pads a row instead.
     expect(Array.from(target.subarray(0, 4))).toEqual(Array(4).fill(f(f(1 - f(0.485)) / f(0.229))));
     const wide = new Float32Array(3 * 4).fill(9);
-    rfdetrPreprocessInto(imageOf([[[255, 255, 255], [255, 255, 255]]]), letterbox([0, 0, 0]), 2, 2, wide);
+    normaliseThenResizeInto(imageOf([[[255, 255, 255], [255, 255, 255]]]), letterbox([0, 0, 0]), 2, 2, wide, IMAGENET_NORMALISATION);
     // 2x1 into 2x2: height int(2 / 2) = 1, top (2 - 1) // 2 = 0: the bottom row is padding.
     expect(Array.from(wide.subarray(0, 4))).toEqual([f(f(1 - f(0.485)) / f(0.229)), f(f(1 - f(0.485)) / f(0.229)), 0, 0]);
   });
@@ -124,7 +124,7 @@ describe("rfdetrPreprocessInto", () => {
     // A 2x2 image, resize 4x2 (non-square) for a 4x4 input: letterboxed 2x2 at left 1 in a 4x2 canvas
     // (white padding, 255.0), then stretched 4x2 -> 4x4 (rows only: 0, 3:1, 1:3, 1).
     const target = new Float32Array(3 * 16);
-    rfdetrPreprocessInto(imageOf([[[0, 0, 0], [51, 0, 0]], [[102, 0, 0], [255, 0, 0]]]), letterbox([255, 255, 255], 4, 2), 4, 4, target, IDENTITY);
+    normaliseThenResizeInto(imageOf([[[0, 0, 0], [51, 0, 0]], [[102, 0, 0], [255, 0, 0]]]), letterbox([255, 255, 255], 4, 2), 4, 4, target, IDENTITY);
     const top = [255, 0, f(0.2), 255];
     const bottom = [255, f(0.4), 1, 255];
     const blend = (a: number, b: number, wa: number) => f(f(a * wa + b * (1 - wa)));
@@ -137,6 +137,6 @@ describe("rfdetrPreprocessInto", () => {
   });
 
   test("refuses a target too small for the input", () => {
-    expect(() => rfdetrPreprocessInto(imageOf([[[0, 0, 0]]]), stretchTo(4, 4), 4, 4, new Float32Array(47))).toThrow("a 4x4 CHW tensor needs 48");
+    expect(() => normaliseThenResizeInto(imageOf([[[0, 0, 0]]]), stretchTo(4, 4), 4, 4, new Float32Array(47), IMAGENET_NORMALISATION)).toThrow("a 4x4 CHW tensor needs 48");
   });
 });

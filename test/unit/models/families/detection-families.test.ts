@@ -16,7 +16,8 @@ const defaults: DetectionParams = { confidence: 0.4, iouThreshold: 0.3, classAgn
 
 /** The object-detection answer for one image's outputs, through the family the layout names (the server's path). */
 function postprocessDetectionOutputs(layout: FamilyLayout, outputs: OutputViews, params: DetectionParams, geometry: RescaleGeometry, names: string[]): ObjectDetectionPrediction[] {
-  const body = taskResponse(layout, outputs, { task: "object-detection", detection: params }, geometry, names) as { predictions: ObjectDetectionPrediction[] };
+  const spec = { layout, classNames: names, keypoints: null, softmaxRule: "logits" as const };
+  const body = taskResponse(spec, outputs, { task: "object-detection", detection: params }, geometry) as { predictions: ObjectDetectionPrediction[] };
   return body.predictions;
 }
 

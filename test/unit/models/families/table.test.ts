@@ -2,10 +2,11 @@
 import { describe, expect, test } from "bun:test";
 import { familySelectedBy, FAMILIES, resolveFamily } from "../../../../src/models/families/table.ts";
 import type { TaskType } from "../../../../src/models/task.ts";
+import { recognitionContext } from "./recognition-context.ts";
 
 /** The layout resolution picks (the old resolveOutputLayout's argument order, to keep the cases readable). */
 function layoutOf(task: TaskType, shapes: number[][], classCount: number, multiLabel: boolean, modelType = ""): Record<string, unknown> {
-  return { ...resolveFamily(task, modelType, shapes, { classCount, multiLabel }).layout };
+  return { ...resolveFamily(task, modelType, shapes, recognitionContext(classCount, { multiLabel })).layout };
 }
 
 describe("resolveFamily", () => {
@@ -85,14 +86,14 @@ describe("resolveFamily: detection families", () => {
 describe("resolveFamily: classification families", () => {
   test("ViT and YOLOv8-cls use mean = std = 0.5", () => {
     for (const modelType of ["vit", "yolov8", "yolov8n", "yolov8x", ""]) {
-      const { family } = resolveFamily("classification", modelType, [[3]], { classCount: 3, multiLabel: false });
+      const { family } = resolveFamily("classification", modelType, [[3]], recognitionContext(3));
       expect(family.normalisation(modelType)).toEqual({ mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] });
     }
   });
 
   test("ResNet and DINOv3 use the ImageNet mean and std", () => {
     for (const modelType of ["resnet18", "resnet34", "resnet50", "resnet101", "dinov3", "dinov3_probe"]) {
-      const { family } = resolveFamily("classification", modelType, [[3]], { classCount: 3, multiLabel: false });
+      const { family } = resolveFamily("classification", modelType, [[3]], recognitionContext(3));
       expect(family.normalisation(modelType)).toEqual({ mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] });
     }
   });

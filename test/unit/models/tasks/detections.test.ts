@@ -11,7 +11,8 @@ const numAnchors = 8400;
 
 /** What the task answers for one YOLOv8 output (the server's path: family decode, then the detections task). */
 function postprocessObjectDetection(output: Float32Array, params: DetectionParams, geometry: RescaleGeometry, names: string[]): ObjectDetectionPrediction[] {
-  return detectionPredictions(YOLOV8.detect({ family: "yolov8", numClasses, numAnchors }, () => output, params), params, geometry, names);
+  const layout = { family: "yolov8" as const, numClasses, numAnchors };
+  return detectionPredictions(YOLOV8, layout, YOLOV8.detect(layout, () => output, params), params, geometry, names);
 }
 
 interface PlantedAnchor {

@@ -3,11 +3,8 @@ import { describe, expect, test } from "bun:test";
 import { InferenceError } from "../../../../src/errors.ts";
 import { YOLOV5_SEG } from "../../../../src/models/families/yolov5-seg.ts";
 import { YOLOV8_SEG } from "../../../../src/models/families/yolov8-seg.ts";
-import {
-  instanceSegmentationPredictions,
-  type InstanceSegmentationParams,
-  type InstanceSegmentationPrediction,
-} from "../../../../src/models/tasks/instance-segmentation.ts";
+import type { DetectionParams, MaskParams } from "../../../../src/models/task.ts";
+import { instanceSegmentationPredictions, type PolygonPrediction, type RlePrediction } from "../../../../src/models/tasks/instance-segmentation.ts";
 import type { RescaleGeometry } from "../../../../src/vision/boxes.ts";
 import { MASK_COEFFICIENTS, type MaskDecodeMode } from "../../../../src/vision/masks.ts";
 
@@ -62,6 +59,9 @@ const RECTANGLE: Anchor = { box: [20, 16, 32, 24], classes: [0.9, 0.1], objectne
 const ELL: Anchor = { box: [44, 44, 24, 24], classes: [0.2, 0.7], objectness: 0.6, maskChannel: 1 };
 const FAINT: Anchor = { box: [10, 10, 4, 4], classes: [0.05, 0.1], objectness: 0.05, maskChannel: 0 };
 
+/** A request's detection and mask fields together (split again by postprocessInstanceSegmentation). */
+type InstanceSegmentationParams = DetectionParams & MaskParams;
+
 function params(overrides: Partial<InstanceSegmentationParams> = {}): InstanceSegmentationParams {
   return {
     confidence: 0.4,
@@ -71,6 +71,7 @@ function params(overrides: Partial<InstanceSegmentationParams> = {}): InstanceSe
     classFilter: null,
     maskDecodeMode: "accurate",
     tradeoffFactor: 0,
+    maskFormat: "polygon",
     ...overrides,
   };
 }
@@ -95,13 +96,14 @@ function layout(family: "yolov8" | "yolov5"): PrototypeLayout {
 function postprocessInstanceSegmentation(
   outputs: { predictions: Float32Array; protos: Float32Array },
   { family, ...sizes }: PrototypeLayout,
-  segmentation: InstanceSegmentationParams,
+  { maskDecodeMode, tradeoffFactor, maskFormat, ...detection }: InstanceSegmentationParams,
   geometry: RescaleGeometry,
   names: string[],
-): InstanceSegmentationPrediction[] {
+): PolygonPrediction[] {
   const views = (i: number) => (i === 0 ? outputs.predictions : outputs.protos);
   const familyLayout = { family: `${family}-seg`, ...sizes, predictionsOutput: 0, protosOutput: 1 };
-  return instanceSegmentationPredictions(family === "yolov8" ? YOLOV8_SEG : YOLOV5_SEG, familyLayout, views, segmentation, geometry, names);
+  const segmenter = family === "yolov8" ? YOLOV8_SEG : YOLOV5_SEG;
+  return instanceSegmentationPredictions(segmenter, familyLayout, views, detection, { maskDecodeMode, tradeoffFactor, maskFormat }, geometry, names) as PolygonPrediction[];
 }
 
 function run(family: "yolov8" | "yolov5", overrides: Partial<InstanceSegmentationParams> = {}, geometry = stretched(INPUT, INPUT)) {

@@ -1,5 +1,6 @@
 // Tests of RF-DETR decoding: top-k over (query, class) sigmoid scores, the background column, boxes to original pixels (spec §1.4) and instance masks (§2).
 import { describe, expect, test } from "bun:test";
+import { placeCandidates } from "./rfdetr-boxes.ts";
 import {
   decodeRfdetrMask,
   rfdetrBoxesToImage,
@@ -9,9 +10,9 @@ import {
   sigmoidStable,
   type RfdetrGeometry,
   type RfdetrSelection,
-} from "../../../src/models/families/rfdetr.ts";
-import { maskAtImageResolution } from "../../../src/vision/image-mask.ts";
-import { allocateDetectionCandidates, setCandidate, type DetectionCandidates } from "../../../src/vision/nms.ts";
+} from "../../../../src/models/families/rfdetr.ts";
+import { maskAtImageResolution } from "../../../../src/vision/image-mask.ts";
+import { allocateDetectionCandidates, setCandidate, type DetectionCandidates } from "../../../../src/vision/nms.ts";
 
 const f = Math.fround;
 
@@ -160,7 +161,7 @@ const corners = (c: DetectionCandidates, i = 0) => [c.x1[i], c.y1[i], c.x2[i], c
 describe("rfdetrBoxesToImage", () => {
   test("stretch: normalised coordinates times the image size, float32, unrounded", () => {
     const c = normalisedBoxes([0.123, 0.2, 0.3, 0.45]);
-    rfdetrBoxesToImage(c, geometry({}));
+    placeCandidates(c, geometry({}));
     expect(corners(c)).toEqual([f(f(0.123) * 640), f(f(0.2) * 480), f(f(0.3) * 640), f(f(0.45) * 480)]);
     expect(c.x1[0]).toBe(78.72000122070312);
   });
@@ -168,14 +169,14 @@ describe("rfdetrBoxesToImage", () => {
   test("letterbox: (x * Iw - pad) / s, with the truncated scaled size", () => {
     // 800x400 into 400x400: s = 0.5, scaled 400x200, pad_y = 100.
     const c = normalisedBoxes([0.25, 0.5, 0.75, 0.625]);
-    rfdetrBoxesToImage(c, geometry({ inputWidth: 400, inputHeight: 400, imageWidth: 800, imageHeight: 400, resize: "letterbox", letterboxWidth: 400, letterboxHeight: 400 }));
+    placeCandidates(c, geometry({ inputWidth: 400, inputHeight: 400, imageWidth: 800, imageHeight: 400, resize: "letterbox", letterboxWidth: 400, letterboxHeight: 400 }));
     expect(corners(c)).toEqual([200, 200, 600, 300]);
   });
 
   test("letterbox with odd padding: pad may be .5", () => {
     // 333x500 into 384: s = 0.768, int(333 * 0.768) = 255, pad_x = 64.5.
     const c = normalisedBoxes([0.5, 0, 1, 1]);
-    rfdetrBoxesToImage(c, geometry({ imageWidth: 333, imageHeight: 500, resize: "letterbox" }));
+    placeCandidates(c, geometry({ imageWidth: 333, imageHeight: 500, resize: "letterbox" }));
     expect(c.x1[0]).toBe(f(f(f(0.5 * 384) - 64.5) / f(0.768)));
     expect(c.x2[0]).toBe(333);
   });
@@ -183,20 +184,20 @@ describe("rfdetrBoxesToImage", () => {
   test("non-square flag: the letterbox filled PREPROCESSING's size, so coordinates scale by it", () => {
     // A 400x400 input from a 800x400 letterbox of an 800x400 image: no padding, s = 1.
     const c = normalisedBoxes([0.25, 0.5, 0.5, 1]);
-    rfdetrBoxesToImage(c, geometry({ inputWidth: 400, inputHeight: 400, imageWidth: 800, imageHeight: 400, resize: "letterbox", letterboxWidth: 800, letterboxHeight: 400 }));
+    placeCandidates(c, geometry({ inputWidth: 400, inputHeight: 400, imageWidth: 800, imageHeight: 400, resize: "letterbox", letterboxWidth: 800, letterboxHeight: 400 }));
     expect(corners(c)).toEqual([200, 200, 400, 400]);
   });
 
   test("clips to the image", () => {
     const c = normalisedBoxes([-0.1, -0.5, 1.2, 1.01]);
-    rfdetrBoxesToImage(c, geometry({}));
+    placeCandidates(c, geometry({}));
     expect(corners(c)).toEqual([0, 0, 640, 480]);
   });
 
   test("static crop: sizes of the cropped region, then its shift (the reference forgets both)", () => {
     // 1000x800 cropped to x 10..60 %, y 25..75 %: region 500x400 at (100, 200).
     const c = normalisedBoxes([0.5, 0.5, 1.5, 1]);
-    rfdetrBoxesToImage(c, geometry({ imageWidth: 1000, imageHeight: 800, staticCrop: { xMin: 10, yMin: 25, xMax: 60, yMax: 75 } }));
+    placeCandidates(c, geometry({ imageWidth: 1000, imageHeight: 800, staticCrop: { xMin: 10, yMin: 25, xMax: 60, yMax: 75 } }));
     expect(corners(c)).toEqual([350, 400, 600, 600]);
   });
 });

@@ -1,8 +1,8 @@
 // Tests of YOLO26 segmentation decoding: end-to-end rows with 32 mask coefficients, into what the contract mask decoder takes (spec §3).
 import { describe, expect, test } from "bun:test";
-import { YOLO26_SEGMENTATION_ROW, decodeYolo26Segmentation } from "../../../src/models/families/yolo26-seg.ts";
-import { decodeMasks, gatherMaskCoefficients, MASK_COEFFICIENTS } from "../../../src/vision/masks.ts";
-import { gatherBoxes } from "../../../src/vision/nms.ts";
+import { YOLO26_SEGMENTATION_ROW, decodeYolo26Segmentation } from "../../../../src/models/families/yolo26-seg.ts";
+import { decodeMasks, gatherMaskCoefficients, MASK_COEFFICIENTS } from "../../../../src/vision/masks.ts";
+import { gatherBoxes } from "../../../../src/vision/nms.ts";
 
 /** A row: box, score, class, and coefficient `channel` = 1 (others 0). */
 function row(box: [number, number, number, number], score: number, classId: number, channel: number): number[] {
