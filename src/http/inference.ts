@@ -1,4 +1,5 @@
 // Inference request handling shared by the /infer/* routes and the legacy route: task checks, fan-out of image lists, response assembly.
+import { requestSignal, untilAborted } from "../deadline.ts";
 import { InferenceError } from "../errors.ts";
 import type { DetectionParams } from "../models/families/object-detection.ts";
 import type { LoadedModel } from "../models/registry.ts";
@@ -85,35 +86,13 @@ export function preprocessFlags(
   };
 }
 
-/** The request's deadline (504 when it passes) joined with its client's departure; `clear` stops the timer. */
-export function requestSignal(timeoutMs: number, clientSignal: AbortSignal | undefined): { signal: AbortSignal | undefined; clear: () => void } {
-  if (timeoutMs <= 0) return { signal: clientSignal, clear: () => {} };
-  const deadline = new AbortController();
-  const timer = setTimeout(() => deadline.abort(new InferenceError(504, `The request did not finish within REQUEST_TIMEOUT_MS (${timeoutMs} ms).`)), timeoutMs);
-  return {
-    signal: clientSignal ? AbortSignal.any([clientSignal, deadline.signal]) : deadline.signal,
-    clear: () => clearTimeout(timer),
-  };
-}
-
 /**
  * The model for a request, loading (and downloading) it when needed. A request waiting for a model that is still
  * loading gives up when `signal` aborts (its deadline: 504); the load itself goes on for everyone else.
  */
 export function modelFor(pipeline: Pipeline, modelId: string, apiKey: string | null | undefined, signal: AbortSignal | undefined): Promise<LoadedModel> {
   const loading = pipeline.registry.get(modelId, apiKey);
-  if (!signal) return loading;
-  if (signal.aborted) return Promise.reject(abortError(signal));
-  return new Promise<LoadedModel>((resolve, reject) => {
-    const onAbort = () => reject(abortError(signal));
-    signal.addEventListener("abort", onAbort, { once: true });
-    loading.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
-}
-
-/** 504 when the deadline passed (its own error); a client that left hears nothing anyway. */
-function abortError(signal: AbortSignal): InferenceError {
-  return signal.reason instanceof InferenceError ? signal.reason : new InferenceError(504, "The request did not finish within its deadline.");
+  return signal ? untilAborted(loading, signal) : loading;
 }
 
 /** Runs every image of a call through the pipeline (each image its own slot, so they batch with everyone's). */

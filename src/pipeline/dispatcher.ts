@@ -1,4 +1,5 @@
 // Dispatcher: carries one image through admission, preprocessing, batched inference and postprocessing (main thread).
+import { abortError, throwIfAborted, untilAborted } from "../deadline.ts";
 import { InferenceError } from "../errors.ts";
 import { ModelNotReadyError, type LoadedModel, type ModelRegistry } from "../models/registry.ts";
 import { SlotState } from "./arena.ts";
@@ -176,24 +177,4 @@ export class Dispatcher {
     };
     model.slotWaiters[slot] = { resolve: free, reject: free };
   }
-}
-
-/** What an aborted request is answered with: 504 when its deadline passed; a client that left hears nothing. */
-function abortError(signal: AbortSignal): InferenceError {
-  const reason = signal.reason;
-  return reason instanceof InferenceError ? reason : new InferenceError(504, "The request did not finish within its deadline.");
-}
-
-function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw abortError(signal);
-}
-
-/** `work`, or the abort's error if the signal aborts first; the listener goes when either happens. */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(abortError(signal));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortError(signal));
-    signal.addEventListener("abort", onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
 }

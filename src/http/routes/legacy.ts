@@ -1,10 +1,11 @@
 // Legacy route: POST/GET /{dataset_id}/{version_id} with the hosted API's query parameters and bodies.
 import { Elysia, t } from "elysia";
+import { requestSignal } from "../../deadline.ts";
 import { InferenceError, InputImageError } from "../../errors.ts";
 import type { Pipeline } from "../../pipeline/pipeline.ts";
 import type { ImageInput, TaskParams, TaskType } from "../../pipeline/protocol.ts";
 import { requestApiKey } from "../api-key.ts";
-import { jsonResponse, maskDecodeParams, modelFor, preprocessFlags, requestSignal, runInference } from "../inference.ts";
+import { jsonResponse, maskDecodeParams, modelFor, preprocessFlags, runInference } from "../inference.ts";
 import { ErrorResponse, MAX_DETECTIONS_LIMIT } from "../schemas.ts";
 
 /** The reference floors legacy confidences here to avoid returning every anchor. */
