@@ -3,7 +3,10 @@ import { Elysia } from "elysia";
 import { CollectionPacer } from "../pipeline/collection-pacer.ts";
 import type { Pipeline } from "../pipeline/pipeline.ts";
 import { errorResponse } from "./errors.ts";
-import { guard } from "./guard.ts";
+import { ApiKeys, apiKeyGuard } from "./guards/api-key.ts";
+import { bodyLimitGuard } from "./guards/body-limit.ts";
+import { corsGuard } from "./guards/cors.ts";
+import { jsonShapeGuard } from "./guards/json-shape.ts";
 import { docsRoutes } from "./routes/docs.ts";
 import { inferRoutes } from "./routes/infer.ts";
 import { legacyRoutes } from "./routes/legacy.ts";
@@ -11,11 +14,18 @@ import { modelRoutes } from "./routes/models.ts";
 import { opsRoutes } from "./routes/ops.ts";
 
 export function createApp(pipeline: Pipeline, serverId: string = crypto.randomUUID()) {
-  const pacer = new CollectionPacer(pipeline.config.gcEveryBytes);
+  const { config } = pipeline;
+  const pacer = new CollectionPacer(config.gcEveryBytes);
   return (
     new Elysia()
-      // First: body size, API keys and CORS come before any route (and its error mapping before ours).
-      .use(guard(pipeline.config, (bytes) => pacer.count(bytes)))
+      // First, in this order, before any route (and their error mapping before ours): CORS headers go on every answer,
+      // a request without a key is refused before its body is read, a body too large before it is held, and a body
+      // too deep or too large to validate quickly never reaches the validator.
+      .use(corsGuard(config.corsAllowedOrigins))
+      .use(apiKeyGuard(new ApiKeys(config.serverApiKeys)))
+      // The pacer hears every body let in (a request later refused for its body key too, which only brings a collection forward).
+      .use(bodyLimitGuard(config.maxRequestBytes, (bytes) => pacer.count(bytes)))
+      .use(jsonShapeGuard())
       .onError(({ code, error, set }) => {
         const response = errorResponse(code, error);
         // onAfterResponse reads the status from here: Elysia leaves set.status at 200 for some errors.

@@ -1,7 +1,7 @@
 // Inference routes: /infer/object_detection, /infer/instance_segmentation, /infer/classification.
 import { Elysia } from "elysia";
 import type { Pipeline } from "../../pipeline/pipeline.ts";
-import { requestApiKey } from "../api-key.ts";
+import { requestApiKey } from "../roboflow-key.ts";
 import { confidenceValue, detectionParams, jsonResponse, maskDecodeParams, preprocessFlags, runInference } from "../inference.ts";
 import {
   ClassificationRequest,

@@ -4,7 +4,7 @@ import { requestSignal } from "../../deadline.ts";
 import { InferenceError, InputImageError } from "../../errors.ts";
 import type { Pipeline } from "../../pipeline/pipeline.ts";
 import type { ImageInput, TaskParams, TaskType } from "../../pipeline/protocol.ts";
-import { requestApiKey } from "../api-key.ts";
+import { requestApiKey } from "../roboflow-key.ts";
 import { jsonResponse, maskDecodeParams, modelFor, preprocessFlags, runInference } from "../inference.ts";
 import { ErrorResponse, MAX_DETECTIONS_LIMIT } from "../schemas.ts";
 

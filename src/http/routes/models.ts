@@ -2,7 +2,7 @@
 import { Elysia, t } from "elysia";
 import type { LoadedModel } from "../../models/registry.ts";
 import type { Pipeline } from "../../pipeline/pipeline.ts";
-import { requestApiKey } from "../api-key.ts";
+import { requestApiKey } from "../roboflow-key.ts";
 import { json } from "../errors.ts";
 import { handleModelImport, ModelImportForm, ModelImportResponse } from "../model-import.ts";
 import { ErrorResponse, ModelIdBody, ModelsDescriptions } from "../schemas.ts";
