@@ -6,6 +6,7 @@ import { errorResponse } from "./errors.ts";
 import { ApiKeys, apiKeyGuard } from "./guards/api-key.ts";
 import { bodyLimitGuard } from "./guards/body-limit.ts";
 import { corsGuard } from "./guards/cors.ts";
+import { earlyAnswer } from "./guards/early-answer.ts";
 import { jsonShapeGuard } from "./guards/json-shape.ts";
 import { docsRoutes } from "./routes/docs.ts";
 import { inferRoutes } from "./routes/infer.ts";
@@ -16,15 +17,20 @@ import { opsRoutes } from "./routes/ops.ts";
 export function createApp(pipeline: Pipeline, serverId: string = crypto.randomUUID()) {
   const { config } = pipeline;
   const pacer = new CollectionPacer(config.gcEveryBytes);
+  // Refused bodies are read and thrown away before the answer: garbage no answer is waited for, so it is collected as it piles up.
+  const countDiscarded = (bytes: number) => {
+    pacer.count(bytes);
+    pacer.collectIfDue();
+  };
   return (
     new Elysia()
       // First, in this order, before any route (and their error mapping before ours): CORS headers go on every answer,
       // a request without a key is refused before its body is read, a body too large before it is held, and a body
       // too deep or too large to validate quickly never reaches the validator.
       .use(corsGuard(config.corsAllowedOrigins))
-      .use(apiKeyGuard(new ApiKeys(config.serverApiKeys)))
+      .use(apiKeyGuard(new ApiKeys(config.serverApiKeys), earlyAnswer(countDiscarded)))
       // The pacer hears every body let in (a request later refused for its body key too, which only brings a collection forward).
-      .use(bodyLimitGuard(config.maxRequestBytes, (bytes) => pacer.count(bytes)))
+      .use(bodyLimitGuard(config.maxRequestBytes, { countBodyBytes: (bytes) => pacer.count(bytes), countDiscarded }))
       .use(jsonShapeGuard())
       .onError(({ code, error, set }) => {
         const response = errorResponse(code, error);

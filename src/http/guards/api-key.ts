@@ -3,7 +3,7 @@
 import { Elysia } from "elysia";
 import { createHash, timingSafeEqual } from "node:crypto";
 import { InferenceError } from "../../errors.ts";
-import { json } from "../errors.ts";
+import { earlyAnswer, errorAnswer, type EarlyAnswer } from "./early-answer.ts";
 
 export class UnauthorizedError extends InferenceError {
   constructor() {
@@ -77,8 +77,11 @@ export function awaitsBodyKey(keys: ApiKeys, request: Request): boolean {
   return BODY_KEY_ROUTES.has(url.pathname) && !carriesKey(keys, request, url);
 }
 
-/** Registered after CORS and before the body guards: a request with no hope of a key is refused before any byte of its body is read. */
-export function apiKeyGuard(keys: ApiKeys) {
+/**
+ * Registered after CORS and before the body guards: a request with no hope of a key is refused before any byte of its
+ * body is held (`answer` reads and throws it away first).
+ */
+export function apiKeyGuard(keys: ApiKeys, answer: EarlyAnswer = earlyAnswer()) {
   return (
     new Elysia()
       .onRequest(({ request }) => {
@@ -86,7 +89,7 @@ export function apiKeyGuard(keys: ApiKeys) {
         const url = new URL(request.url);
         if (isPublicPath(url.pathname) || carriesKey(keys, request, url)) return;
         if (request.method === "POST" && BODY_KEY_ROUTES.has(url.pathname)) return;
-        return errorOf(new UnauthorizedError());
+        return answer(request, errorAnswer(new UnauthorizedError()));
       })
       // After the body is parsed, before it is validated: an unauthorised request never sees a 422.
       .onTransform({ as: "global" }, ({ request, body }) => {
@@ -99,11 +102,7 @@ export function apiKeyGuard(keys: ApiKeys) {
       .onError({ as: "global" }, ({ code, request, set }) => {
         if (code !== "PARSE" || !awaitsBodyKey(keys, request)) return;
         set.status = 401;
-        return errorOf(new UnauthorizedError());
+        return errorAnswer(new UnauthorizedError());
       })
   );
-}
-
-function errorOf(error: InferenceError): Response {
-  return json(error.status, { message: error.message }, error.headers);
 }

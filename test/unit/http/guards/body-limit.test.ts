@@ -4,7 +4,7 @@ import { Elysia } from "elysia";
 import { bodyLimitGuard } from "../../../../src/http/guards/body-limit.ts";
 
 describe("bodyLimitGuard", () => {
-  const echoLength = (counted: number[]) => new Elysia().use(bodyLimitGuard(1000, (bytes) => counted.push(bytes))).post("/echo", ({ body }) => String(JSON.stringify(body).length));
+  const echoLength = (counted: number[]) => new Elysia().use(bodyLimitGuard(1000, { countBodyBytes: (bytes) => counted.push(bytes) })).post("/echo", ({ body }) => String(JSON.stringify(body).length));
   const streamOf = (...parts: string[]) =>
     new ReadableStream<Uint8Array>({
       start(controller) {
@@ -31,5 +31,38 @@ describe("bodyLimitGuard", () => {
     const response = await echoLength(counted).handle(new Request("http://localhost/echo", { method: "POST", headers: { "content-type": "application/json", "content-length": String(body.length) }, body }));
     expect(response.status).toBe(413);
     expect(counted).toEqual([]);
+  });
+});
+
+describe("bodyLimitGuard's refusals", () => {
+  const app = (discarded: number[], maxBytes = 2 ** 30) =>
+    new Elysia()
+      .use(bodyLimitGuard(1000, { countDiscarded: (bytes) => discarded.push(bytes), discardBounds: { maxBytes, maxMs: 5_000 } }))
+      .onError(({ error }) => new Response(JSON.stringify({ message: (error as Error & { cause?: Error }).cause?.message ?? (error as Error).message }), { status: 413 }))
+      .post("/echo", ({ body }) => String(JSON.stringify(body).length));
+  const chunks = (count: number, size: number) => {
+    let sent = 0;
+    return new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent++ === count) return controller.close();
+        controller.enqueue(new Uint8Array(size).fill(32));
+      },
+    });
+  };
+
+  test("reads and throws away the rest of a chunked body past the limit before refusing it", async () => {
+    const discarded: number[] = [];
+    const response = await app(discarded).handle(new Request("http://localhost/echo", { method: "POST", headers: { "content-type": "text/plain" }, body: chunks(40, 100), duplex: "half" } as RequestInit));
+    expect(response.status).toBe(413);
+    expect((await response.json()).message).toBe("Request body is too large: this server accepts at most 1000 bytes.");
+    // 10 chunks fit the limit; the 11th passes it, and it and the 29 after it are thrown away.
+    expect(discarded.reduce((a, b) => a + b, 0)).toBe(30 * 100);
+  });
+
+  test("refuses a chunked body at once when the rest passes the discard bound", async () => {
+    const discarded: number[] = [];
+    const response = await app(discarded, 500).handle(new Request("http://localhost/echo", { method: "POST", headers: { "content-type": "text/plain" }, body: chunks(100_000, 100), duplex: "half" } as RequestInit));
+    expect(response.status).toBe(413);
+    expect(discarded.reduce((a, b) => a + b, 0)).toBeLessThan(1_000);
   });
 });
