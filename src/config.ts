@@ -54,6 +54,8 @@ export interface ServerConfig {
   urlInput: UrlInputSettings;
   /** Largest request body accepted, in bytes; larger ones get 413. */
   maxRequestBytes: number;
+  /** Bytes of request bodies held at once, server-wide (an eighth of them for bodies whose key is inside them); beyond, 503. */
+  maxRequestBytesInFlight: number;
   /** Largest image accepted, in pixels (width x height, read from the header before decoding); larger ones get 400. */
   maxImagePixels: number;
   /** When non-empty, inference and model-management requests must carry one of these keys, else 401. */
@@ -194,6 +196,9 @@ export function loadConfig(env: Env = process.env): ServerConfig {
   const modelCacheDir = env.MODEL_CACHE_DIR || "/tmp/cache";
   const devices = cudaDevices(env);
   const visionTaskTimeoutMs = integer(env, "VISION_TASK_TIMEOUT_MS", 60_000, 0, 3_600_000);
+  const maxRequestBytes = integer(env, "MAX_REQUEST_BYTES", 64 * 2 ** 20, 1024, 2 ** 31);
+  // At least one largest body, or such a body could never be let in.
+  const maxRequestBytesInFlight = integer(env, "MAX_REQUEST_BYTES_IN_FLIGHT", Math.max(2 ** 30, maxRequestBytes), maxRequestBytes, 2 ** 40);
   return {
     host: env.HOST || "0.0.0.0",
     port: integer(env, "PORT", 9001, 0, 65535),
@@ -223,7 +228,8 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     disablePreprocGrayscale: boolean(env, "DISABLE_PREPROC_GRAYSCALE", false),
     disablePreprocStaticCrop: boolean(env, "DISABLE_PREPROC_STATIC_CROP", false),
     urlInput: urlInputSettings(env, visionTaskTimeoutMs),
-    maxRequestBytes: integer(env, "MAX_REQUEST_BYTES", 64 * 2 ** 20, 1024, 2 ** 31),
+    maxRequestBytes,
+    maxRequestBytesInFlight,
     maxImagePixels: integer(env, "MAX_IMAGE_PIXELS", 50_000_000, 1, 2 ** 32),
     serverApiKeys: apiKeys(env),
     corsAllowedOrigins: corsOrigins(env),

@@ -3,7 +3,8 @@ import { Elysia } from "elysia";
 import { CollectionPacer } from "../pipeline/collection-pacer.ts";
 import type { Pipeline } from "../pipeline/pipeline.ts";
 import { errorResponse } from "./errors.ts";
-import { ApiKeys, apiKeyGuard } from "./guards/api-key.ts";
+import { ApiKeys, apiKeyGuard, awaitsBodyKey } from "./guards/api-key.ts";
+import { BodyBudget, unauthenticatedShare } from "./guards/body-budget.ts";
 import { bodyLimitGuard } from "./guards/body-limit.ts";
 import { corsGuard } from "./guards/cors.ts";
 import { earlyAnswer } from "./guards/early-answer.ts";
@@ -17,6 +18,7 @@ import { opsRoutes } from "./routes/ops.ts";
 export function createApp(pipeline: Pipeline, serverId: string = crypto.randomUUID()) {
   const { config } = pipeline;
   const pacer = new CollectionPacer(config.gcEveryBytes);
+  const keys = new ApiKeys(config.serverApiKeys);
   // Refused bodies are read and thrown away before the answer: garbage no answer is waited for, so it is collected as it piles up.
   const countDiscarded = (bytes: number) => {
     pacer.count(bytes);
@@ -25,12 +27,19 @@ export function createApp(pipeline: Pipeline, serverId: string = crypto.randomUU
   return (
     new Elysia()
       // First, in this order, before any route (and their error mapping before ours): CORS headers go on every answer,
-      // a request without a key is refused before its body is read, a body too large before it is held, and a body
-      // too deep or too large to validate quickly never reaches the validator.
+      // a request without a key is refused before its body is read, a body too large or beyond the bytes held at once
+      // before it is held, and a body too deep or too large to validate quickly never reaches the validator.
       .use(corsGuard(config.corsAllowedOrigins))
-      .use(apiKeyGuard(new ApiKeys(config.serverApiKeys), earlyAnswer(countDiscarded)))
-      // The pacer hears every body let in (a request later refused for its body key too, which only brings a collection forward).
-      .use(bodyLimitGuard(config.maxRequestBytes, { countBodyBytes: (bytes) => pacer.count(bytes), countDiscarded }))
+      .use(apiKeyGuard(keys, earlyAnswer(countDiscarded)))
+      .use(
+        bodyLimitGuard(config.maxRequestBytes, {
+          budget: new BodyBudget(config.maxRequestBytesInFlight, unauthenticatedShare(config.maxRequestBytesInFlight, config.maxRequestBytes)),
+          awaitsAuthentication: (request) => awaitsBodyKey(keys, request),
+          // The pacer hears every body let in (a request later refused for its body key too, which only brings a collection forward).
+          countBodyBytes: (bytes) => pacer.count(bytes),
+          countDiscarded,
+        }),
+      )
       .use(jsonShapeGuard())
       .onError(({ code, error, set }) => {
         const response = errorResponse(code, error);

@@ -97,10 +97,10 @@ export function apiKeyGuard(keys: ApiKeys, answer: EarlyAnswer = earlyAnswer()) 
         const bodyKey = body && typeof body === "object" && !Array.isArray(body) ? (body as { api_key?: unknown }).api_key : undefined;
         if (!keys.accepts(bodyKey)) throw new UnauthorizedError();
       })
-      // A body that is not JSON cannot carry a key either: 401 rather than the parse error's 400.
-      // (Registered ahead of the app's own error mapping, which answers everything else.)
-      .onError({ as: "global" }, ({ code, request, set }) => {
-        if (code !== "PARSE" || !awaitsBodyKey(keys, request)) return;
+      // A body that is not JSON cannot carry a key either: 401 rather than the parse error's 400 (but a body the body
+      // guard refused while it arrived keeps its 413 or 503). Registered ahead of the app's own error mapping.
+      .onError({ as: "global" }, ({ code, error, request, set }) => {
+        if (code !== "PARSE" || (error as { cause?: unknown }).cause instanceof InferenceError || !awaitsBodyKey(keys, request)) return;
         set.status = 401;
         return errorAnswer(new UnauthorizedError());
       })
