@@ -1,10 +1,8 @@
 // POST /model/import: schemas and handler for uploading a bring-your-own ONNX model into the model cache (multipart).
 import { t } from "elysia";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { ImportError, importModel, parseClassList, parseImageSizeOption, type ImportResult } from "../models/import-model.ts";
 import { inspectOnnxInWorker } from "../models/onnx-inspect.ts";
+import { PackageWriter } from "../models/package-writer.ts";
 import type { Pipeline } from "../pipeline/pipeline.ts";
 import { json } from "./errors.ts";
 
@@ -91,23 +89,30 @@ function readForm(body: unknown) {
   };
 }
 
-/** Saves the upload to a private temporary file, imports it (ONNX Runtime runs in a worker), answers 201. */
+/**
+ * Saves the upload into a staging directory of MODEL_CACHE_DIR (where a killed import's leftovers are swept, see
+ * package-writer.ts), imports it (ONNX Runtime runs in a worker), answers 201. The upload becomes the weights file.
+ */
 export async function handleModelImport(pipeline: Pipeline, body: unknown): Promise<Response> {
   const { file, overwrite, options } = readForm(body);
-  const scratch = await mkdtemp(join(tmpdir(), "model-import-"));
+  const { config } = pipeline;
+  const writer = new PackageWriter(config);
+  const staged = await writer.stage("import");
   try {
-    const path = join(scratch, "model.onnx");
-    await Bun.write(path, file);
-    const result = await importModel(path, options, {
-      cacheDir: pipeline.config.modelCacheDir,
+    const upload = staged.path("upload.onnx");
+    await staged.writeFile("upload.onnx", file);
+    const result = await importModel(upload, options, {
+      cacheDir: config.modelCacheDir,
+      writer,
+      staged,
       overwrite,
-      inspect: (file, imageSize) => inspectOnnxInWorker(file, imageSize, pipeline.config.ortLibPath || undefined),
+      inspect: (path, imageSize) => inspectOnnxInWorker(path, imageSize, config.ortLibPath || undefined),
     });
     // A replaced model still loaded would keep serving the old weights: unload it, the next request loads the new package.
     if (result.replaced) await pipeline.registry.unload(result.modelId.id);
     console.log(`imported ${result.modelId.id} (${result.taskType}, ${result.modelType}, ${result.layout.kind}) into ${result.dir}`);
     return json(201, responseOf(result));
   } finally {
-    await rm(scratch, { recursive: true, force: true });
+    await staged.discard();
   }
 }

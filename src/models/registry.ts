@@ -12,7 +12,7 @@ import type { ModelId } from "./model-id.ts";
 import { resolveBatch, resolveInputSize } from "./model-io.ts";
 import { resolveOutputLayout } from "./output-layout.ts";
 import { BrokenPackageError, ModelNotFoundError, readModelPackage, type ModelPackage } from "./package.ts";
-import { RoboflowApiError } from "./roboflow-api.ts";
+import { RoboflowApiError } from "./roboflow/api.ts";
 
 export interface RegistrySettings {
   modelCacheDir: string;
@@ -20,7 +20,7 @@ export interface RegistrySettings {
   arenaSlots: number;
 }
 
-/** Puts a model's package into the cache when it is missing (the Roboflow API download, see roboflow-api.ts). */
+/** Puts a model's package into the cache when it is missing (the Roboflow API download, see roboflow/download.ts). */
 export interface ModelProvisioner {
   ensureCached(modelId: ModelId, apiKey?: string | null): Promise<void>;
 }

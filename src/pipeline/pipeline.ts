@@ -4,7 +4,7 @@ import { installedGpuProviders } from "../../native-bindings/ort.ts";
 import { locateOrtLibrary } from "../../native-bindings/locate.ts";
 import type { ServerConfig } from "../config.ts";
 import { ModelRegistry } from "../models/registry.ts";
-import { RoboflowApi } from "../models/roboflow-api.ts";
+import { RoboflowDownloader } from "../models/roboflow/download.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { DeviceGroup } from "./device-group.ts";
 import { planInferenceLanes, type LanePlan } from "./inference-lanes.ts";
@@ -24,7 +24,7 @@ export class Pipeline {
     readonly ortVersion: string,
     readonly availableProviders: string[],
   ) {
-    this.registry = new ModelRegistry(config, device, pool, new RoboflowApi(config));
+    this.registry = new ModelRegistry(config, device, pool, new RoboflowDownloader(config));
     this.dispatcher = new Dispatcher(this.registry, pool, config, this.metrics);
   }
 

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ModelId } from "../../../src/models/model-id.ts";
 import { ModelRegistry, type ModelProvisioner } from "../../../src/models/registry.ts";
-import { apiStatusError } from "../../../src/models/roboflow-api.ts";
+import { apiStatusError } from "../../../src/models/roboflow/api.ts";
 import type { ModelDevice } from "../../../src/pipeline/device-group.ts";
 import type { VisionPool } from "../../../src/pipeline/vision-pool.ts";
 import { FIXTURE_CACHE } from "../../integration/server-process.ts";
