@@ -5,6 +5,7 @@ import { InferenceError } from "../src/errors.ts";
 import { importModel, parseClassList, parseImageSizeOption, type ImportOptions } from "../src/models/import-model.ts";
 import { inspectOnnx } from "../src/models/onnx-inspect.ts";
 import { PackageWriter } from "../src/models/package-writer.ts";
+import { importArenaProblem } from "../src/pipeline/arena-size.ts";
 
 const USAGE = `Usage: bun run import-model <model.onnx> --id <dataset>/<version> [options]
 
@@ -75,7 +76,9 @@ try {
     cacheDir,
     writer: new PackageWriter({ modelCacheDir: cacheDir, roboflowApiTimeoutMs: config.roboflowApiTimeoutMs }),
     overwrite: values.force,
-    inspect: async (path, imageSize) => inspectOnnx(path, imageSize, process.env.ORT_LIB_PATH || undefined),
+    inspect: async (path, imageSize) => inspectOnnx(path, imageSize, config.ortLibPath || undefined),
+    // The arena the server would give the model, under this environment's MAX_ARENA_BYTES, ARENA_SLOTS and MAX_BATCH_SIZE.
+    arenaProblem: importArenaProblem(config),
   });
   const batch = result.batch.fixed ? `fixed batch ${result.batch.size}` : "dynamic batch";
   console.log(`${result.replaced ? "replaced" : "imported"} ${result.modelId.id} -> ${result.dir}`);

@@ -25,6 +25,8 @@ export interface ServerConfig {
   gcEveryBytes: number;
   /** Arena slots per model; each holds one preprocessed image and its raw outputs. */
   arenaSlots: number;
+  /** Largest arena a model may have (its slots' inputs and outputs); a model over it is refused at import and at load (400). */
+  maxArenaBytes: number;
   /** Requests allowed to wait for a free arena slot, per model, before new ones get 503. */
   maxQueue: number;
   /** An inference request not answered within this many milliseconds gets 504 and gives up its slot (0 = no deadline). */
@@ -212,6 +214,8 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     visionTaskTimeoutMs,
     gcEveryBytes: integer(env, "GC_EVERY_MB", 64, 0, 1_000_000) * 2 ** 20,
     arenaSlots: integer(env, "ARENA_SLOTS", 2 * maxBatchSize, 1, 8192),
+    // At most the largest SharedArrayBuffer the engine allocates.
+    maxArenaBytes: integer(env, "MAX_ARENA_BYTES", 2 ** 32, 2 ** 20, 2 ** 32),
     maxQueue: integer(env, "MAX_QUEUE", 1024, 0, 1_000_000),
     requestTimeoutMs: integer(env, "REQUEST_TIMEOUT_MS", 120_000, 0, 3_600_000),
     ortIntraOpThreads: integer(env, "ORT_INTRA_OP_THREADS", 0, 0, 1024),

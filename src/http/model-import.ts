@@ -3,6 +3,7 @@ import { t } from "elysia";
 import { ImportError, importModel, parseClassList, parseImageSizeOption, type ImportResult } from "../models/import-model.ts";
 import { inspectOnnxInWorker } from "../models/onnx-inspect.ts";
 import { PackageWriter } from "../models/package-writer.ts";
+import { importArenaProblem } from "../pipeline/arena-size.ts";
 import type { Pipeline } from "../pipeline/pipeline.ts";
 import { json } from "./errors.ts";
 
@@ -107,6 +108,7 @@ export async function handleModelImport(pipeline: Pipeline, body: unknown): Prom
       staged,
       overwrite,
       inspect: (path, imageSize) => inspectOnnxInWorker(path, imageSize, config.ortLibPath || undefined),
+      arenaProblem: importArenaProblem(config),
     });
     // A replaced model still loaded would keep serving the old weights: unload it, the next request loads the new package.
     if (result.replaced) await pipeline.registry.unload(result.modelId.id);

@@ -314,6 +314,8 @@ export interface ImportEnvironment {
   overwrite?: boolean;
   /** The staging directory the ONNX file was uploaded into, if it was (its weights are then moved, not copied). */
   staged?: StagedPackage;
+  /** Why the server could not give a model of this batch, input size and outputs its arena (MAX_ARENA_BYTES), or null. */
+  arenaProblem?: (batch: ImportPlan["batch"], input: ImageSize, outputShapes: number[][]) => string | null;
 }
 
 /** Inspects `onnxPath`, plans the package and writes it into the cache. */
@@ -323,6 +325,8 @@ export async function importModel(onnxPath: string, options: ImportOptions, env:
   if (!env.overwrite && existsSync(importTargetDir(env.cacheDir, modelId))) throw new ModelExistsError(modelId.id);
   const inspection = await env.inspect(onnxPath, options.imageSize);
   const plan = planImport(options, inspection);
+  const arenaProblem = env.arenaProblem?.(plan.batch, plan.imageSize, inspection.outputShapes);
+  if (arenaProblem) throw new ImportError(arenaProblem);
   const staged = env.staged ?? (await env.writer.stage(`import~${modelId.id}`));
   try {
     return await writeImportedPackage(staged, env.cacheDir, plan, onnxPath, env.overwrite ?? false);

@@ -1,6 +1,7 @@
 // Model registry: the models loaded on this server, loaded on first use, attached to every thread, unloaded on request.
 import { InferenceError } from "../errors.ts";
-import { Arena, SlotState, type ArenaLayout } from "../pipeline/arena.ts";
+import { Arena, SlotState } from "../pipeline/arena.ts";
+import { arenaLayoutFor, checkArenaSize } from "../pipeline/arena-size.ts";
 import type { ModelDevice } from "../pipeline/device-group.ts";
 import type { ModelSpec, TaskType } from "../pipeline/protocol.ts";
 import { SlotAllocator } from "../pipeline/slot-allocator.ts";
@@ -18,6 +19,7 @@ export interface RegistrySettings {
   modelCacheDir: string;
   maxBatchSize: number;
   arenaSlots: number;
+  maxArenaBytes: number;
 }
 
 /** Puts a model's package into the cache when it is missing (the Roboflow API download, see roboflow/download.ts). */
@@ -166,13 +168,8 @@ export class ModelRegistry {
         throw new BrokenPackageError(`Only float32 outputs are supported (outputs: ${session.outputs.map((o) => `${o.name}: ${o.elementType}`).join(", ")}).`);
       }
       const layout = resolveOutputLayout(taskType, session.outputShapes, pkg.classNames.length, pkg.multiLabel, pkg.modelType);
-      const slots = Math.max(batch.capacity, Math.ceil(this.settings.arenaSlots / batch.capacity) * batch.capacity);
-      const arenaLayout: ArenaLayout = {
-        slots,
-        paddingSlots: batch.fixed ? batch.capacity - 1 : 0,
-        inputShape: [3, size.height, size.width],
-        outputs: session.outputs.map((o, i) => ({ name: o.name, shape: session.outputShapes[i]! })),
-      };
+      const arenaLayout = arenaLayoutFor(batch, this.settings.arenaSlots, size, session.outputs.map((o, i) => ({ name: o.name, shape: session.outputShapes[i]! })));
+      checkArenaSize(id, arenaLayout, this.settings.maxArenaBytes);
       arena = Arena.allocate(arenaLayout);
       const normalisation = taskType === "classification" ? classificationNormalisation(pkg.modelType) : NO_NORMALISATION;
       spec = {

@@ -32,6 +32,8 @@ beforeAll(() => {
   // No metadata at all, as YOLO-NAS exports come.
   write("yolonas.onnx", buildDetectionProbe({ family: "yolonas", batch: "batch" }));
   write("garbage.onnx", "this is not a protobuf");
+  // A fixed 3000 x 3000 input: 108 MB per arena slot, more than one arena of the default 64 slots can hold.
+  write("huge-input.onnx", buildColourProbeDetector({ numClasses: 3, inputSize: 3000, batch: "batch" }));
 });
 
 afterAll(() => {
@@ -39,9 +41,13 @@ afterAll(() => {
 });
 
 async function importCli(...args: string[]): Promise<{ code: number; output: string }> {
+  return importCliWith({}, ...args);
+}
+
+async function importCliWith(env: Record<string, string>, ...args: string[]): Promise<{ code: number; output: string }> {
   const proc = Bun.spawn(["bun", "run", "import-model", ...args], {
     cwd: REPO_ROOT,
-    env: { ...process.env, MODEL_CACHE_DIR: cache },
+    env: { ...process.env, MODEL_CACHE_DIR: cache, ...env },
     stdout: "pipe",
     stderr: "pipe",
   });
@@ -226,6 +232,22 @@ describe("POST /model/import and serving imported models", () => {
     const body = await (await server.post("/infer/object_detection", { model_id: "http-probe/1", image: { type: "base64", value: await solidPng([153, 51, 217], 64, 64) } })).json();
     expect(body.predictions.map((p: any) => p.class)).toEqual(["dos", "uno"]);
   });
+
+  test("refuses a model whose arena could never be allocated with 400 naming MAX_ARENA_BYTES, at import and at load", async () => {
+    const refused = await importHttp({ id: "huge-http/1" }, "huge-input.onnx");
+    expect(refused.status).toBe(400);
+    expect((await refused.json()).message).toMatch(/^Cannot import the model: .*MAX_ARENA_BYTES/);
+    expect(existsSync(join(cache, "huge-http"))).toBe(false);
+    // Imported where one slot per model is enough, then loaded by a server with the default 64 slots.
+    const cli = await importCliWith({ MAX_BATCH_SIZE: "1", ARENA_SLOTS: "1" }, files["huge-input.onnx"]!, "--id", "huge-cli/1");
+    expect(cli.code).toBe(0);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const load = await server.post("/model/add", { model_id: "huge-cli/1" });
+      expect(load.status).toBe(400);
+      expect((await load.json()).message).toMatch(/^Model huge-cli\/1 cannot be loaded: .*MAX_ARENA_BYTES/);
+    }
+    expect(server.output()).not.toMatch(/\n\s+at\s/);
+  }, 30_000);
 
   test("is documented in the OpenAPI document as a multipart upload", async () => {
     const doc = await (await fetch(`${server.url}/openapi.json`)).json();

@@ -95,6 +95,12 @@ describe("limits and access settings", () => {
     }
   });
 
+  test("allow an arena of up to 4 GiB, the engine's largest shared buffer, unless MAX_ARENA_BYTES says less", () => {
+    expect(loadConfig({}).maxArenaBytes).toBe(2 ** 32);
+    expect(loadConfig({ MAX_ARENA_BYTES: String(2 ** 30) }).maxArenaBytes).toBe(2 ** 30);
+    expect(() => loadConfig({ MAX_ARENA_BYTES: String(2 ** 32 + 1) })).toThrow(/MAX_ARENA_BYTES/);
+  });
+
   test("hold at most 1 GiB of request bodies at once unless MAX_REQUEST_BYTES_IN_FLIGHT says otherwise, never less than one largest body", () => {
     expect(loadConfig({}).maxRequestBytesInFlight).toBe(2 ** 30);
     expect(loadConfig({ MAX_REQUEST_BYTES_IN_FLIGHT: String(256 * 2 ** 20) }).maxRequestBytesInFlight).toBe(256 * 2 ** 20);

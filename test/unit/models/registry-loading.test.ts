@@ -42,7 +42,7 @@ function setup(provisioner?: ModelProvisioner) {
     unload: (key: string) => void unloads.push(key),
   } as unknown as ModelDevice;
   const pool = { attach() {}, detach() {} } as unknown as VisionPool;
-  const registry = new ModelRegistry({ modelCacheDir: cache, maxBatchSize: 1, arenaSlots: 1 }, device, pool, provisioner);
+  const registry = new ModelRegistry({ modelCacheDir: cache, maxBatchSize: 1, arenaSlots: 1, maxArenaBytes: 2 ** 32 }, device, pool, provisioner);
   return { registry, loads, unloads };
 }
 
