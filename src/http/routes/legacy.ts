@@ -6,7 +6,7 @@ import type { Pipeline } from "../../pipeline/pipeline.ts";
 import type { ImageInput, TaskParams, TaskType } from "../../pipeline/protocol.ts";
 import { requestApiKey } from "../roboflow-key.ts";
 import { jsonResponse, maskDecodeParams, modelFor, preprocessFlags, runInference } from "../inference.ts";
-import { ErrorResponse, MAX_DETECTIONS_LIMIT } from "../schemas.ts";
+import { ErrorResponse, errorAnswers, MAX_DETECTIONS_LIMIT } from "../schemas.ts";
 
 /** The reference floors legacy confidences here to avoid returning every anchor. */
 const CONFIDENCE_LOWER_BOUND = 0.01;
@@ -169,7 +169,7 @@ const detail = {
 };
 
 export function legacyRoutes(pipeline: Pipeline) {
-  const responses = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 422: ErrorResponse, 500: ErrorResponse, 502: ErrorResponse, 503: ErrorResponse, 504: ErrorResponse };
+  const responses = { 400: ErrorResponse, 404: ErrorResponse, 422: ErrorResponse, 500: ErrorResponse, ...errorAnswers({ body: true, download: true, inference: true }) };
   return new Elysia()
     .post("/:dataset_id/:version_id", ({ request, params, query }) => legacyInference(pipeline, request, params, query), {
       query: LegacyQuery,
