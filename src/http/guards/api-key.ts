@@ -65,7 +65,7 @@ export function bearerKey(request: Request): string | null {
   return match ? match[1]! : null;
 }
 
-/** True when the request's header or query key is one of `keys` (or no key is needed at all). */
+/** True when the request's Bearer header or `api_key` query parameter holds one of `keys`. */
 function carriesKey(keys: ApiKeys, request: Request, url: URL): boolean {
   return keys.accepts(bearerKey(request)) || keys.accepts(url.searchParams.get("api_key"));
 }
