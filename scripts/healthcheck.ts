@@ -6,3 +6,6 @@ try {
 } catch {
   process.exit(1);
 }
+
+// A module (for the top-level await), importing nothing: the image runs it with no dependencies.
+export {};

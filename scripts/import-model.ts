@@ -1,8 +1,11 @@
 // bun run import-model: files a bring-your-own ONNX model (e.g. an Ultralytics export) as a model package in MODEL_CACHE_DIR.
 import { parseArgs } from "node:util";
+import { loadConfig } from "../src/config.ts";
 import { InferenceError } from "../src/errors.ts";
 import { importModel, parseClassList, parseImageSizeOption, type ImportOptions } from "../src/models/import-model.ts";
 import { inspectOnnx } from "../src/models/onnx-inspect.ts";
+import { PackageWriter } from "../src/models/package-writer.ts";
+import { importArenaProblem } from "../src/pipeline/arena-size.ts";
 
 const USAGE = `Usage: bun run import-model <model.onnx> --id <dataset>/<version> [options]
 
@@ -54,7 +57,13 @@ if (!values.id) fail(`--id is required.\n\n${USAGE}`);
 const file = positionals[0]!;
 if (!(await Bun.file(file).exists())) fail(`No such file: ${file}`);
 
-const cacheDir = values["cache-dir"] || process.env.MODEL_CACHE_DIR || "/tmp/cache";
+let config;
+try {
+  config = loadConfig();
+} catch (error) {
+  fail((error as Error).message);
+}
+const cacheDir = values["cache-dir"] || config.models.modelCacheDir;
 try {
   const options: ImportOptions = {
     id: values.id,
@@ -65,8 +74,11 @@ try {
   };
   const result = await importModel(file, options, {
     cacheDir,
+    writer: new PackageWriter({ modelCacheDir: cacheDir, roboflowApiTimeoutMs: config.roboflow.roboflowApiTimeoutMs }),
     overwrite: values.force,
-    inspect: async (path, imageSize) => inspectOnnx(path, imageSize, process.env.ORT_LIB_PATH || undefined),
+    inspect: async (path, imageSize) => inspectOnnx(path, imageSize, config.ort.ortLibPath || undefined),
+    // The arena the server would give the model, under this environment's MAX_ARENA_BYTES, ARENA_SLOTS and MAX_BATCH_SIZE.
+    arenaProblem: importArenaProblem({ maxBatchSize: config.batching.maxBatchSize, arenaSlots: config.models.arenaSlots, maxArenaBytes: config.models.maxArenaBytes }),
   });
   const batch = result.batch.fixed ? `fixed batch ${result.batch.size}` : "dynamic batch";
   console.log(`${result.replaced ? "replaced" : "imported"} ${result.modelId.id} -> ${result.dir}`);

@@ -1,7 +1,7 @@
 // Server configuration: every environment variable, parsed and validated once at start-up.
 import { availableParallelism } from "node:os";
 import type { HttpSettings } from "./http/settings.ts";
-import type { RoboflowSettings } from "./models/roboflow-api.ts";
+import type { RoboflowSettings } from "./models/roboflow/download.ts";
 import type { AdmissionSettings } from "./pipeline/admission.ts";
 import type { ModelHostSettings } from "./pipeline/model-host.ts";
 import type { PreprocessSwitches } from "./vision/preprocess.ts";
@@ -170,6 +170,9 @@ export function loadConfig(env: Env = process.env): ServerConfig {
   const demoModelId = env.DEMO_MODEL_ID ?? "demo-shapes/1";
   const modelCacheDir = env.MODEL_CACHE_DIR || "/tmp/cache";
   const visionTaskTimeoutMs = integer(env, "VISION_TASK_TIMEOUT_MS", 60_000, 0, 3_600_000);
+  const maxRequestBytes = integer(env, "MAX_REQUEST_BYTES", 64 * 2 ** 20, 1024, 2 ** 31);
+  // At least one largest body, or such a body could never be let in.
+  const maxRequestBytesInFlight = integer(env, "MAX_REQUEST_BYTES_IN_FLIGHT", Math.max(2 ** 30, maxRequestBytes), maxRequestBytes, 2 ** 40);
   return {
     startup: {
       demoModelId,
@@ -180,7 +183,8 @@ export function loadConfig(env: Env = process.env): ServerConfig {
       port: integer(env, "PORT", 9001, 0, 65535),
       requestTimeoutMs: integer(env, "REQUEST_TIMEOUT_MS", 120_000, 0, 3_600_000),
       maxImagesPerRequest: integer(env, "MAX_IMAGES_PER_REQUEST", 256, 1, 1_000_000),
-      maxRequestBytes: integer(env, "MAX_REQUEST_BYTES", 64 * 2 ** 20, 1024, 2 ** 31),
+      maxRequestBytes,
+      maxRequestBytesInFlight,
       serverApiKeys: apiKeys(env),
       corsAllowedOrigins: corsOrigins(env),
     },
@@ -194,6 +198,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     models: {
       modelCacheDir,
       arenaSlots: integer(env, "ARENA_SLOTS", 2 * maxBatchSize, 1, 8192),
+      maxArenaBytes: integer(env, "MAX_ARENA_BYTES", 2 ** 32, 2 ** 20, 2 ** 32),
       unloadDrainTimeoutMs: integer(env, "UNLOAD_DRAIN_TIMEOUT_MS", 30_000, 0, 3_600_000),
       classificationSoftmax: oneOf(env, "CLASSIFICATION_SOFTMAX", ["logits", "reference"] as const, "logits"),
       rfdetrOnnxMaxResolution: integer(env, "RFDETR_ONNX_MAX_RESOLUTION", 1600, 1, 1_000_000),

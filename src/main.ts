@@ -1,8 +1,10 @@
-// Server entry point: configuration -> demo model -> pipeline threads -> HTTP, and a graceful shutdown.
+// Server entry point: configuration -> demo model -> pipeline threads -> HTTP, and a graceful shutdown (SIGTERM, SIGHUP, SIGINT).
 import { existsSync } from "node:fs";
 import { buildDemoModel } from "../test/fixtures/build.ts";
 import { loadConfig, type ServerConfig } from "./config.ts";
 import { createApp } from "./http/app.ts";
+import { earlyAnswer } from "./http/guards/early-answer.ts";
+import { ShutdownDrain } from "./http/shutdown.ts";
 import { parseModelId } from "./models/model-id.ts";
 import { packageDir } from "./models/package.ts";
 import { describeLanes } from "./pipeline/inference-lanes.ts";
@@ -28,11 +30,18 @@ export async function startServer(config: ServerConfig = loadConfig()): Promise<
   await ensureDemoModel(config);
   const pipeline = await Pipeline.start(config);
   for (const id of config.startup.preloadModels) await pipeline.host.get(id);
+  const drain = new ShutdownDrain(earlyAnswer());
+  // Every request goes through the app's fetch (not Bun's per-route handlers, which would pass the drain by).
   // MAX_REQUEST_BYTES is enforced by the app (a JSON 413, chunked bodies included); Bun's own limit,
   // which answers a bare 413 before the app runs, is lifted so that it never comes first.
   const { host, port } = config.http;
-  const app = createApp(pipeline, config).listen({ hostname: host, port, maxRequestBodySize: Number.MAX_SAFE_INTEGER });
-  const server = app.server!;
+  const server = Bun.serve({
+    hostname: host,
+    port,
+    idleTimeout: 30,
+    maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+    fetch: drain.wrap(createApp(pipeline, config).fetch),
+  });
   const url = `http://${host === "0.0.0.0" ? "localhost" : host}:${server.port}`;
   console.log(
     `listening on ${url} (ONNX Runtime ${pipeline.ortVersion}, provider ${pipeline.activeProvider ?? "chosen at first model load"}, ${config.vision.numWorkers} vision workers, ${describeLanes(pipeline.lanes)}, MAX_BATCH_SIZE ${config.batching.maxBatchSize})`,
@@ -41,7 +50,8 @@ export async function startServer(config: ServerConfig = loadConfig()): Promise<
     url,
     pipeline,
     async stop() {
-      // Stop accepting, let requests in flight finish, then stop the threads.
+      // Refuse new requests (503, Connection: close) while those admitted finish, then stop listening and the threads.
+      await drain.drain();
       await server.stop(false);
       await pipeline.stop();
     },
@@ -58,6 +68,6 @@ if (import.meta.main) {
     await running.stop();
     process.exit(0);
   };
-  process.on("SIGTERM", () => void shutdown("SIGTERM"));
-  process.on("SIGINT", () => void shutdown("SIGINT"));
+  // A hang-up (a closed terminal, a supervisor's reload) stops the server as gracefully as a termination.
+  for (const signal of ["SIGTERM", "SIGHUP", "SIGINT"] as const) process.on(signal, () => void shutdown(signal));
 }

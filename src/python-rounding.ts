@@ -1,4 +1,6 @@
-// Python's decimal rounding of doubles (`round(x, n)`, `f"{x:.nf}"`): nearest n-decimal value, exact halves to the even digit.
+// Python's rounding of doubles, exact halves to the even neighbour: `round(x)` (and NumPy's `round`) to an integer,
+// `round(x, n)` and `f"{x:.nf}"` to n decimals. The one home of round-half-to-even: boxes, crops, confidences and labels
+// all round through it.
 //
 // JavaScript's toFixed rounds exact halves away from zero instead (0.125.toFixed(2) is "0.13",
 // Python's f"{0.125:.2f}" is "0.12"). Only values whose binary expansion is exactly a decimal
@@ -7,6 +9,14 @@
 // are rational with denominators below 2^68).
 
 const EXACT_DIGITS = 25;
+
+/** `round(x)`: the nearest integer, an exact half to the even one (-2.5 -> -2, 2.5 -> 2, 3.5 -> 4). */
+export function roundHalfToEven(value: number): number {
+  const nearest = Math.round(value);
+  // Math.round sends halves up; an odd result from an exact half must go down to the even one.
+  if (nearest - value === 0.5 && nearest % 2 !== 0) return nearest - 1;
+  return nearest;
+}
 
 /** `f"{x:.{digits}f}"` for a finite |x| < 1e21 and 0 <= digits <= 4. */
 export function pythonFixed(x: number, digits: number): string {

@@ -1,7 +1,7 @@
 // Inference request handling shared by the /infer/* routes and the legacy route: task checks, fan-out of image lists, response assembly.
+import { requestDeadline, untilAborted } from "../deadline.ts";
 import { InferenceError } from "../errors.ts";
 import { DETECTION_DEFAULTS, ROUTE_OF_TASK, type DetectionParams, type MaskDecodeMode, type MaskFormat, type MaskParams, type TaskParams, type TaskType } from "../models/task.ts";
-import { requestDeadline, untilAborted } from "../pipeline/deadline.ts";
 import type { ModelInstance } from "../pipeline/model-instance.ts";
 import type { Pipeline } from "../pipeline/pipeline.ts";
 import type { ImageInput } from "../vision/image-input.ts";

@@ -1,9 +1,6 @@
 // POST /model/import: schemas and handler for uploading a bring-your-own ONNX model into the model cache (multipart).
 import { t } from "elysia";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { ImportError, importModel, parseClassList, parseImageSizeOption, type ImportResult } from "../models/import-model.ts";
+import { ImportError, parseClassList, parseImageSizeOption, type ImportResult } from "../models/import-model.ts";
 import type { Pipeline } from "../pipeline/pipeline.ts";
 import { json } from "./errors.ts";
 
@@ -90,17 +87,10 @@ function readForm(body: unknown) {
   };
 }
 
-/** Saves the upload to a private temporary file, imports it (ONNX Runtime runs in a worker), answers 201. */
+/** Imports the uploaded ONNX file (see Pipeline.importModel) and answers 201. */
 export async function handleModelImport(pipeline: Pipeline, body: unknown): Promise<Response> {
   const { file, overwrite, options } = readForm(body);
-  const scratch = await mkdtemp(join(tmpdir(), "model-import-"));
-  try {
-    const path = join(scratch, "model.onnx");
-    await Bun.write(path, file);
-    const result = await pipeline.importModel(path, options, overwrite);
-    console.log(`imported ${result.modelId.id} (${result.taskType}, ${result.modelType}, family ${result.layout.family}) into ${result.dir}`);
-    return json(201, responseOf(result));
-  } finally {
-    await rm(scratch, { recursive: true, force: true });
-  }
+  const result = await pipeline.importModel(file, options, overwrite);
+  console.log(`imported ${result.modelId.id} (${result.taskType}, ${result.modelType}, family ${result.layout.family}) into ${result.dir}`);
+  return json(201, responseOf(result));
 }

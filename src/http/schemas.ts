@@ -212,6 +212,44 @@ export const ModelsDescriptions = t.Object({
 
 export const ErrorResponse = t.Object({ message: t.String() }, { description: "Every error answers with a message." });
 
+/** What a route does, for the causes its error answers list: it reads a body, writes a model package (an import), may download a model, runs inference. */
+export interface RouteKind {
+  body?: boolean;
+  writes?: boolean;
+  download?: boolean;
+  inference?: boolean;
+}
+
+/**
+ * The error answers the guards (src/http/guards/), a download (src/models/roboflow/) and the pipeline give on a route,
+ * each described with every cause it has there, for the OpenAPI document. (A CORS preflight from an origin
+ * CORS_ALLOWED_ORIGINS does not list is answered 403 on OPTIONS, which the document does not list as operations.)
+ */
+export function errorAnswers(kind: RouteKind) {
+  const causes: Record<number, string[]> = {
+    401: ["SERVER_API_KEYS is set and the request carries none of its keys (`api_key` in the JSON body, the `api_key` query parameter, or `Authorization: Bearer`); sent with `WWW-Authenticate: Bearer`."],
+    503: ["The server is shutting down (`Retry-After`, `Connection: close`)."],
+  };
+  const add = (status: number, cause: string) => (causes[status] ??= []).push(cause);
+  if (kind.body) {
+    add(413, "The body is over MAX_REQUEST_BYTES.");
+    add(503, "The request bodies held at once reached MAX_REQUEST_BYTES_IN_FLIGHT, bodies whose key is inside them a smaller share of it (`Retry-After`).");
+  }
+  if (kind.download) {
+    add(401, "The Roboflow API refused the key a download of the model used.");
+    add(403, "The Roboflow API refused the scope of the key a download of the model used.");
+    add(502, "The Roboflow API failed.");
+    add(503, "The Roboflow API could not be reached.");
+    add(504, "The Roboflow API sent nothing for ROBOFLOW_API_REQUEST_TIMEOUT.");
+  }
+  if (kind.writes || kind.download) add(507, "No space left in MODEL_CACHE_DIR for the model package.");
+  if (kind.inference) {
+    add(503, "The model's arena slots and its queue (MAX_QUEUE) are full, the model is being unloaded, or URL_INPUT_MAX_CONCURRENT images are downloading (`Retry-After`).");
+    add(504, "The request did not finish within REQUEST_TIMEOUT_MS.");
+  }
+  return Object.fromEntries(Object.entries(causes).map(([status, list]) => [status, t.Object({ message: t.String() }, { description: list.join(" ") })])) as Record<number, typeof ErrorResponse>;
+}
+
 export const ServerInfo = t.Object({
   name: t.String(),
   version: t.String(),

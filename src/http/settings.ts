@@ -21,6 +21,8 @@ export interface HttpSettings {
   maxImagesPerRequest: number;
   /** Largest request body accepted, in bytes; larger ones get 413. */
   maxRequestBytes: number;
+  /** Bytes of request bodies held at once, server-wide (an eighth of them for bodies whose key is inside them); beyond, 503. */
+  maxRequestBytesInFlight: number;
   /** When non-empty, inference and model-management requests must carry one of these keys, else 401. */
   serverApiKeys: string[];
   /** Origins allowed to call the API from a browser (`*` for any); empty = no CORS headers at all. */

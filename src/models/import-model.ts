@@ -3,10 +3,10 @@
 // importModel = inspect (ONNX Runtime: signature, metadata, one probe run for the concrete output
 // shapes) → planImport (pure: task, class names, input size, output layout, model type, weights
 // file name, or a 400 naming what is missing) → writeImportedPackage (the reference's layout:
-// weights, environment.json, class_names.txt, model_type.json, swapped into place atomically).
+// weights, environment.json, class_names.txt, model_type.json, assembled in MODEL_CACHE_DIR's
+// staging area by the package writer and swapped into place whole).
 import { existsSync } from "node:fs";
-import { copyFile, mkdir, rename, rm, writeFile } from "node:fs/promises";
-import { basename, dirname, join, relative, resolve, sep } from "node:path";
+import { basename, dirname, relative, resolve, sep } from "node:path";
 import { InferenceError } from "../errors.ts";
 import {
   modelTypeFromDescription,
@@ -22,6 +22,7 @@ import { InvalidModelIdError, parseModelId, type ModelId, type VersionedModelId 
 import { resolveBatch, type TensorSignature } from "./model-io.ts";
 import { BrokenPackageError, packageDir } from "./package.ts";
 import type { TaskType } from "./task.ts";
+import { weightsFileName, type PackageWriter, type StagedPackage } from "./package-writer.ts";
 
 /** A model that cannot be imported as given: the message names what is missing or wrong. */
 export class ImportError extends InferenceError {
@@ -185,17 +186,6 @@ export function parseImageSizeOption(text: string): ImageSize {
   }
 }
 
-/**
- * The reference's weights file name for a model type (§3.2): `yolov5s_weights.onnx` for YOLOv5
- * (detection and segmentation), `best.onnx` for ViT and ResNet classifiers, `weights.onnx` otherwise.
- */
-export function weightsFileFor(task: TaskType, modelType: string): string {
-  const type = modelType.toLowerCase();
-  if (task !== "classification" && type.startsWith("yolov5")) return "yolov5s_weights.onnx";
-  if (task === "classification" && (type.startsWith("vit") || type.startsWith("resnet"))) return "best.onnx";
-  return "weights.onnx";
-}
-
 function stripBrokenPrefix(error: unknown): string {
   const message = explain(error);
   return error instanceof BrokenPackageError ? message.replace(/^Model package is broken\.\s*/, "") : message;
@@ -257,7 +247,7 @@ export function planImport(options: ImportOptions, inspection: OnnxInspection): 
     modelId,
     taskType,
     modelType,
-    weightsFile: weightsFileFor(taskType, modelType),
+    weightsFile: weightsFileName(taskType, modelType),
     classNames,
     imageSize: inspection.imageSize,
     layout,
@@ -294,45 +284,33 @@ export function importTargetDir(cacheDir: string, modelId: ModelId): string {
 }
 
 /**
- * Writes the package into a staging directory beside its final place, then swaps it in: readers
- * see the old package or the new one, never a mix. An existing package is replaced only with
- * `overwrite` (its old weights file, whatever its name, goes with it).
+ * Writes the package into `staged` and swaps it into place whole: readers see the old package or the new one, never a
+ * mix. An existing package is replaced only with `overwrite` (its old weights file, whatever its name, goes with it).
+ * The weights are moved when they are already staged (an upload), else copied.
  */
-export async function writeImportedPackage(cacheDir: string, plan: ImportPlan, weightsPath: string, overwrite: boolean): Promise<ImportResult> {
+export async function writeImportedPackage(staged: StagedPackage, cacheDir: string, plan: ImportPlan, weightsPath: string, overwrite: boolean): Promise<ImportResult> {
   const dir = importTargetDir(cacheDir, plan.modelId);
-  const existed = existsSync(dir);
-  if (existed && !overwrite) throw new ModelExistsError(plan.modelId.id);
-  const parent = dirname(dir);
-  await mkdir(parent, { recursive: true });
-  const tag = `${process.pid}-${crypto.randomUUID()}`;
-  const staging = join(parent, `.${basename(dir)}.import-${tag}`);
-  const retired = join(parent, `.${basename(dir)}.replaced-${tag}`);
-  try {
-    await mkdir(staging);
-    for (const [name, contents] of Object.entries(packageFiles(plan))) await writeFile(join(staging, name), contents);
-    await copyFile(weightsPath, join(staging, plan.weightsFile));
-    if (existed) await rename(dir, retired);
-    try {
-      await rename(staging, dir);
-    } catch (error) {
-      if (existed) await rename(retired, dir).catch(() => undefined);
-      // Another import of the same id finished first.
-      const code = (error as { code?: string }).code;
-      if (!existed && (code === "ENOTEMPTY" || code === "EEXIST")) throw new ModelExistsError(plan.modelId.id);
-      throw error;
-    }
-  } finally {
-    await rm(staging, { recursive: true, force: true });
-    await rm(retired, { recursive: true, force: true });
-  }
-  return { ...plan, dir, replaced: existed };
+  if (existsSync(dir) && !overwrite) throw new ModelExistsError(plan.modelId.id);
+  for (const [name, contents] of Object.entries(packageFiles(plan))) await staged.writeFile(name, contents);
+  if (dirname(resolve(weightsPath)) === resolve(staged.dir)) await staged.renameFile(basename(weightsPath), plan.weightsFile);
+  else await staged.copyIn(plan.weightsFile, weightsPath);
+  const outcome = await staged.installReplacing(dir, overwrite);
+  // Another import of the same id finished first.
+  if (outcome === "kept") throw new ModelExistsError(plan.modelId.id);
+  return { ...plan, dir, replaced: outcome === "replaced" };
 }
 
 export interface ImportEnvironment {
   cacheDir: string;
+  /** Stages the package inside the cache (see package-writer.ts). */
+  writer: PackageWriter;
   /** Reads the ONNX file with ONNX Runtime (in this thread for the CLI, in a worker for the server). */
   inspect: (path: string, imageSize: ImageSize | undefined) => Promise<OnnxInspection>;
   overwrite?: boolean;
+  /** The staging directory the ONNX file was uploaded into, if it was (its weights are then moved, not copied). */
+  staged?: StagedPackage;
+  /** Why the server could not give a model of this batch, input size and outputs its arena (MAX_ARENA_BYTES), or null. */
+  arenaProblem?: (batch: ImportPlan["batch"], input: ImageSize, outputShapes: number[][]) => string | null;
 }
 
 /** Inspects `onnxPath`, plans the package and writes it into the cache. */
@@ -342,5 +320,12 @@ export async function importModel(onnxPath: string, options: ImportOptions, env:
   if (!env.overwrite && existsSync(importTargetDir(env.cacheDir, modelId))) throw new ModelExistsError(modelId.id);
   const inspection = await env.inspect(onnxPath, options.imageSize);
   const plan = planImport(options, inspection);
-  return writeImportedPackage(env.cacheDir, plan, onnxPath, env.overwrite ?? false);
+  const arenaProblem = env.arenaProblem?.(plan.batch, plan.imageSize, inspection.outputShapes);
+  if (arenaProblem) throw new ImportError(arenaProblem);
+  const staged = env.staged ?? (await env.writer.stage(`import~${modelId.id}`));
+  try {
+    return await writeImportedPackage(staged, env.cacheDir, plan, onnxPath, env.overwrite ?? false);
+  } finally {
+    if (!env.staged) await staged.discard();
+  }
 }

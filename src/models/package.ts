@@ -67,6 +67,16 @@ export function findPackageDir(cacheDir: string, modelId: ModelId): string | nul
   return null;
 }
 
+/** True when `dir` holds a usable package: environment.json and a weights file. */
+export function isCompletePackage(dir: string): boolean {
+  return existsSync(join(dir, "environment.json")) && WEIGHTS_FILES.some((name) => existsSync(join(dir, name)));
+}
+
+/** The directory of a usable package for `modelId` in the cache, or null when there is none. */
+export function cachedPackageDir(cacheDir: string, modelId: ModelId): string | null {
+  return cacheSubdirCandidates(modelId).map((sub) => join(cacheDir, sub)).find(isCompletePackage) ?? null;
+}
+
 async function readJson(path: string): Promise<unknown> {
   try {
     return JSON.parse(await readFile(path, "utf8"));

@@ -7,7 +7,7 @@ import { ENCODED_BYTES_TYPE, type ImageInput } from "../vision/image-input.ts";
 import type { PreprocessSwitches } from "../vision/preprocess.ts";
 import type { UrlInputSettings } from "../vision/url-policy.ts";
 import type { BatchReport, ImageMeta, PostprocessResult, VisualizationRequest } from "../workers/protocol.ts";
-import { throwIfAborted, untilAborted } from "./deadline.ts";
+import { throwIfAborted, untilAborted } from "../deadline.ts";
 import type { ServerMetrics } from "./metrics.ts";
 import type { ModelHost } from "./model-host.ts";
 import type { ModelInstance } from "./model-instance.ts";

@@ -9,12 +9,13 @@ import { requestedModel } from "../models/aliases.ts";
 import type { ModelId } from "../models/model-id.ts";
 import { checkPackage, resolveModelSpec } from "../models/model-spec.ts";
 import { ModelNotFoundError, readModelPackage } from "../models/package.ts";
-import { RoboflowApiError } from "../models/roboflow-api.ts";
+import { RoboflowApiError } from "../models/roboflow/api.ts";
 import type { SoftmaxRule } from "../models/tasks/classification.ts";
-import { Arena, type ArenaLayout } from "../workers/arena.ts";
+import { Arena } from "../workers/arena.ts";
 import type { BatchingSettings } from "../workers/batcher.ts";
 import { releasePages } from "../workers/memory-release.ts";
 import type { AdmissionSettings } from "./admission.ts";
+import { arenaLayoutFor, checkArenaSize } from "./arena-size.ts";
 import type { ModelDevice } from "./device-group.ts";
 import type { ModelInstance } from "./model-instance.ts";
 import { ModelQueue } from "./model-queue.ts";
@@ -26,6 +27,8 @@ export interface ModelHostSettings {
   modelCacheDir: string;
   /** Arena slots per model; each holds one preprocessed image and its raw outputs (rounded up to whole batches). */
   arenaSlots: number;
+  /** MAX_ARENA_BYTES: the largest arena a model may have; a model over it is refused at import and at load (400). */
+  maxArenaBytes: number;
   /** How long an unload waits for admitted requests before failing them (503) and leaving the instance to finish alone. */
   unloadDrainTimeoutMs: number;
   /** CLASSIFICATION_SOFTMAX: "logits" softmaxes only raw logits; "reference" every single-label output, as the reference does. */
@@ -163,13 +166,10 @@ export class ModelHost {
     let spec;
     try {
       spec = resolveModelSpec(key, pkg, session, { ...this.settings, maxBatchSize: this.batching.maxBatchSize });
-      const { batch } = spec;
-      const arenaLayout: ArenaLayout = {
-        slots: Math.max(batch.capacity, Math.ceil(this.settings.arenaSlots / batch.capacity) * batch.capacity),
-        paddingSlots: batch.fixed ? batch.capacity - 1 : 0,
-        inputShape: [3, spec.input.height, spec.input.width],
-        outputs: session.outputs.map((o, i) => ({ name: o.name, shape: session.outputShapes[i]! })),
-      };
+      const outputs = session.outputs.map((o, i) => ({ name: o.name, shape: session.outputShapes[i]! }));
+      const arenaLayout = arenaLayoutFor(spec.batch, this.settings.arenaSlots, spec.input, outputs);
+      // A 400 naming MAX_ARENA_BYTES rather than a failed allocation's 500.
+      checkArenaSize(key, arenaLayout, this.settings.maxArenaBytes);
       arena = Arena.allocate(arenaLayout);
     } catch (error) {
       this.device.unload(id);

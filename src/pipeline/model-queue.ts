@@ -9,7 +9,7 @@ import { InferenceError } from "../errors.ts";
 import { SlotState, type Arena } from "../workers/arena.ts";
 import { claim, releaseAssigned, releaseInferred, withdrawReady } from "../workers/slot-states.ts";
 import { admissionDecision, ServiceRate, type AdmissionSettings } from "./admission.ts";
-import { abortError } from "./deadline.ts";
+import { abortError } from "../deadline.ts";
 
 export class ModelNotReadyError extends InferenceError {
   constructor() {

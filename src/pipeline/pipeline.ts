@@ -3,7 +3,8 @@ import { availableParallelism } from "node:os";
 import { installedGpuProviders } from "../../native-bindings/ort.ts";
 import { locateOrtLibrary } from "../../native-bindings/locate.ts";
 import { importModel, type ImportOptions, type ImportResult } from "../models/import-model.ts";
-import { RoboflowApi, type RoboflowSettings } from "../models/roboflow-api.ts";
+import { PackageWriter } from "../models/package-writer.ts";
+import { RoboflowDownloader, type RoboflowSettings } from "../models/roboflow/download.ts";
 import type { UrlInputSettings } from "../vision/url-policy.ts";
 import type { BatchingSettings } from "../workers/batcher.ts";
 import type { MemorySettings } from "../workers/collection-pacer.ts";
@@ -14,6 +15,7 @@ import { DeviceGroup } from "./device-group.ts";
 import { planInferenceLanes, type LanePlan } from "./inference-lanes.ts";
 import { ServerMetrics } from "./metrics.ts";
 import { ModelHost, type ModelHostSettings } from "./model-host.ts";
+import { importArenaProblem } from "./arena-size.ts";
 import { inspectOnnxInWorker } from "./model-inspector.ts";
 import { Control } from "../workers/protocol.ts";
 import { VisionPool } from "./vision-pool.ts";
@@ -48,7 +50,7 @@ export class Pipeline {
       Atomics.add(doorbell, Control.DOORBELL, 1);
       Atomics.notify(doorbell, Control.DOORBELL);
     };
-    const roboflow = new RoboflowApi({ ...settings.roboflow, modelCacheDir: settings.models.modelCacheDir });
+    const roboflow = new RoboflowDownloader({ ...settings.roboflow, modelCacheDir: settings.models.modelCacheDir });
     this.host = new ModelHost(settings.models, settings.admission, settings.batching, device, pool, ringDoorbell, roboflow);
     this.dispatcher = new Dispatcher(this.host, pool, settings.urlInput, this.metrics);
   }
@@ -81,15 +83,31 @@ export class Pipeline {
     return pipeline;
   }
 
-  /** Imports an ONNX file as a package into the model cache (inspected off this thread); a replaced model still loaded is unloaded, so the next request loads the new package. */
-  async importModel(onnxPath: string, options: ImportOptions, overwrite: boolean): Promise<ImportResult> {
-    const result = await importModel(onnxPath, options, {
-      cacheDir: this.settings.models.modelCacheDir,
-      overwrite,
-      inspect: (file, imageSize) => inspectOnnxInWorker(file, imageSize, this.settings.ort.ortLibPath || undefined),
-    });
-    if (result.replaced) await this.host.unload(result.modelId.id);
-    return result;
+  /**
+   * Imports an uploaded ONNX file as a package into the model cache: the upload is staged inside MODEL_CACHE_DIR (where a
+   * killed import's leftovers are swept, see package-writer.ts) and becomes the weights file; ONNX Runtime inspects it off
+   * this thread. A replaced model still loaded is unloaded, so the next request loads the new package.
+   */
+  async importModel(upload: Blob, options: ImportOptions, overwrite: boolean): Promise<ImportResult> {
+    const { models, batching, ort, roboflow } = this.settings;
+    const writer = new PackageWriter({ modelCacheDir: models.modelCacheDir, roboflowApiTimeoutMs: roboflow.roboflowApiTimeoutMs });
+    const staged = await writer.stage("import");
+    try {
+      const path = staged.path("upload.onnx");
+      await staged.writeFile("upload.onnx", upload);
+      const result = await importModel(path, options, {
+        cacheDir: models.modelCacheDir,
+        writer,
+        staged,
+        overwrite,
+        inspect: (file, imageSize) => inspectOnnxInWorker(file, imageSize, ort.ortLibPath || undefined),
+        arenaProblem: importArenaProblem({ maxBatchSize: batching.maxBatchSize, arenaSlots: models.arenaSlots, maxArenaBytes: models.maxArenaBytes }),
+      });
+      if (result.replaced) await this.host.unload(result.modelId.id);
+      return result;
+    } finally {
+      await staged.discard();
+    }
   }
 
   /** The execution provider serving the loaded models (the first one's; every model is loaded on every device). */

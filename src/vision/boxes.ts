@@ -1,4 +1,5 @@
 // Box rescaling: xyxy boxes in model-input pixels back to original-image pixels, as the reference's post_process_bboxes.
+import { roundHalfToEven } from "../python-rounding.ts";
 
 /** Static crop as configured in the model's preprocessing: percentages of the decoded image, 0..100. */
 export interface StaticCropPercentages {
@@ -34,14 +35,6 @@ export interface ResponseBox {
   y: number;
   width: number;
   height: number;
-}
-
-/** NumPy `round` / Python `round(x)`: to the nearest integer, exact halves to the even neighbour. */
-export function roundHalfToEven(value: number): number {
-  const nearest = Math.round(value);
-  // Math.round sends halves up; an odd result from an exact half must go down to the even one.
-  if (nearest - value === 0.5 && nearest % 2 !== 0) return nearest - 1;
-  return nearest;
 }
 
 /**

@@ -6,9 +6,8 @@
 // spans int(x - w/2)..int(x + w/2) inclusive, a 1-px line is 8-connected, a thicker one covers
 // every pixel within thickness/2 of the segment (round caps and joins, like cv2's thick lines).
 import sharp from "sharp";
-import { pythonFixed } from "../python-rounding.ts";
+import { pythonFixed, roundHalfToEven } from "../python-rounding.ts";
 import { TEXT_HEIGHT, drawText, textWidth, type Rgb } from "./bitmap-font.ts";
-import { roundHalfToEven } from "./boxes.ts";
 import type { RgbImage } from "./decode.ts";
 import type { KeypointEdge } from "./keypoints.ts";
 

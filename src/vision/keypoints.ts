@@ -1,5 +1,6 @@
 // Keypoints: where a pose model's keypoint triplets sit in its output, their mapping back to the original image (spec §4.5), the response's keypoint lists (§4.6) and keypoints_metadata.json (§4.1).
-import { roundHalfToEven, staticCropRegion, type RescaleGeometry } from "./boxes.ts";
+import { roundHalfToEven } from "../python-rounding.ts";
+import { staticCropRegion, type RescaleGeometry } from "./boxes.ts";
 import type { DetectionCandidates } from "./nms.ts";
 
 /** Values per keypoint: x, y (model-input pixels) and confidence. */

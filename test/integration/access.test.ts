@@ -1,7 +1,7 @@
 // Specification of access control over real HTTP: SERVER_API_KEYS (401 without one of the keys,
 // keys never logged) and CORS_ALLOWED_ORIGINS (no CORS headers unless set; preflights answered).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { expectError, postJson, solid, timedFetch } from "./hostile-fixtures.ts";
+import { expectError, postJson, solid, timedFetch, writeThenRead } from "./hostile-fixtures.ts";
 import { FIXTURE_CACHE, startServerProcess, type ServerProcess } from "./server-process.ts";
 
 const KEYS = ["key-one-3f9a1c", "key-two-b27e44"];
@@ -57,6 +57,12 @@ describe("SERVER_API_KEYS", () => {
     // Nothing was unloaded by the refused management calls.
     const registry = await get(guarded, "/model/registry", { authorization: `Bearer ${KEYS[0]}` });
     expect(registry.json.models.map((m: any) => m.model_id)).toEqual([PROBE]);
+  });
+
+  test("answers 401 with its message to a client that writes a whole body before reading, as Python's urllib does", async () => {
+    const body = "A".repeat(16 * 2 ** 20);
+    const answer = await writeThenRead(guarded.url, { method: "POST", path: `/${PROBE}`, headers: { "content-type": "text/plain" }, body });
+    expect(answer).toMatchObject({ status: 401, json: { message: expect.stringMatching(UNAUTHORIZED) } });
   });
 
   test("refuses a wrong key, a prefix or an extension of a right one, wherever it is sent", async () => {

@@ -51,6 +51,21 @@ describe("API documentation", () => {
     expect(JSON.stringify(doc.paths["/docs"] ?? null)).toBe("null");
   });
 
+  test("lists the guards' answers: 401 on every route behind SERVER_API_KEYS, 413 and 503 on every route that reads a body, 507 where a model package is written", async () => {
+    const doc = await (await fetch(`${server.url}/openapi.json`)).json();
+    const open = new Set(["/info", "/healthz", "/readiness", "/metrics"]);
+    for (const [method, path] of ROUTES) {
+      const responses = doc.paths[path][method].responses;
+      if (!open.has(path)) expect(responses["401"]?.description, `${method.toUpperCase()} ${path}`).toContain("SERVER_API_KEYS");
+      if (method === "post") {
+        expect(responses["413"]?.description, `${method.toUpperCase()} ${path}`).toContain("MAX_REQUEST_BYTES");
+        expect(responses["503"]?.description, `${method.toUpperCase()} ${path}`).toContain("MAX_REQUEST_BYTES_IN_FLIGHT");
+      }
+    }
+    for (const path of ["/infer/object_detection", "/model/add", "/model/import"]) expect(doc.paths[path].post.responses["507"].description).toContain("MODEL_CACHE_DIR");
+    expect(doc.paths["/model/add"].post.responses["403"].description).toContain("Roboflow API");
+  });
+
   test("serves the docs page and its assets from the server itself, not from a CDN", async () => {
     const html = await (await fetch(`${server.url}/docs`)).text();
     expect(html).not.toMatch(/(src|href)="https?:/);

@@ -15,6 +15,8 @@ export interface FakeModel {
   modelType?: string | null;
   /** `colors` (default: the package's COLORS, which the environment then lacks). */
   colors?: Record<string, string>;
+  /** Send the weights chunked, without a Content-Length, so their size is known only once they have all arrived. */
+  undeclaredLength?: boolean;
 }
 
 export interface FakeApiOptions {
@@ -116,6 +118,10 @@ export function startFakeRoboflowApi(options: FakeApiOptions): FakeRoboflowApi {
         }
         const bytes = entry.pkg.weights;
         const { delayMs, chunks, chunkDelayMs } = state.weightsPacing;
+        // Unpaced, the weights go out whole with their Content-Length, as a storage bucket sends them; paced (or
+        // undeclared), as a stream, which Bun sends chunked, without a length.
+        const headers = { "content-type": "application/octet-stream" };
+        if (delayMs === 0 && chunks === 1 && !entry.model.undeclaredLength) return new Response(bytes, { headers });
         const size = Math.ceil(bytes.length / chunks);
         const stream = new ReadableStream<Uint8Array>({
           async start(controller) {
@@ -127,7 +133,7 @@ export function startFakeRoboflowApi(options: FakeApiOptions): FakeRoboflowApi {
             controller.close();
           },
         });
-        return new Response(stream, { headers: { "content-type": "application/octet-stream", "content-length": String(bytes.length) } });
+        return new Response(stream, { headers });
       }
       return new Response("not here", { status: 404 });
     },

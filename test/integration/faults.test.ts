@@ -1,5 +1,5 @@
 // Specification of fault containment over real HTTP: broken model packages are refused at load with a clear
-// message while other models keep serving, and SIGTERM drains admitted requests before exiting 0.
+// message while other models keep serving, and SIGTERM, SIGHUP and SIGINT drain admitted requests before exiting 0.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -61,8 +61,53 @@ describe("broken model packages", () => {
   });
 });
 
-describe("SIGTERM", () => {
-  test("stops admission, answers the requests already admitted, and exits 0", async () => {
+/** One kept-alive HTTP/1.1 connection, requests sent on it one after another, as a pooling client does. */
+async function keptAlive(url: string) {
+  const { hostname, port } = new URL(url);
+  let received = Buffer.alloc(0);
+  let closed = false;
+  let wake = () => {};
+  const socket = await Bun.connect({
+    hostname,
+    port: Number(port),
+    socket: {
+      data(_socket, chunk) {
+        received = Buffer.concat([received, Buffer.from(chunk)]);
+        wake();
+      },
+      close() {
+        closed = true;
+        wake();
+      },
+      error() {
+        closed = true;
+        wake();
+      },
+    },
+  });
+  return {
+    /** The answer to GET `path` on this connection, or null when the connection closed without one. */
+    async get(path: string): Promise<{ status: number; headers: Record<string, string>; body: string } | null> {
+      received = Buffer.alloc(0);
+      socket.write(`GET ${path} HTTP/1.1\r\nhost: ${hostname}\r\n\r\n`);
+      for (;;) {
+        const end = received.indexOf("\r\n\r\n");
+        if (end >= 0) {
+          const [statusLine, ...lines] = received.subarray(0, end).toString("latin1").split("\r\n");
+          const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(":")).toLowerCase(), l.slice(l.indexOf(":") + 1).trim()]));
+          const length = Number(headers["content-length"] ?? 0);
+          if (received.length >= end + 4 + length) return { status: Number(statusLine!.split(" ")[1]), headers, body: received.subarray(end + 4, end + 4 + length).toString() };
+        }
+        if (closed) return null;
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
+    },
+    close: () => socket.end(),
+  };
+}
+
+describe("signals", () => {
+  test("SIGTERM stops admission, answers the requests already admitted, and exits 0", async () => {
     // A lone image waits for its partial batch this long, so it is still in flight when SIGTERM arrives.
     const server = await startServerProcess({ MODEL_CACHE_DIR: cache, PRELOAD_MODELS: "colour-probe/1", BATCH_MAX_WAIT_MS: "1500", MAX_BATCH_SIZE: "4" });
     const inFlight = server.post("/infer/object_detection", body("colour-probe/1"));
@@ -74,4 +119,22 @@ describe("SIGTERM", () => {
     expect(await exited).toBe(0);
     expect(server.output()).toContain("SIGTERM: draining and stopping");
   });
+
+  test("SIGHUP drains like SIGTERM: every request in flight is answered, a request on a kept-alive connection gets 503 with Connection: close, and the exit is 0", async () => {
+    // Up to 32 images wait for their partial batch this long, so all 17 are still in flight when SIGHUP arrives.
+    const server = await startServerProcess({ MODEL_CACHE_DIR: cache, PRELOAD_MODELS: "colour-probe/1", BATCH_MAX_WAIT_MS: "2000", MAX_BATCH_SIZE: "32" });
+    const connection = await keptAlive(server.url);
+    expect((await connection.get("/healthz"))?.status).toBe(200);
+    const inFlight = Array.from({ length: 17 }, () => server.post("/infer/object_detection", body("colour-probe/1")).then((r) => r.status, (e: Error) => e.message));
+    await Bun.sleep(500);
+    process.kill(server.pid, "SIGHUP");
+    await Bun.sleep(300);
+    const during = await connection.get("/healthz");
+    expect(during).toMatchObject({ status: 503, headers: { connection: "close", "retry-after": "1" } });
+    expect(JSON.parse(during!.body).message).toBe("Server is shutting down. Retry on another connection.");
+    connection.close();
+    expect(await Promise.all(inFlight)).toEqual(new Array(17).fill(200));
+    expect(await server.stop()).toBe(0);
+    expect(server.output()).toContain("SIGHUP: draining and stopping");
+  }, 30_000);
 });

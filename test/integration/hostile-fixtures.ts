@@ -110,3 +110,94 @@ export async function metric(server: ServerProcess, name: string, label = ""): P
   }
   return sum;
 }
+
+/**
+ * A client that writes its whole request (head and body) before it reads a byte of the answer, and asks for the
+ * connection to close after it, as Python's urllib does: a server that answers and closes while the body is still
+ * arriving leaves it with a broken pipe or a reset instead of the answer. Resolves with the answer, or with how the
+ * connection failed.
+ */
+export function writeThenRead(
+  serverUrl: string,
+  request: { method: string; path: string; headers: Record<string, string>; body: Uint8Array | string; chunked?: boolean },
+  timeoutMs = 10_000,
+): Promise<WrittenThenRead> {
+  const { hostname, port } = new URL(serverUrl);
+  const body = Buffer.from(request.body);
+  const framing = request.chunked ? { "transfer-encoding": "chunked" } : { "content-length": String(body.length) };
+  const head = [`${request.method} ${request.path} HTTP/1.1`, `host: ${hostname}:${port}`, ...Object.entries({ connection: "close", ...request.headers, ...framing }).map(([k, v]) => `${k}: ${v}`), "", ""].join("\r\n");
+  const bytes = Buffer.concat([Buffer.from(head, "latin1"), request.chunked ? chunkedEncoding(body) : body]);
+  return new Promise((resolve) => {
+    const received: Buffer[] = [];
+    let sent = 0;
+    let settled = false;
+    const settle = (value: WrittenThenRead, socket?: { end(): void }) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket?.end();
+      resolve(value);
+    };
+    const timer = setTimeout(() => settle({ error: `no answer within ${timeoutMs} ms` }), timeoutMs);
+    // Bytes that arrive while the request is still being written are kept, and looked at only once it is all written.
+    const answered = (socket: { end(): void }) => {
+      const answer = sent === bytes.length ? parseAnswer(Buffer.concat(received)) : null;
+      if (answer) settle(answer, socket);
+    };
+    const pump = (socket: { write(data: Uint8Array): number; end(): void }) => {
+      while (sent < bytes.length) {
+        const n = socket.write(bytes.subarray(sent));
+        sent += n;
+        if (n === 0) return; // the kernel's buffer is full: `drain` calls again
+      }
+      answered(socket);
+    };
+    void Bun.connect({
+      hostname,
+      port: Number(port),
+      socket: {
+        open: pump,
+        drain: pump,
+        data(socket, chunk) {
+          received.push(Buffer.from(chunk));
+          answered(socket);
+        },
+        close() {
+          const answer = sent === bytes.length ? parseAnswer(Buffer.concat(received)) : null;
+          settle(answer ?? { error: sent < bytes.length ? `connection closed after ${sent} of ${bytes.length} bytes were written` : "closed without an answer" });
+        },
+        error(_socket, error) {
+          settle({ error: (error as NodeJS.ErrnoException).code ?? error.message });
+        },
+      },
+    }).catch((error: Error) => settle({ error: error.message }));
+  });
+}
+
+type WrittenThenRead = { status: number; headers: Record<string, string>; json: any; error?: undefined } | { error: string; status?: undefined };
+
+function chunkedEncoding(body: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  for (let offset = 0; offset < body.length; offset += 64 * 1024) {
+    const piece = body.subarray(offset, offset + 64 * 1024);
+    parts.push(Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from("\r\n"));
+  }
+  parts.push(Buffer.from("0\r\n\r\n"));
+  return Buffer.concat(parts);
+}
+
+/** A complete HTTP/1.1 answer with a Content-Length body in `bytes`, or null while it is incomplete. */
+function parseAnswer(bytes: Buffer): { status: number; headers: Record<string, string>; json: any } | null {
+  const end = bytes.indexOf("\r\n\r\n");
+  if (end < 0) return null;
+  const [statusLine, ...lines] = bytes.subarray(0, end).toString("latin1").split("\r\n");
+  const headers = Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf(":")).trim().toLowerCase(), line.slice(line.indexOf(":") + 1).trim()]));
+  const length = Number(headers["content-length"] ?? 0);
+  if (bytes.length < end + 4 + length) return null;
+  const text = bytes.subarray(end + 4, end + 4 + length).toString("utf8");
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {}
+  return { status: Number(statusLine!.split(" ")[1]), headers, json };
+}

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { expectError, expectNoInternals, jpegClaiming, metric, pngClaiming, postJson, solid, timedFetch, twoFrames, type Answer } from "./hostile-fixtures.ts";
+import { expectError, expectNoInternals, jpegClaiming, metric, pngClaiming, postJson, solid, timedFetch, twoFrames, writeThenRead, type Answer } from "./hostile-fixtures.ts";
 import { FIXTURE_CACHE, startServerProcess, type ServerProcess } from "./server-process.ts";
 
 const MAX_REQUEST_BYTES = 2 * 2 ** 20;
@@ -94,6 +94,16 @@ describe("request size (MAX_REQUEST_BYTES)", () => {
     expectError(json, 413, /Request body is too large/);
     const raw = await timedFetch(`${server.url}/${PROBE}`, { method: "POST", headers: { "content-type": "text/plain" }, body: chunked("", 3 * MAX_REQUEST_BYTES), duplex: "half" } as RequestInit);
     expectError(raw, 413, /Request body is too large/);
+  });
+
+  test("answers 413 with its message to a client that writes a whole oversized body before reading, as Python's urllib does", async () => {
+    const big = "A".repeat(4 * MAX_REQUEST_BYTES);
+    const declared = await writeThenRead(server.url, { method: "POST", path: "/infer/object_detection", headers: { "content-type": "application/json" }, body: big });
+    expect(declared).toMatchObject({ status: 413, json: { message: `Request body is too large: this server accepts at most ${MAX_REQUEST_BYTES} bytes.` } });
+    const legacyBody = await writeThenRead(server.url, { method: "POST", path: `/${PROBE}`, headers: { "content-type": "text/plain" }, body: big });
+    expect(legacyBody).toMatchObject({ status: 413, json: { message: expect.stringMatching(/^Request body is too large/) } });
+    const chunkedBody = await writeThenRead(server.url, { method: "POST", path: "/infer/object_detection", headers: { "content-type": "application/json" }, body: big, chunked: true });
+    expect(chunkedBody).toMatchObject({ status: 413, json: { message: expect.stringMatching(/^Request body is too large/) } });
   });
 
   test("reads a body of exactly MAX_REQUEST_BYTES, and a small chunked one", async () => {

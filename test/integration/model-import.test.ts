@@ -1,6 +1,6 @@
 // Specification of bring-your-own ONNX: `bun run import-model` and POST /model/import turn exports into packages the server serves with their own class names.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
@@ -32,6 +32,8 @@ beforeAll(() => {
   // No metadata at all, as YOLO-NAS exports come.
   write("yolonas.onnx", buildDetectionProbe({ family: "yolonas", batch: "batch" }));
   write("garbage.onnx", "this is not a protobuf");
+  // A fixed 3000 x 3000 input: 108 MB per arena slot, more than one arena of the default 64 slots can hold.
+  write("huge-input.onnx", buildColourProbeDetector({ numClasses: 3, inputSize: 3000, batch: "batch" }));
 });
 
 afterAll(() => {
@@ -39,9 +41,13 @@ afterAll(() => {
 });
 
 async function importCli(...args: string[]): Promise<{ code: number; output: string }> {
+  return importCliWith({}, ...args);
+}
+
+async function importCliWith(env: Record<string, string>, ...args: string[]): Promise<{ code: number; output: string }> {
   const proc = Bun.spawn(["bun", "run", "import-model", ...args], {
     cwd: REPO_ROOT,
-    env: { ...process.env, MODEL_CACHE_DIR: cache },
+    env: { ...process.env, MODEL_CACHE_DIR: cache, ...env },
     stdout: "pipe",
     stderr: "pipe",
   });
@@ -227,10 +233,65 @@ describe("POST /model/import and serving imported models", () => {
     expect(body.predictions.map((p: any) => p.class)).toEqual(["dos", "uno"]);
   });
 
+  test("refuses a model whose arena could never be allocated with 400 naming MAX_ARENA_BYTES, at import and at load", async () => {
+    const refused = await importHttp({ id: "huge-http/1" }, "huge-input.onnx");
+    expect(refused.status).toBe(400);
+    expect((await refused.json()).message).toMatch(/^Cannot import the model: .*MAX_ARENA_BYTES/);
+    expect(existsSync(join(cache, "huge-http"))).toBe(false);
+    // Imported where one slot per model is enough, then loaded by a server with the default 64 slots.
+    const cli = await importCliWith({ MAX_BATCH_SIZE: "1", ARENA_SLOTS: "1" }, files["huge-input.onnx"]!, "--id", "huge-cli/1");
+    expect(cli.code).toBe(0);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const load = await server.post("/model/add", { model_id: "huge-cli/1" });
+      expect(load.status).toBe(400);
+      expect((await load.json()).message).toMatch(/^Model huge-cli\/1 cannot be loaded: .*MAX_ARENA_BYTES/);
+    }
+    expect(server.output()).not.toMatch(/\n\s+at\s/);
+  }, 30_000);
+
   test("is documented in the OpenAPI document as a multipart upload", async () => {
     const doc = await (await fetch(`${server.url}/openapi.json`)).json();
     const operation = doc.paths["/model/import"].post;
     expect(Object.keys(operation.requestBody.content)).toContain("multipart/form-data");
     expect(Object.keys(operation.responses)).toEqual(expect.arrayContaining(["201", "400", "409"]));
   });
+});
+
+describe("an import killed half way", () => {
+  /** Every file below `dir` (none when it does not exist). */
+  const filesBelow = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name)) : []);
+
+  test("leaves nothing in the system temp folder, and the next import sweeps what it left in MODEL_CACHE_DIR", async () => {
+    const temp = mkdtempSync(join(tmpdir(), "killed-import-temp-"));
+    const killedCache = mkdtempSync(join(tmpdir(), "killed-import-cache-"));
+    const env = { MODEL_CACHE_DIR: killedCache, TMPDIR: temp, ROBOFLOW_API_REQUEST_TIMEOUT: "1" };
+    try {
+      const first = await startServerProcess(env);
+      const answer = fetch(`${first.url}/model/import`, { method: "POST", body: upload({ id: "killed/1" }, "yolov8n.onnx") }).catch(() => null);
+      // Killed as soon as the upload is on disk, while the model is being inspected.
+      const onDisk = () => [...filesBelow(temp), ...filesBelow(killedCache)].some((path) => statSync(path, { throwIfNoEntry: false })?.size === readFileSync(files["yolov8n.onnx"]!).length);
+      for (let waited = 0; !onDisk() && waited < 10_000; waited += 2) await Bun.sleep(2);
+      expect(onDisk()).toBe(true);
+      process.kill(first.pid, "SIGKILL");
+      await first.stop();
+      await answer;
+      // (Other programs' files, such as a runtime's debug log, may be there: no ONNX file may.)
+      expect(filesBelow(temp).filter((path) => path.endsWith(".onnx"))).toEqual([]);
+      expect(existsSync(join(killedCache, "killed"))).toBe(false);
+      // Two ROBOFLOW_API_REQUEST_TIMEOUTs later nothing is writing it any more: the next import removes it.
+      await Bun.sleep(2_100);
+      const second = await startServerProcess(env);
+      try {
+        expect((await fetch(`${second.url}/model/import`, { method: "POST", body: upload({ id: "after/1" }, "probe.onnx") })).status).toBe(201);
+        expect(readdirSync(killedCache).sort()).toEqual([".downloads", "after"]);
+        expect(filesBelow(join(killedCache, ".downloads"))).toEqual([]);
+        expect(second.output()).toContain("left unfinished by an earlier process");
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      rmSync(temp, { recursive: true, force: true });
+      rmSync(killedCache, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

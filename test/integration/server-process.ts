@@ -18,13 +18,17 @@ export interface ServerProcess {
 /** A loopback port nothing listens on: a test that forgets its fake Roboflow API fails at once, and never reaches the internet. */
 export const NO_ROBOFLOW_API = "http://127.0.0.1:9";
 
+/** The command that runs the server. */
+export const SERVER_COMMAND = ["bun", "src/main.ts"];
+
 /**
  * Starts the server with `env` on top of a quiet default: no demo model, two vision workers, port 0,
  * one inference worker that batches up to MAX_BATCH_SIZE exactly (no batch probe), so tests of batching see the
  * sizes they set, and no Roboflow API key or reachable API (tests that download bring their own fake).
+ * `command` replaces SERVER_COMMAND (e.g. to run it inside a wrapper).
  */
-export async function startServerProcess(env: Record<string, string>, timeoutMs = 60_000): Promise<ServerProcess> {
-  const proc: Subprocess<"ignore", "pipe", "pipe"> = Bun.spawn(["bun", "src/main.ts"], {
+export async function startServerProcess(env: Record<string, string>, timeoutMs = 60_000, command: string[] = SERVER_COMMAND): Promise<ServerProcess> {
+  const proc: Subprocess<"ignore", "pipe", "pipe"> = Bun.spawn(command, {
     cwd: REPO_ROOT,
     env: {
       ...process.env,

@@ -93,6 +93,19 @@ describe("limits and access settings", () => {
     }
   });
 
+  test("allow an arena of up to 4 GiB, the engine's largest shared buffer, unless MAX_ARENA_BYTES says less", () => {
+    expect(loadConfig({}).models.maxArenaBytes).toBe(2 ** 32);
+    expect(loadConfig({ MAX_ARENA_BYTES: String(2 ** 30) }).models.maxArenaBytes).toBe(2 ** 30);
+    expect(() => loadConfig({ MAX_ARENA_BYTES: String(2 ** 32 + 1) })).toThrow(/MAX_ARENA_BYTES/);
+  });
+
+  test("hold at most 1 GiB of request bodies at once unless MAX_REQUEST_BYTES_IN_FLIGHT says otherwise, never less than one largest body", () => {
+    expect(loadConfig({}).http.maxRequestBytesInFlight).toBe(2 ** 30);
+    expect(loadConfig({ MAX_REQUEST_BYTES_IN_FLIGHT: String(256 * 2 ** 20) }).http.maxRequestBytesInFlight).toBe(256 * 2 ** 20);
+    expect(loadConfig({ MAX_REQUEST_BYTES: String(2 ** 31) }).http.maxRequestBytesInFlight).toBe(2 ** 31);
+    expect(() => loadConfig({ MAX_REQUEST_BYTES_IN_FLIGHT: String(32 * 2 ** 20) })).toThrow(/MAX_REQUEST_BYTES_IN_FLIGHT must be an integer in \[67108864, /);
+  });
+
   test("read SERVER_API_KEYS as a comma-separated list and refuse keys with whitespace without repeating them", () => {
     expect(loadConfig({ SERVER_API_KEYS: " k1, k2 ,," }).http.serverApiKeys).toEqual(["k1", "k2"]);
     expect(loadConfig({ SERVER_API_KEYS: "" }).http.serverApiKeys).toEqual([]);

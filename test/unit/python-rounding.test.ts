@@ -1,6 +1,6 @@
-// Tests of Python-style decimal rounding: nearest value, exact binary halves to the even digit.
+// Tests of Python-style rounding: round(x) to an integer and round(x, n) to decimals, exact halves to the even neighbour.
 import { describe, expect, test } from "bun:test";
-import { pythonFixed, pythonRound } from "../../src/python-rounding.ts";
+import { pythonFixed, pythonRound, roundHalfToEven } from "../../src/python-rounding.ts";
 
 describe("pythonRound (round(x, n))", () => {
   test("rounds to the nearest n-decimal value", () => {
@@ -39,5 +39,19 @@ describe("pythonFixed (f\"{x:.nf}\")", () => {
     expect(pythonFixed(12.345, 2)).toBe("12.35");
     expect(pythonFixed(-0.125, 2)).toBe("-0.12");
     expect(pythonFixed(0, 2)).toBe("0.00");
+  });
+});
+
+describe("roundHalfToEven", () => {
+  test("rounds exact halves to the even neighbour: 0.5→0, 1.5→2, 2.5→2, 3.5→4", () => {
+    expect([0.5, 1.5, 2.5, 3.5].map(roundHalfToEven)).toEqual([0, 2, 2, 4]);
+  });
+
+  test("rounds negative halves to the even neighbour: -1.5→-2, -2.5→-2", () => {
+    expect([-1.5, -2.5].map(roundHalfToEven)).toEqual([-2, -2]);
+  });
+
+  test("rounds non-halves to the nearest integer", () => {
+    expect([2.4999999, 2.5000001, 7, -0.2, 1e20].map(roundHalfToEven)).toEqual([2, 3, 7, -0, 1e20]);
   });
 });

@@ -3,13 +3,14 @@ import { Elysia, type TSchema } from "elysia";
 import type { TaskParams, TaskType } from "../../models/task.ts";
 import type { Pipeline } from "../../pipeline/pipeline.ts";
 import type { ImageInput } from "../../vision/image-input.ts";
-import { requestApiKey } from "../api-key.ts";
+import { requestApiKey } from "../roboflow-key.ts";
 import type { AppSettings } from "../settings.ts";
 import { confidenceValue, detectionParams, jsonResponse, keypointDetectionParams, maskParams, preprocessSwitches, runInference } from "../inference.ts";
 import {
   ClassificationRequest,
   ClassificationResponse,
   ErrorResponse,
+  errorAnswers,
   InstanceSegmentationRequest,
   InstanceSegmentationResponse,
   KeypointsDetectionRequest,
@@ -18,19 +19,8 @@ import {
   ObjectDetectionResponse,
 } from "../schemas.ts";
 
-// 401/403/502/504 also come from the Roboflow API when the model has to be downloaded first (503 too: unreachable).
-const ERRORS = {
-  400: ErrorResponse,
-  401: ErrorResponse,
-  403: ErrorResponse,
-  404: ErrorResponse,
-  413: ErrorResponse,
-  422: ErrorResponse,
-  500: ErrorResponse,
-  502: ErrorResponse,
-  503: ErrorResponse,
-  504: ErrorResponse,
-};
+// A model not in the cache is downloaded first: the Roboflow API's refusals and failures come back too.
+const ERRORS = { 400: ErrorResponse, 404: ErrorResponse, 422: ErrorResponse, 500: ErrorResponse, ...errorAnswers({ body: true, download: true, inference: true }) };
 
 const PIPELINE_NOTE =
   "Each image is decoded and preprocessed by a vision worker into shared memory, batched with other requests for the same model, run through ONNX Runtime, and postprocessed by a vision worker.";

@@ -1,14 +1,14 @@
 // Legacy route: POST/GET /{dataset_id}/{version_id} with the hosted API's query parameters and bodies.
 import { Elysia, t } from "elysia";
+import { requestDeadline } from "../../deadline.ts";
 import { InferenceError, InputImageError } from "../../errors.ts";
 import type { Pipeline } from "../../pipeline/pipeline.ts";
 import { DETECTION_DEFAULTS, type TaskParams, type TaskType } from "../../models/task.ts";
-import { requestDeadline } from "../../pipeline/deadline.ts";
 import type { ImageInput } from "../../vision/image-input.ts";
-import { requestApiKey } from "../api-key.ts";
+import { requestApiKey } from "../roboflow-key.ts";
 import type { AppSettings } from "../settings.ts";
 import { jsonResponse, keypointDetectionParams, maskParams, modelFor, preprocessSwitches, runInference } from "../inference.ts";
-import { ErrorResponse, MAX_DETECTIONS_LIMIT } from "../schemas.ts";
+import { ErrorResponse, errorAnswers, MAX_DETECTIONS_LIMIT } from "../schemas.ts";
 
 /** The reference floors legacy confidences here to avoid returning every anchor. */
 const CONFIDENCE_LOWER_BOUND = 0.01;
@@ -195,7 +195,7 @@ const detail = {
 };
 
 export function legacyRoutes(pipeline: Pipeline, settings: AppSettings) {
-  const responses = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 422: ErrorResponse, 500: ErrorResponse, 502: ErrorResponse, 503: ErrorResponse, 504: ErrorResponse };
+  const responses = { 400: ErrorResponse, 404: ErrorResponse, 422: ErrorResponse, 500: ErrorResponse, ...errorAnswers({ body: true, download: true, inference: true }) };
   return new Elysia()
     .post("/:dataset_id/:version_id", ({ request, params, query }) => legacyInference(pipeline, settings, request, params, query), {
       query: LegacyQuery,

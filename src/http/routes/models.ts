@@ -3,10 +3,10 @@ import { Elysia, t } from "elysia";
 import type { ModelInstance } from "../../pipeline/model-instance.ts";
 import type { Pipeline } from "../../pipeline/pipeline.ts";
 import type { HttpSettings } from "../settings.ts";
-import { requestApiKey } from "../api-key.ts";
+import { requestApiKey } from "../roboflow-key.ts";
 import { json } from "../errors.ts";
 import { handleModelImport, ModelImportForm, ModelImportResponse } from "../model-import.ts";
-import { ErrorResponse, ModelIdBody, ModelsDescriptions } from "../schemas.ts";
+import { ErrorResponse, errorAnswers, ModelIdBody, ModelsDescriptions } from "../schemas.ts";
 
 function describe(model: ModelInstance) {
   return {
@@ -36,23 +36,14 @@ function descriptions(pipeline: Pipeline) {
 }
 
 const tags = ["Model management"];
-/** Loading may download the model: the Roboflow API's refusals (401, 403, 404) and failures (502, 503, 504) come back as they are. */
-const LOAD_ERRORS = {
-  400: ErrorResponse,
-  401: ErrorResponse,
-  403: ErrorResponse,
-  404: ErrorResponse,
-  500: ErrorResponse,
-  502: ErrorResponse,
-  503: ErrorResponse,
-  504: ErrorResponse,
-};
+/** Loading may download the model: the Roboflow API's refusals (401, 403, 404) and failures (502, 503, 504, 507) come back as they are. */
+const LOAD_ERRORS = { 400: ErrorResponse, 404: ErrorResponse, 500: ErrorResponse, ...errorAnswers({ body: true, download: true }) };
 
 export function modelRoutes(pipeline: Pipeline, settings: HttpSettings) {
   return new Elysia()
     .get("/model/registry", () => descriptions(pipeline), {
       query: t.Object({ api_key: t.Optional(t.String()) }),
-      response: { 200: ModelsDescriptions },
+      response: { 200: ModelsDescriptions, ...errorAnswers({}) },
       detail: { tags, summary: "Loaded models", description: "The models this server has loaded, with their task, batch size and input size." },
     })
     .post(
@@ -80,7 +71,7 @@ export function modelRoutes(pipeline: Pipeline, settings: HttpSettings) {
       },
       {
         body: ModelIdBody,
-        response: { 200: ModelsDescriptions, 400: ErrorResponse },
+        response: { 200: ModelsDescriptions, 400: ErrorResponse, ...errorAnswers({ body: true }) },
         detail: {
           tags,
           summary: "Unload a model",
@@ -95,11 +86,11 @@ export function modelRoutes(pipeline: Pipeline, settings: HttpSettings) {
         await pipeline.host.unloadAll();
         return descriptions(pipeline);
       },
-      { response: { 200: ModelsDescriptions }, detail: { tags, summary: "Unload every model" } },
+      { response: { 200: ModelsDescriptions, ...errorAnswers({ body: true }) }, detail: { tags, summary: "Unload every model" } },
     )
     .post("/model/import", ({ body }) => handleModelImport(pipeline, body), {
       // The form is checked by the handler (a 400 naming the field); ModelImportForm documents it.
-      response: { 201: ModelImportResponse, 400: ErrorResponse, 409: ErrorResponse, 500: ErrorResponse },
+      response: { 201: ModelImportResponse, 400: ErrorResponse, 409: ErrorResponse, 500: ErrorResponse, ...errorAnswers({ body: true, writes: true }) },
       detail: {
         requestBody: { required: true, content: { "multipart/form-data": { schema: ModelImportForm as object } } },
         tags,
@@ -116,7 +107,7 @@ export function modelRoutes(pipeline: Pipeline, settings: HttpSettings) {
       },
       {
         query: t.Object({ api_key: t.Optional(t.String()) }),
-        response: { 200: t.Object({ status: t.Number(), message: t.String() }), ...LOAD_ERRORS },
+        response: { 200: t.Object({ status: t.Number(), message: t.String() }), 400: ErrorResponse, 404: ErrorResponse, 500: ErrorResponse, ...errorAnswers({ download: true }) },
         detail: { tags, summary: "Load a model (legacy)", description: "Loads a model, as the reference's /start route." },
       },
     )
@@ -127,6 +118,6 @@ export function modelRoutes(pipeline: Pipeline, settings: HttpSettings) {
         // The reference answers a JSON string, quotes included.
         return json(200, "Cache Cleared");
       },
-      { response: { 200: t.String() }, detail: { tags, summary: "Unload every model (legacy)" } },
+      { response: { 200: t.String(), ...errorAnswers({}) }, detail: { tags, summary: "Unload every model (legacy)" } },
     );
 }

@@ -1,6 +1,7 @@
 // RF-DETR families (detection and segmentation): query boxes, class logits and mask logits to detections in original-image pixels, polygons and binary masks (docs/model-families.md §1, §2).
 import { InferenceError } from "../../errors.ts";
-import { roundHalfToEven, staticCropRegion, type RescaleGeometry } from "../../vision/boxes.ts";
+import { roundHalfToEven } from "../../python-rounding.ts";
+import { staticCropRegion, type RescaleGeometry } from "../../vision/boxes.ts";
 import { maskToPolygon } from "../../vision/contours.ts";
 import { resizePlane, letterboxTarget } from "../../vision/float-resize.ts";
 import { maskAtImageResolution } from "../../vision/image-mask.ts";

@@ -11,11 +11,11 @@ import {
   parseImageSizeOption,
   planImport,
   taskFromOutputShapes,
-  weightsFileFor,
   writeImportedPackage,
   type OnnxInspection,
 } from "../../../src/models/import-model.ts";
 import { readModelPackage } from "../../../src/models/package.ts";
+import { PackageWriter, STAGING_DIR } from "../../../src/models/package-writer.ts";
 import { parseModelId } from "../../../src/models/model-id.ts";
 import { ultralyticsMetadata } from "../../fixtures/yolov8n.ts";
 
@@ -143,25 +143,27 @@ describe("import options and sizes", () => {
     expect(taskFromOutputShapes([[116, 8400], [32, 160, 160]])).toBe("instance-segmentation");
     expect(taskFromOutputShapes([[17, 3, 8400]])).toBeNull();
   });
-
-  test("weightsFileFor follows the reference's names", () => {
-    expect(weightsFileFor("object-detection", "yolov5v2s")).toBe("yolov5s_weights.onnx");
-    expect(weightsFileFor("instance-segmentation", "yolov5s-seg")).toBe("yolov5s_weights.onnx");
-    expect(weightsFileFor("instance-segmentation", "yolov7-seg")).toBe("weights.onnx");
-    expect(weightsFileFor("classification", "vit")).toBe("best.onnx");
-    expect(weightsFileFor("classification", "yolov8n")).toBe("weights.onnx");
-    expect(weightsFileFor("object-detection", "yolo_nas_s")).toBe("weights.onnx");
-  });
 });
 
 describe("package files and writing", () => {
   let cache: string;
   let weights: string;
+  let writer: PackageWriter;
   beforeAll(() => {
     cache = mkdtempSync(join(tmpdir(), "import-model-"));
     weights = join(cache, "source.onnx");
     writeFileSync(weights, "not really onnx");
+    writer = new PackageWriter({ modelCacheDir: cache, roboflowApiTimeoutMs: 120_000 });
   });
+  /** Writes `plan`'s package through a staging directory, as importModel does. */
+  const write = async (p: ReturnType<typeof plan>, overwrite: boolean) => {
+    const staged = await writer.stage("import");
+    try {
+      return await writeImportedPackage(staged, cache, p, weights, overwrite);
+    } finally {
+      await staged.discard();
+    }
+  };
   afterAll(() => rmSync(cache, { recursive: true, force: true }));
 
   const plan = () => planImport({ id: "imported/4" }, inspection([[7, 8400]], ultralytics("detect"), { imageSize: { width: 512, height: 384 } }));
@@ -177,7 +179,7 @@ describe("package files and writing", () => {
   });
 
   test("writes a package the server reads back, refuses to overwrite it unless asked, then replaces it whole", async () => {
-    const first = await writeImportedPackage(cache, plan(), weights, false);
+    const first = await write(plan(), false);
     expect(first.replaced).toBe(false);
     expect(first.dir).toBe(join(cache, "imported", "4"));
     const pkg = await readModelPackage(cache, parseModelId("imported/4"));
@@ -185,21 +187,22 @@ describe("package files and writing", () => {
     expect(pkg.preprocessing.resize).toMatchObject({ method: "stretch", width: 512, height: 384 });
     expect(readFileSync(pkg.weightsPath, "utf8")).toBe("not really onnx");
 
-    await expect(writeImportedPackage(cache, plan(), weights, false)).rejects.toMatchObject({ status: 409, message: expect.stringContaining("already exists") });
+    await expect(write(plan(), false)).rejects.toMatchObject({ status: 409, message: expect.stringContaining("already exists") });
 
     // Replaced by a YOLOv5 package: the old weights.onnx must not shadow yolov5s_weights.onnx.
     const v5 = planImport({ id: "imported/4", classNames: ["a", "b", "c"] }, inspection([[25200, 8]]));
-    const second = await writeImportedPackage(cache, v5, weights, true);
+    const second = await write(v5, true);
     expect(second.replaced).toBe(true);
     expect(readdirSync(second.dir).sort()).toEqual(["class_names.txt", "environment.json", "model_type.json", "yolov5s_weights.onnx"]);
     expect((await readModelPackage(cache, parseModelId("imported/4"))).modelType).toBe("yolov5");
     // No staging or retired directories are left behind.
     expect(readdirSync(join(cache, "imported"))).toEqual(["4"]);
+    expect(readdirSync(join(cache, STAGING_DIR))).toEqual([]);
   });
 
   test("importModel refuses an existing id before inspecting the file", async () => {
     let inspected = false;
-    const env = { cacheDir: cache, inspect: async () => ((inspected = true), inspection([[7, 8400]], ultralytics("detect"))) };
+    const env = { cacheDir: cache, writer, inspect: async () => ((inspected = true), inspection([[7, 8400]], ultralytics("detect"))) };
     await expect(importModel(weights, { id: "imported/4" }, env)).rejects.toMatchObject({ status: 409 });
     expect(inspected).toBe(false);
     const result = await importModel(weights, { id: "fresh/1" }, env);

@@ -7,7 +7,7 @@ import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ModelId } from "../../../src/models/model-id.ts";
-import { apiStatusError } from "../../../src/models/roboflow-api.ts";
+import { apiStatusError } from "../../../src/models/roboflow/api.ts";
 import type { ModelDevice } from "../../../src/pipeline/device-group.ts";
 import { ModelHost, type ModelProvisioner } from "../../../src/pipeline/model-host.ts";
 import type { VisionPool } from "../../../src/pipeline/vision-pool.ts";
@@ -44,7 +44,7 @@ function setup(provisioner?: ModelProvisioner, drainTimeoutMs = 1000) {
     unload: (instance: number) => void unloads.push(instance),
   } as unknown as ModelDevice;
   const pool = { attach() {}, detach: (instance: number) => void detached.push(instance) } as unknown as VisionPool;
-  const settings = { modelCacheDir: cache, arenaSlots: 2, unloadDrainTimeoutMs: drainTimeoutMs, classificationSoftmax: "logits" as const, rfdetrOnnxMaxResolution: 1600 };
+  const settings = { modelCacheDir: cache, arenaSlots: 2, maxArenaBytes: 2 ** 32, unloadDrainTimeoutMs: drainTimeoutMs, classificationSoftmax: "logits" as const, rfdetrOnnxMaxResolution: 1600 };
   const batching = { maxBatchSize: 1, batchMaxWaitMs: 0, batchSizeProbe: false };
   const registry = new ModelHost(settings, { maxQueue: 8, maxQueueWaitMs: 0 }, batching, device, pool, () => {}, provisioner);
   return { registry, loads, unloads, detached };

@@ -1,9 +1,8 @@
-// Tests for box rescaling: stretch and letterbox undo, static crop geometry, clipping, half-to-even rounding.
+// Tests for box rescaling: stretch and letterbox undo, static crop geometry, clipping, half-to-even rounding (through src/python-rounding.ts).
 import { describe, expect, test } from "bun:test";
 import {
   rescaleBoxes,
   responseBox,
-  roundHalfToEven,
   staticCropRegion,
   type RescaleGeometry,
 } from "../../../src/vision/boxes.ts";
@@ -15,20 +14,6 @@ function rescaled(box: [number, number, number, number], geometry: RescaleGeomet
 }
 
 const square640 = { inputWidth: 640, inputHeight: 640 };
-
-describe("roundHalfToEven", () => {
-  test("rounds exact halves to the even neighbour: 0.5→0, 1.5→2, 2.5→2, 3.5→4", () => {
-    expect([0.5, 1.5, 2.5, 3.5].map(roundHalfToEven)).toEqual([0, 2, 2, 4]);
-  });
-
-  test("rounds negative halves to the even neighbour: -1.5→-2, -2.5→-2", () => {
-    expect([-1.5, -2.5].map(roundHalfToEven)).toEqual([-2, -2]);
-  });
-
-  test("rounds non-halves to the nearest integer", () => {
-    expect([2.4999999, 2.5000001, 7, -0.2, 1e20].map(roundHalfToEven)).toEqual([2, 3, 7, -0, 1e20]);
-  });
-});
 
 describe("stretch", () => {
   test("scales x by w/W and y by h/H, then rounds half-to-even", () => {

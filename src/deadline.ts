@@ -1,5 +1,5 @@
-// Deadlines: a request's abort signal (its REQUEST_TIMEOUT_MS, its client leaving, a sibling image failing) and the answer an aborted wait gives.
-import { InferenceError } from "../errors.ts";
+// Deadlines: a request's abort signal (its REQUEST_TIMEOUT_MS, its client leaving, a sibling image failing) and the answer an aborted wait gives. The HTTP routes and the dispatcher both stop work on it, so it sits below both layers.
+import { InferenceError } from "./errors.ts";
 
 /** What an aborted request is answered with: the abort's own error (504 at the deadline, a sibling's failure), else 504. A client that left hears nothing. */
 export function abortError(signal: AbortSignal): InferenceError {

@@ -1,6 +1,6 @@
 // Roboflow API key of a request (spec §2.1): the key a download of a model missing from the cache may use.
+import { bearerKey } from "./guards/api-key.ts";
 import type { HttpSettings } from "./settings.ts";
-import { bearerKey } from "./guard.ts";
 
 /**
  * The request's Roboflow API key, in the reference's order: for /infer/* and /model/add the `Authorization: Bearer`

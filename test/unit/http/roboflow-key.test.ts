@@ -1,6 +1,6 @@
 // Specification of which Roboflow API key a request carries (spec §2.1) for downloading a model.
 import { describe, expect, test } from "bun:test";
-import { requestApiKey } from "../../../src/http/api-key.ts";
+import { requestApiKey } from "../../../src/http/roboflow-key.ts";
 
 const open = { serverApiKeys: [] };
 const req = (authorization?: string) => new Request("http://x/infer/object_detection", { headers: authorization ? { authorization } : {} });
