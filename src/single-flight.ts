@@ -20,6 +20,11 @@ export class SingleFlight<K, T, Tag = undefined> {
     return this.flights.has(key);
   }
 
+  /** Settles when the run for `key` going on now (if any) has ended, however it ended. */
+  async settled(key: K): Promise<void> {
+    await this.flights.get(key)?.promise.catch(() => undefined);
+  }
+
   /** The outcome of the run for `key`: the one going on, else a new one. */
   async run(key: K, flight: Flight<T, Tag>): Promise<T> {
     for (;;) {

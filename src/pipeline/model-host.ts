@@ -5,6 +5,7 @@
 // a new arena and a new id (model-instance.ts): an unload that gives up waiting for a slow batch leaves the old instance
 // to finish on its own, and nothing of it can ever reach a newer instance of the same model.
 import { InferenceError } from "../errors.ts";
+import { SingleFlight } from "../single-flight.ts";
 import { requestedModel } from "../models/aliases.ts";
 import type { ModelId } from "../models/model-id.ts";
 import { checkPackage, resolveModelSpec } from "../models/model-spec.ts";
@@ -37,7 +38,7 @@ export interface ModelHostSettings {
   rfdetrOnnxMaxResolution: number;
 }
 
-/** Puts a model's package into the cache when it is missing (the Roboflow API download, see roboflow-api.ts). */
+/** Puts a model's package into the cache when it is missing (the Roboflow API download, see roboflow/download.ts). */
 export interface ModelProvisioner {
   ensureCached(modelId: ModelId, apiKey?: string | null): Promise<void>;
 }
@@ -47,8 +48,8 @@ export class ModelHost {
   private readonly live = new Map<string, ModelInstance>();
   /** Every instance not yet released, live or being unloaded, by instance id: batch reports find theirs here. */
   private readonly instances = new Map<number, ModelInstance>();
-  /** Loads in progress, with the API key of the request that started each (a download may depend on it). */
-  private readonly loading = new Map<string, { apiKey: string | null; promise: Promise<ModelInstance> }>();
+  /** Loads in progress by model id, each tagged with the API key of the request that started it (a download may depend on it). */
+  private readonly loads = new SingleFlight<string, ModelInstance, string | null>();
   /** Unloads waiting for their admitted requests (at most unloadDrainTimeoutMs): a reload of the same id waits for them. */
   private readonly draining = new Map<string, Promise<void>>();
   private nextInstanceId = 1;
@@ -72,24 +73,16 @@ export class ModelHost {
   async get(rawId: string, apiKey?: string | null): Promise<ModelInstance> {
     const { key, modelId } = requestedModel(rawId);
     const ownKey = apiKey ?? null;
-    for (;;) {
-      const live = this.live.get(key);
-      if (live) return live;
-      await this.draining.get(key);
-      const pending = this.loading.get(key);
-      if (!pending) {
-        const promise = this.load(key, modelId, ownKey).finally(() => this.loading.delete(key));
-        this.loading.set(key, { apiKey: ownKey, promise });
-        return promise;
-      }
-      try {
-        return await pending.promise;
-      } catch (error) {
-        // A load that failed for want of (or for) its caller's key is not this caller's answer when its key differs.
-        const keyDependent = (error instanceof RoboflowApiError && error.keyDependent) || error instanceof ModelNotFoundError;
-        if (!keyDependent || pending.apiKey === ownKey) throw error;
-      }
-    }
+    const live = this.live.get(key);
+    if (live) return live;
+    await this.draining.get(key);
+    return this.loads.run(key, {
+      tag: ownKey,
+      done: () => this.live.get(key),
+      work: () => this.load(key, modelId, ownKey),
+      // A load that failed for want of (or for) its caller's key is not this caller's answer when its key differs.
+      retry: (error, theirs) => ((error instanceof RoboflowApiError && error.keyDependent) || error instanceof ModelNotFoundError) && theirs !== ownKey,
+    });
   }
 
   /** The instance serving `key` now, if any; never loads. */
@@ -112,7 +105,7 @@ export class ModelHost {
    */
   async unload(rawId: string): Promise<boolean> {
     const key = requestedModel(rawId).key;
-    await this.loading.get(key)?.promise.catch(() => undefined);
+    await this.loads.settled(key);
     const instance = this.live.get(key);
     if (!instance) {
       await this.draining.get(key);

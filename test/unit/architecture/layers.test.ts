@@ -8,7 +8,7 @@ const ROOT = resolve(import.meta.dir, "../../..");
 
 /**
  * Layers from the top; a file may import its own layer and any below it. `src/main.ts` and `src/config.ts` wire the
- * server together; `src/errors.ts` and `src/python-rounding.ts` are leaves every layer may use.
+ * server together; `src/errors.ts`, `src/python-rounding.ts`, `src/deadline.ts` and `src/single-flight.ts` are leaves every layer may use.
  */
 const LAYERS: [string, RegExp][] = [
   ["entry", /^src\/(main|config)\.ts$/],
@@ -19,7 +19,7 @@ const LAYERS: [string, RegExp][] = [
   ["models", /^src\/models\//],
   ["vision", /^src\/vision\//],
   ["native-bindings", /^native-bindings\//],
-  ["leaves", /^src\/(errors|python-rounding)\.ts$/],
+  ["leaves", /^src\/(errors|python-rounding|deadline|single-flight)\.ts$/],
 ];
 
 function layerOf(path: string): number {
