@@ -18,7 +18,6 @@ beforeAll(async () => {
     ARENA_SLOTS: "16",
     UNLOAD_DRAIN_TIMEOUT_MS: "300",
     INFERENCE_WORKERS_PER_DEVICE: "2",
-    MAX_QUEUE_WAIT_MS: "0",
   });
 });
 

@@ -24,7 +24,8 @@ export const SERVER_COMMAND = ["bun", "src/main.ts"];
 /**
  * Starts the server with `env` on top of a quiet default: no demo model, two vision workers, port 0,
  * one inference worker that batches up to MAX_BATCH_SIZE exactly (no batch probe), so tests of batching see the
- * sizes they set, and no Roboflow API key or reachable API (tests that download bring their own fake).
+ * sizes they set, no refusal for the expected wait (answers must not depend on this machine's speed; admission has
+ * its own tests), and no Roboflow API key or reachable API (tests that download bring their own fake).
  * `command` replaces SERVER_COMMAND (e.g. to run it inside a wrapper).
  */
 export async function startServerProcess(env: Record<string, string>, timeoutMs = 60_000, command: string[] = SERVER_COMMAND): Promise<ServerProcess> {
@@ -38,6 +39,7 @@ export async function startServerProcess(env: Record<string, string>, timeoutMs 
       NUM_WORKERS: "2",
       BATCH_SIZE_PROBE: "false",
       INFERENCE_WORKERS_PER_DEVICE: "1",
+      MAX_QUEUE_WAIT_MS: "0",
       API_BASE_URL: NO_ROBOFLOW_API,
       ROBOFLOW_API_KEY: "",
       API_KEY: "",
