@@ -204,21 +204,21 @@ const TASK_NAMES: Record<string, TaskType> = {
   "instance-segmentation": "instance-segmentation",
   classify: "classification",
   classification: "classification",
+  pose: "keypoint-detection",
+  "keypoint-detection": "keypoint-detection",
 };
 
 /** Ultralytics tasks this server cannot serve, with what they are. */
 const UNSUPPORTED_TASKS: Record<string, string> = {
-  pose: "keypoint detection",
-  "keypoint-detection": "keypoint detection",
   obb: "oriented bounding boxes",
 };
 
-/** A task as Ultralytics (`detect`, `segment`, `classify`) or Roboflow (`object-detection`, …) names it. */
+/** A task as Ultralytics (`detect`, `segment`, `pose`, `classify`) or Roboflow (`object-detection`, …) names it. */
 export function parseTask(text: string): TaskType {
   const key = text.trim().toLowerCase();
   const task = TASK_NAMES[key];
   if (task) return task;
-  const known = "detect / object-detection, segment / instance-segmentation, classify / classification";
+  const known = "detect / object-detection, segment / instance-segmentation, pose / keypoint-detection, classify / classification";
   if (key in UNSUPPORTED_TASKS) throw new MetadataError(`task "${text}" (${UNSUPPORTED_TASKS[key]}) is not supported by this server; it serves ${known}`);
   throw new MetadataError(`unknown task "${text}"; expected ${known}`);
 }

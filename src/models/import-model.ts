@@ -10,6 +10,7 @@ import { basename, dirname, relative, resolve, sep } from "node:path";
 import { InferenceError } from "../errors.ts";
 import {
   modelTypeFromDescription,
+  parsePythonLiteral,
   parseClassNames,
   parseImageSize,
   parseTask,
@@ -20,7 +21,7 @@ import type { FamilyLayout } from "./families/family.ts";
 import { familySelectedBy, resolveFamily, type ResolvedFamily } from "./families/table.ts";
 import { InvalidModelIdError, parseModelId, type ModelId, type VersionedModelId } from "./model-id.ts";
 import { resolveBatch, type TensorSignature } from "./model-io.ts";
-import { BrokenPackageError, packageDir } from "./package.ts";
+import { BrokenPackageError, KEYPOINTS_METADATA_FILE, packageDir } from "./package.ts";
 import type { TaskType } from "./task.ts";
 import { weightsFileName, type PackageWriter, type StagedPackage } from "./package-writer.ts";
 
@@ -65,6 +66,8 @@ export interface OnnxInspection {
 export interface ImportPlan {
   modelId: ModelId;
   taskType: TaskType;
+  /** Keypoints per object of a pose export (Ultralytics' `kpt_shape`), null for other tasks. */
+  keypointCount: number | null;
   modelType: string;
   weightsFile: string;
   classNames: string[];
@@ -145,11 +148,28 @@ export function checkImageInput(inputs: readonly TensorSignature[]): TensorSigna
 /** The task a model's output shapes imply, or null when they fit none or several. */
 export function taskFromOutputShapes(shapes: number[][]): TaskType | null {
   if (shapes.length === 1 && shapes[0]!.length === 1) return "classification";
+  // RF-DETR segmentation: query boxes, logits and one mask per query.
+  const [boxes, logits, masks] = shapes;
+  if (shapes.length === 3 && boxes?.length === 2 && boxes[1] === 4 && logits?.length === 2 && masks?.length === 3 && masks[0] === boxes[0]) return "instance-segmentation";
   const hasPrototypes = shapes.some((s) => s.length === 3 && s[0] === 32);
   const matrices = shapes.filter((s) => s.length === 2).length;
   if (hasPrototypes && matrices >= 1) return "instance-segmentation";
   if (!hasPrototypes && matrices >= 1 && shapes.every((s) => s.length === 2 || s.length === 4)) return "object-detection";
   return null;
+}
+
+/** A pose export's keypoints per object, from Ultralytics' `kpt_shape` metadata ("[17, 3]"); an ImportError when it has none. */
+export function keypointCountOf(metadata: Record<string, string>): number {
+  let shape: unknown;
+  try {
+    shape = metadata.kpt_shape === undefined ? undefined : parsePythonLiteral(metadata.kpt_shape);
+  } catch {}
+  if (!Array.isArray(shape) || !Number.isInteger(shape[0]) || shape[0] < 1 || (shape[1] !== 2 && shape[1] !== 3)) {
+    throw new ImportError(
+      `a keypoint model needs its keypoint count: the export has no usable \`kpt_shape\` metadata (got ${JSON.stringify(metadata.kpt_shape ?? null)}); export it with Ultralytics, or write keypoints_metadata.json into a package by hand.`,
+    );
+  }
+  return shape[0] as number;
 }
 
 /** Class names from `--classes`: a comma-separated list, or a JSON array (for names holding commas). */
@@ -220,6 +240,7 @@ export function planImport(options: ImportOptions, inspection: OnnxInspection): 
     }
   }
 
+  const keypointCount = taskType === "keypoint-detection" ? keypointCountOf(metadata) : null;
   const requestedType = options.modelType?.trim() || undefined;
   const describedType = modelTypeFromDescription(metadata.description) ?? undefined;
   const hint = requestedType ?? describedType ?? "";
@@ -229,7 +250,7 @@ export function planImport(options: ImportOptions, inspection: OnnxInspection): 
       classNames,
       multiLabel: false,
       outputNames: inspection.outputs.map((o) => o.name),
-      maxKeypoints: null,
+      maxKeypoints: keypointCount,
       input: inspection.imageSize,
       resize: { method: "stretch", padRgb: [0, 0, 0], width: inspection.imageSize.width, height: inspection.imageSize.height },
     });
@@ -246,6 +267,7 @@ export function planImport(options: ImportOptions, inspection: OnnxInspection): 
   return {
     modelId,
     taskType,
+    keypointCount,
     modelType,
     weightsFile: weightsFileName(taskType, modelType),
     classNames,
@@ -265,11 +287,22 @@ export function packageFiles(plan: ImportPlan): Record<string, string> {
     CLASS_MAP: Object.fromEntries(plan.classNames.map((name, i) => [String(i), name])),
   };
   const modelType = { project_task_type: plan.taskType, model_type: plan.modelType, model_id: plan.modelId.id };
-  return {
+  const files: Record<string, string> = {
     "environment.json": JSON.stringify(environment, null, 2) + "\n",
     "class_names.txt": plan.classNames.join("\n") + "\n",
     "model_type.json": JSON.stringify(modelType, null, 4) + "\n",
   };
+  if (plan.keypointCount !== null) files[KEYPOINTS_METADATA_FILE] = JSON.stringify(keypointsMetadataFor(plan.classNames.length, plan.keypointCount), null, 2) + "\n";
+  return files;
+}
+
+/**
+ * keypoints_metadata.json for an export that carries only its keypoint count: every class has that many keypoints,
+ * named by their index (an Ultralytics export names none; rename them in the file to name them in answers).
+ */
+export function keypointsMetadataFor(classCount: number, keypointCount: number): { object_class_id: number; keypoints: Record<string, string> }[] {
+  const keypoints = Object.fromEntries(Array.from({ length: keypointCount }, (_, j) => [String(j), String(j)]));
+  return Array.from({ length: classCount }, (_, classId) => ({ object_class_id: classId, keypoints }));
 }
 
 /** The package directory of `modelId`, refusing any path that would leave the cache. */

@@ -76,7 +76,8 @@ describe("parseTask", () => {
   });
 
   test("says which tasks are not served and which are unknown", () => {
-    expect(() => parseTask("pose")).toThrow(/task "pose" \(keypoint detection\) is not supported/);
+    expect(parseTask("pose")).toBe("keypoint-detection");
+    expect(() => parseTask("obb")).toThrow(/task "obb" \(oriented bounding boxes\) is not supported/);
     expect(() => parseTask("obb")).toThrow(/oriented bounding boxes/);
     expect(() => parseTask("depth")).toThrow(/unknown task "depth"; expected detect/);
   });

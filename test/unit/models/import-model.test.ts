@@ -34,6 +34,32 @@ function inspection(outputShapes: number[][], metadata: Record<string, string> =
 
 const ultralytics = (task: string, extra: Record<string, string> = {}) => ({ ...ultralyticsMetadata(COCO3, 640, "batch"), task, ...extra });
 
+describe("planImport: keypoint and RF-DETR exports", () => {
+  test("an Ultralytics pose export imports as keypoint detection, its keypoint count from kpt_shape, and writes keypoints_metadata.json", () => {
+    const metadata = ultralytics("pose", { kpt_shape: "[17, 3]", description: "Ultralytics YOLOv8n-pose model trained on coco-pose.yaml" });
+    const plan = planImport({ id: "pose/1" }, inspection([[4 + 3 + 51, 8400]], metadata));
+    expect(plan).toMatchObject({ taskType: "keypoint-detection", modelType: "yolov8n-pose", keypointCount: 17, layout: { family: "yolov8-pose", numKeypoints: 17 } });
+    const files = packageFiles(plan);
+    const keypoints = JSON.parse(files["keypoints_metadata.json"]!);
+    expect(keypoints).toHaveLength(3);
+    expect(keypoints[2]).toMatchObject({ object_class_id: 2 });
+    expect(Object.keys(keypoints[0].keypoints)).toHaveLength(17);
+  });
+
+  test("a pose export without kpt_shape is refused, naming the metadata it needs", () => {
+    expect(() => planImport({ id: "pose/1" }, inspection([[58, 8400]], ultralytics("pose")))).toThrow(/keypoint model needs its keypoint count: the export has no usable `kpt_shape`/);
+  });
+
+  test("an RF-DETR export is told from YOLO-NAS by its output names; its segmenter by its third, per-query mask output", () => {
+    const names = (...outputs: string[]) => ({ outputs: outputs.map((name) => ({ name, elementType: "float32", shape: ["batch"] as (number | string)[] })) });
+    const detector = planImport({ id: "rf/1", classNames: ["a", "b"] }, inspection([[300, 4], [300, 3]], {}, names("dets", "labels")));
+    expect(detector).toMatchObject({ taskType: "object-detection", modelType: "rfdetr-base", layout: { family: "rfdetr", numQueries: 300, numColumns: 3 } });
+    expect(planImport({ id: "nas/1", classNames: ["a", "b", "c"] }, inspection([[300, 4], [300, 3]]))).toMatchObject({ layout: { family: "yolonas" } });
+    const segmenter = planImport({ id: "rfs/1", classNames: ["a", "b"] }, inspection([[200, 4], [200, 3], [200, 108, 108]], {}, names("dets", "labels", "masks")));
+    expect(segmenter).toMatchObject({ taskType: "instance-segmentation", layout: { family: "rfdetr-seg", maskHeight: 108 } });
+  });
+});
+
 describe("planImport", () => {
   test("an Ultralytics detection export needs only an id: task, names and type come from its metadata", () => {
     const plan = planImport({ id: "my-det/1" }, inspection([[7, 8400]], ultralytics("detect", { description: "Ultralytics YOLO11n model trained on data.yaml" })));
@@ -95,7 +121,7 @@ describe("planImport", () => {
   });
 
   test("unknown and unsupported tasks, unreadable names, bad inputs and bad ids are refused with the reason", () => {
-    expect(() => planImport({ id: "d/1" }, inspection([[7, 8400]], ultralytics("pose")))).toThrow(/task "pose" \(keypoint detection\) is not supported/);
+    expect(() => planImport({ id: "d/1" }, inspection([[7, 8400]], ultralytics("obb")))).toThrow(/task "obb" \(oriented bounding boxes\) is not supported/);
     expect(() => planImport({ id: "d/1", task: "track" }, inspection([[7, 8400]], ultralytics("detect")))).toThrow(/unknown task "track"/);
     expect(() => planImport({ id: "d/1" }, inspection([[7, 8400]], { task: "detect", names: "{0: 'a', 5: 'b'}" }))).toThrow(/keys must be the class ids.*pass the class names/);
     const nhwc = inspection([[7, 8400]], ultralytics("detect"), { inputs: [{ name: "images", elementType: "uint8", shape: [1, 640, 640, 3] }] });
