@@ -4,7 +4,7 @@
 // decoding that JPEG (bench/decode-floor.ts), and (b) this server serving a model whose inference costs next to nothing
 // (free-yolov8n/1: YOLOv8n detection's input and output, test/fixtures/free-model.ts) at a few closed-loop levels, with its
 // CPU time per request by thread group; their ratio says what share of the decoding cores' work the server turns into answers.
-import { measureDecodeFloor } from "./decode-floor.ts";
+import { measureDecodeFloor, type DecodeFloorResult } from "./decode-floor.ts";
 import type { BenchImage } from "./images.ts";
 import { sendRequest, type LoadTarget } from "./request-sender.ts";
 import { checkFeedTargets, type FeedImageResult, type FeedLevel, type FeedResult } from "./results.ts";
@@ -12,6 +12,7 @@ import { measureServerLevel } from "./server-level.ts";
 import { arenaBytes, scrapeMetrics } from "./server-metrics.ts";
 import { startBenchServer } from "./server-process.ts";
 import { requestBodies } from "./tasks.ts";
+import { THREAD_GROUPS } from "./thread-cpu.ts";
 
 export const FEED_MODEL_ID = "free-yolov8n/1";
 const FEED_ROUTE = "/infer/object_detection";
@@ -29,9 +30,10 @@ export interface FeedOptions {
   timeoutSeconds: number;
 }
 
-/** A level's share of the decode floor. */
-export function feedLevel(level: Omit<FeedLevel, "ofFloor">, floorImagesPerSec: number): FeedLevel {
-  return { ...level, ofFloor: level.reqPerSec / floorImagesPerSec };
+/** A level's share of the decode floor, by throughput and by CPU time. */
+export function feedLevel(level: Omit<FeedLevel, "ofFloor" | "cpuOfFloor">, floor: Pick<DecodeFloorResult, "imagesPerSec" | "cpuMsPerDecode">): FeedLevel {
+  const cpuMsPerRequest = THREAD_GROUPS.reduce((sum, group) => sum + level.cpuMsPerRequest[group], 0);
+  return { ...level, ofFloor: level.reqPerSec / floor.imagesPerSec, cpuOfFloor: floor.cpuMsPerDecode / cpuMsPerRequest };
 }
 
 export async function measureFeed(options: FeedOptions, log: (message: string) => void): Promise<FeedResult | string> {
@@ -41,14 +43,14 @@ export async function measureFeed(options: FeedOptions, log: (message: string) =
     for (const image of options.images) {
       log(`feed: ${image.name} (${(image.jpeg.length / 1024).toFixed(0)} KiB)`);
       const floor = await measureDecodeFloor(image.jpeg, { workers: options.floorWorkers, warmupSeconds: options.warmupSeconds, seconds: options.seconds, gcEveryBytes: options.gcEveryBytes });
-      log(`  decode floor: ${floor.imagesPerSec.toFixed(2)} images/s (${floor.workers} workers, p50 ${floor.decodeMs.p50.toFixed(1)} ms per decode)`);
+      log(`  decode floor: ${floor.imagesPerSec.toFixed(2)} images/s (${floor.workers} workers, p50 ${floor.decodeMs.p50.toFixed(1)} ms per decode, ${floor.cpuMsPerDecode.toFixed(1)} ms of CPU)`);
       const target: LoadTarget = { url: server.url, path: FEED_ROUTE, bodies: requestBodies(FEED_MODEL_ID, [image]), timeoutMs: options.timeoutSeconds * 1000 };
       const probe = await sendRequest(target, target.bodies[0]!);
       if (probe.kind !== "answered" || probe.status !== 200) return `the server answered ${JSON.stringify(probe)} on ${FEED_ROUTE} for ${image.name}`;
       const levels: FeedLevel[] = [];
       for (const concurrency of options.concurrency) {
-        const level = feedLevel(await measureServerLevel(server, target, FEED_MODEL_ID, { concurrency, warmupSeconds: options.warmupSeconds, seconds: options.seconds }), floor.imagesPerSec);
-        log(`  server c=${concurrency}: ${level.reqPerSec.toFixed(2)} req/s, ${(level.ofFloor * 100).toFixed(0)}% of the floor, p50 ${level.latencyMs.p50.toFixed(1)} ms`);
+        const level = feedLevel(await measureServerLevel(server, target, FEED_MODEL_ID, { concurrency, warmupSeconds: options.warmupSeconds, seconds: options.seconds }), floor);
+        log(`  server c=${concurrency}: ${level.reqPerSec.toFixed(2)} req/s, ${(level.ofFloor * 100).toFixed(0)}% of the floor (${(level.cpuOfFloor * 100).toFixed(0)}% by CPU time), p50 ${level.latencyMs.p50.toFixed(1)} ms`);
         levels.push(level);
       }
       images.push({ image: { name: image.name, width: image.width, height: image.height, bytes: image.jpeg.length }, floor, levels });

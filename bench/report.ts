@@ -120,9 +120,10 @@ function feedSection(feed: FeedResult): string {
     `### Feed: \`${feed.modelId}\` (YOLOv8n detection's input and output, inference a channel mean)`,
     "Per image, the decode floor (one worker per core doing nothing but the server's JPEG -> RGB decode, images/s of all together; " +
       "ms per decode with every core busy) and this server serving a model whose inference costs next to nothing, closed loop; " +
-      "`of floor` is req/s over the floor's images/s, what share of the decoding cores' work the server turns into answers:\n\n" +
+      "`of floor` is req/s over the floor's images/s, what share of the decoding cores' work the server turns into answers; " +
+      "`of floor by CPU` is the floor's CPU time per decode over the server's per request, what `of floor` comes to when the server has the cores to itself:\n\n" +
       table(
-        ["image", "decode floor", "per decode", "clients", "req/s", "of floor", "p50", "p99", "not 2xx", "batch sizes (size x calls)", ...PIPELINE_STAGES],
+        ["image", "decode floor", "per decode", "clients", "req/s", "of floor", "of floor by CPU", "p50", "p99", "not 2xx", "batch sizes (size x calls)", ...PIPELINE_STAGES],
         rows.map(({ image, floor, l }) => [
           imageLabel(image),
           `${rate(floor.imagesPerSec)} images/s`,
@@ -130,6 +131,7 @@ function feedSection(feed: FeedResult): string {
           String(l.concurrency),
           rate(l.reqPerSec),
           `${(l.ofFloor * 100).toFixed(0)}%`,
+          `${(l.cpuOfFloor * 100).toFixed(0)}%`,
           `${ms(l.latencyMs.p50)} ms`,
           `${ms(l.latencyMs.p99)} ms`,
           problems(l.outcomes),
@@ -138,7 +140,7 @@ function feedSection(feed: FeedResult): string {
         ]),
       ),
     "CPU time of the server per answered request, by thread (ms, as for the tasks above); `decode floor` is the CPU time one decode takes " +
-      "at the floor (its workers' cores over its images/s), the least a request can cost:\n\n" +
+      "at the floor (the benchmark process's CPU time over the floor's window per decode), the least a request can cost:\n\n" +
       table(
         ["image", "clients", ...THREAD_GROUPS, "total", "decode floor"],
         rows.map(({ image, floor, l }) => [
@@ -146,7 +148,7 @@ function feedSection(feed: FeedResult): string {
           String(l.concurrency),
           ...THREAD_GROUPS.map((group) => ms(l.cpuMsPerRequest[group])),
           ms(THREAD_GROUPS.reduce((sum, group) => sum + l.cpuMsPerRequest[group], 0)),
-          ms((floor.workers * 1000) / floor.imagesPerSec),
+          ms(floor.cpuMsPerDecode),
         ]),
       ),
     `Arena of \`${feed.modelId}\` (\`arena_bytes\`): ${mib(feed.arenaBytes)} MiB for ${feed.arenaSlots} slots.`,

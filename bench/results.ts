@@ -66,6 +66,11 @@ export interface TaskResult {
 export interface FeedLevel extends ServerLevel {
   /** req/s over the decode floor's images/s for the same image. */
   ofFloor: number;
+  /**
+   * The floor's CPU ms per decode over the server's CPU ms per request (all threads): what `ofFloor` comes to once the server
+   * has the cores to itself and keeps them busy, and a steadier reading of it on a machine shared with other work.
+   */
+  cpuOfFloor: number;
 }
 
 export interface FeedImageResult {

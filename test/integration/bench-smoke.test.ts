@@ -35,6 +35,8 @@ test("bun run bench --smoke measures the bare model, the server, the open loop, 
       expect(levels.map((l) => l.concurrency)).toEqual([4]);
       expect(levels[0]!.ofFloor).toBeCloseTo(levels[0]!.reqPerSec / floor.imagesPerSec, 9);
       expect(levels[0]!.cpuMsPerRequest.vision).toBeGreaterThan(0);
+      expect(floor.cpuMsPerDecode).toBeGreaterThan(0);
+      expect(levels[0]!.cpuOfFloor).toBeGreaterThan(0);
     }
     expect(feed.arenaBytes).toBeGreaterThan(0);
     expect(feed.targets.map((t) => t.name)).toContain("feed / decode floor at 1920x1080, concurrency 4");

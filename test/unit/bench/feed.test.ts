@@ -22,21 +22,22 @@ function level(concurrency: number, reqPerSec: number, floorImagesPerSec: number
       drainSeconds: 0,
       batchSizes: {},
       stageMeansMs: { queue_wait: 0, preprocess: 0, batch_wait: 0, inference: 0, postprocess: 0 },
-      cpuMsPerRequest: EMPTY_CPU,
+      cpuMsPerRequest: { ...EMPTY_CPU, vision: 10, libvips: 10 },
       rssMiB: 0,
     },
-    floorImagesPerSec,
+    { imagesPerSec: floorImagesPerSec, cpuMsPerDecode: 10 },
   );
 }
 
 function image(width: number, height: number, floorImagesPerSec: number, levels: FeedLevel[]): FeedImageResult {
-  return { image: { name: `${width}x${height}.jpg`, width, height, bytes: 1 }, floor: decodeFloor([Array(floorImagesPerSec * 10).fill(5)], 10), levels };
+  return { image: { name: `${width}x${height}.jpg`, width, height, bytes: 1 }, floor: decodeFloor([Array(floorImagesPerSec * 10).fill(5)], 10, floorImagesPerSec * 10 * 0.005), levels };
 }
 
 describe("decode floor", () => {
-  test("counts every worker's decodes inside the window, per second of it", () => {
-    const floor = decodeFloor([[10, 12, 14], [11, 13]], 2);
+  test("counts every worker's decodes inside the window, per second of it, and the CPU time per decode", () => {
+    const floor = decodeFloor([[10, 12, 14], [11, 13]], 2, 0.06);
     expect(floor).toMatchObject({ workers: 2, seconds: 2, decodes: 5, imagesPerSec: 2.5 });
+    expect(floor.cpuMsPerDecode).toBeCloseTo(12, 9);
     expect(floor.decodeMs.p50).toBe(12);
   });
 
@@ -47,12 +48,17 @@ describe("decode floor", () => {
     expect(floor.decodes).toBeGreaterThan(0);
     expect(floor.imagesPerSec).toBeCloseTo(floor.decodes / 0.3, 6);
     expect(floor.decodeMs.p50).toBeLessThan(300);
+    // The worker's own thread, sharp's and libvips's: at most what one busy core and the window allow, with some slack.
+    expect(floor.cpuMsPerDecode).toBeGreaterThan(0);
+    expect(floor.cpuMsPerDecode * floor.decodes).toBeLessThan(2 * 300);
   });
 });
 
 describe("feed targets", () => {
-  test("a level's share of the floor is its req/s over the floor's images/s", () => {
-    expect(level(32, 45, 90).ofFloor).toBe(0.5);
+  test("a level's share of the floor is its req/s over the floor's images/s, and by CPU the floor's ms per decode over its ms per request", () => {
+    const half = level(32, 45, 90);
+    expect(half.ofFloor).toBe(0.5);
+    expect(half.cpuOfFloor).toBe(0.5);
   });
 
   test("ask 0.6 of the floor for a VGA frame and 0.7 from full HD up", () => {
