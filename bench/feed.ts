@@ -14,7 +14,7 @@ import { startBenchServer } from "./server-process.ts";
 import { requestBodies } from "./tasks.ts";
 import { THREAD_GROUPS } from "./thread-cpu.ts";
 
-export const FEED_MODEL_ID = "free-yolov8n/1";
+const FEED_MODEL_ID = "free-yolov8n/1";
 const FEED_ROUTE = "/infer/object_detection";
 
 export interface FeedOptions {

@@ -226,11 +226,11 @@ async function measureSoak(images: BenchImage[]): Promise<BenchResult["soak"]> {
   }
 }
 
-async function runFeed(): Promise<FeedResult | undefined> {
+async function runFeed(images: BenchImage[]): Promise<FeedResult | undefined> {
   const result = await measureFeed(
     {
       cacheDir,
-      images: await feedImages(options.feedImages),
+      images,
       concurrency: options.feedConcurrency,
       warmupSeconds: options.warmupSeconds,
       seconds: options.seconds,
@@ -254,9 +254,10 @@ await buildFixtures(cacheDir);
 // The soak serves the images the model tasks send: a run of the feed measure alone has neither.
 const soakRuns = runs("soak") && options.soakRequests > 0 && modelTasks.length > 0;
 const images = modelTasks.length > 0 ? await benchImages(options.imagesPerSize) : [];
+const feedImagesSent = options.tasks.includes(FEED) ? await feedImages(options.feedImages) : [];
 const tasks: TaskResult[] = [];
 for (const task of modelTasks) tasks.push(await measureTask(task, images));
-const feed = options.tasks.includes(FEED) ? await runFeed() : undefined;
+const feed = feedImagesSent.length > 0 ? await runFeed(feedImagesSent) : undefined;
 const soak = soakRuns ? await measureSoak(images) : undefined;
 
 const anyBare = tasks.find((t) => t.bare)?.bare;
