@@ -1,7 +1,7 @@
 // Benchmark report: one run's results as Markdown tables, and the generated section of BENCHMARKS.md they replace.
 import { machineLine } from "./machine.ts";
 import type { OutcomeCounts } from "./request-sender.ts";
-import type { BenchResult, ServerLevel, TargetCheck, TaskResult } from "./results.ts";
+import type { BenchResult, FeedResult, ServerLevel, TargetCheck, TaskResult } from "./results.ts";
 import { PIPELINE_STAGES } from "./server-metrics.ts";
 import { THREAD_GROUPS } from "./thread-cpu.ts";
 
@@ -15,6 +15,7 @@ const TASK_TITLES: Record<string, string> = {
 };
 
 const ms = (v: number) => (Number.isFinite(v) ? (v >= 100 ? v.toFixed(0) : v.toFixed(1)) : "–");
+const mib = (bytes: number) => (Number.isFinite(bytes) ? (bytes / 2 ** 20).toFixed(0) : "–");
 const rate = (v: number) => (Number.isFinite(v) ? (v >= 100 ? v.toFixed(0) : v.toFixed(2)) : "–");
 
 function table(header: string[], rows: string[][]): string {
@@ -106,24 +107,69 @@ function taskSection(t: TaskResult): string {
   }
   if (t.server) {
     const peaks = [`server ${t.server.peakRssMiB.toFixed(0)} MiB`, ...(t.baseline ? [`baseline ${t.baseline.peakRssMiB.toFixed(0)} MiB`] : [])];
-    parts.push(`Peak resident memory: ${peaks.join(", ")}.`);
+    parts.push(`Peak resident memory: ${peaks.join(", ")}. The model's arena (\`arena_bytes\`): ${mib(t.server.arenaBytes)} MiB.`);
   }
   if (t.targets.length > 0) parts.push("Targets:\n\n" + table(["target", "measured", "required", "", "from"], targetRows(t.targets)));
   return parts.join("\n\n");
 }
 
-/** The generated section: machine, command, every task's tables, the memory soak. */
+function feedSection(feed: FeedResult): string {
+  const rows = feed.images.flatMap(({ image, floor, levels }) => levels.map((l) => ({ image, floor, l })));
+  const imageLabel = (image: FeedResult["images"][number]["image"]) => `${image.width}x${image.height} (${(image.bytes / 1024).toFixed(0)} KiB)`;
+  return [
+    `### Feed: \`${feed.modelId}\` (YOLOv8n detection's input and output, inference a channel mean)`,
+    "Per image, the decode floor (one worker per core doing nothing but the server's JPEG -> RGB decode, images/s of all together; " +
+      "ms per decode with every core busy) and this server serving a model whose inference costs next to nothing, closed loop; " +
+      "`of floor` is req/s over the floor's images/s, what share of the decoding cores' work the server turns into answers; " +
+      "`of floor by CPU` is the floor's CPU time per decode over the server's per request, what `of floor` comes to when the server has the cores to itself:\n\n" +
+      table(
+        ["image", "decode floor", "per decode", "clients", "req/s", "of floor", "of floor by CPU", "p50", "p99", "not 2xx", "batch sizes (size x calls)", ...PIPELINE_STAGES],
+        rows.map(({ image, floor, l }) => [
+          imageLabel(image),
+          `${rate(floor.imagesPerSec)} images/s`,
+          `${ms(floor.decodeMs.p50)} ms`,
+          String(l.concurrency),
+          rate(l.reqPerSec),
+          `${(l.ofFloor * 100).toFixed(0)}%`,
+          `${(l.cpuOfFloor * 100).toFixed(0)}%`,
+          `${ms(l.latencyMs.p50)} ms`,
+          `${ms(l.latencyMs.p99)} ms`,
+          problems(l.outcomes),
+          Object.entries(l.batchSizes).map(([size, n]) => `${size}x${n}`).join(" ") || "–",
+          ...PIPELINE_STAGES.map((stage) => ms(l.stageMeansMs[stage])),
+        ]),
+      ),
+    "CPU time of the server per answered request, by thread (ms, as for the tasks above); `decode floor` is the CPU time one decode takes " +
+      "at the floor (the benchmark process's CPU time over the floor's window per decode), the least a request can cost:\n\n" +
+      table(
+        ["image", "clients", ...THREAD_GROUPS, "total", "decode floor"],
+        rows.map(({ image, floor, l }) => [
+          `${image.width}x${image.height}`,
+          String(l.concurrency),
+          ...THREAD_GROUPS.map((group) => ms(l.cpuMsPerRequest[group])),
+          ms(THREAD_GROUPS.reduce((sum, group) => sum + l.cpuMsPerRequest[group], 0)),
+          ms(floor.cpuMsPerDecode),
+        ]),
+      ),
+    `Arena of \`${feed.modelId}\` (\`arena_bytes\`): ${mib(feed.arenaBytes)} MiB for ${feed.arenaSlots} slots.`,
+    "Targets:\n\n" + table(["target", "measured", "required", "", "from"], targetRows(feed.targets)),
+  ].join("\n\n");
+}
+
+/** The generated section: machine, command, every task's tables, the feed measure, the memory soak. */
 export function markdownReport(result: BenchResult, charts: { task: string; files: string[] }[]): string {
   const parts = [
     `## Results of ${result.startedAt.slice(0, 10)}${result.smoke ? " (smoke run: not representative)" : ""}`,
     `Machine: ${machineLine(result.machine)}.`,
-    `Command: \`${result.command}\` (${Math.round(result.durationSeconds)} s in all). Images: ${result.images.length} JPEG scenes sent round robin (${result.images.map((i) => `${i.name} ${(i.bytes / 1024).toFixed(0)} KiB`).join(", ")}).`,
+    `Command: \`${result.command}\` (${Math.round(result.durationSeconds)} s in all).` +
+      (result.images.length > 0 ? ` Images: ${result.images.length} JPEG scenes sent round robin (${result.images.map((i) => `${i.name} ${(i.bytes / 1024).toFixed(0)} KiB`).join(", ")}).` : ""),
   ];
   for (const t of result.tasks) {
     parts.push(taskSection(t));
     const files = charts.find((c) => c.task === t.task)?.files ?? [];
     if (files.length > 0) parts.push(files.map((f) => `![${t.task} ${f.includes("latency") ? "latency" : "throughput"}](${f})`).join("\n"));
   }
+  if (result.feed) parts.push(feedSection(result.feed));
   if (result.soak) {
     const s = result.soak;
     parts.push(

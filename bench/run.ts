@@ -1,12 +1,15 @@
-// Benchmark run (`bun run bench`): bare model, this server (closed and open loop), the sequential baseline and a memory soak, per task, in one run.
+// Benchmark run (`bun run bench`): bare model, this server (closed and open loop), the sequential baseline and a memory soak, per task,
+// and the feed measure (bench/feed.ts), in one run.
 //
-//   bun run bench                      full run (~10 min on 2 cores): writes bench/results/, bench/plots/*.svg, BENCHMARKS.md
-//   bun run bench --smoke              a few seconds, detection only, results in a temporary folder (CI runs this)
+//   bun run bench                      full run (~15 min on 2 cores): writes bench/results/, bench/plots/*.svg, BENCHMARKS.md
+//   bun run bench --smoke              a few seconds, detection and the feed measure, results in a temporary folder (CI runs this)
 //   bun run bench --tasks object-detection --concurrency 1,32 --seconds 20 --skip open-loop,soak
+//   bun run bench --tasks feed --feed-images 1920x1080 --seconds 8 --out /tmp/feed --no-write-docs
+//                                      the feed measure alone (the soak runs only beside a model task)
 // Server settings (NUM_WORKERS, ORT_INTRA_OP_THREADS, MAX_BATCH_SIZE, BATCH_MAX_WAIT_MS, ...) come
 // from the environment, exactly as for `bun run start`; the bare model and the baseline use the same.
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { loadavg, tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { loadConfig } from "../src/config.ts";
@@ -16,22 +19,25 @@ import { DEFAULT_FIXTURE_CACHE, buildFixtures } from "../test/fixtures/build.ts"
 import { measureBareModel } from "./bare-model.ts";
 import { benchmarkCharts } from "./charts.ts";
 import { closedLoop, type ClosedLoopResult } from "./closed-loop.ts";
-import { benchImages, type BenchImage } from "./images.ts";
+import { measureFeed } from "./feed.ts";
+import { FEED_IMAGE_SIZES, benchImages, feedImages, type BenchImage } from "./images.ts";
 import { describeMachine } from "./machine.ts";
 import { memorySoak } from "./memory-soak.ts";
 import { openLoop } from "./open-loop.ts";
 import { measurePreprocessCost } from "./preprocess-cost.ts";
 import { markdownReport, replaceGeneratedSection } from "./report.ts";
-import { sendRequest, successes, type LoadTarget } from "./request-sender.ts";
-import { checkSoakTargets, checkTaskTargets, levelAt, type BenchResult, type OpenLoopLevel, type ServerLevel, type TaskResult } from "./results.ts";
-import { batchSizesBetween, scrapeMetrics, stageMeansBetween } from "./server-metrics.ts";
+import { sendRequest, type LoadTarget } from "./request-sender.ts";
+import { checkSoakTargets, checkTaskTargets, levelAt, type BenchResult, type FeedResult, type OpenLoopLevel, type ServerLevel, type TaskResult } from "./results.ts";
+import { measureServerLevel } from "./server-level.ts";
+import { arenaBytes, scrapeMetrics } from "./server-metrics.ts";
 import { REPO_ROOT, startBenchServer, type BenchServer } from "./server-process.ts";
 import { BENCH_TASKS, requestBodies, type BenchTask } from "./tasks.ts";
-import { cpuMsPerRequest } from "./thread-cpu.ts";
 
 /** Bun's fetch keeps at most this many requests open at once unless told otherwise (measured: 256). */
 const CLIENT_CONNECTIONS = 4096;
 const PHASES = ["bare", "server", "open-loop", "baseline", "soak"] as const;
+/** The feed measure's name in --tasks, beside the model tasks. */
+const FEED = "feed";
 type Phase = (typeof PHASES)[number];
 
 const { values: args } = parseArgs({
@@ -52,10 +58,15 @@ const { values: args } = parseArgs({
     "soak-model": { type: "string" },
     "images-per-size": { type: "string" },
     "timeout-seconds": { type: "string" },
+    "feed-concurrency": { type: "string" },
+    /** Sizes among FEED_IMAGE_SIZES, e.g. 1920x1080 */
+    "feed-images": { type: "string" },
     skip: { type: "string", default: "" },
     out: { type: "string" },
     "write-docs": { type: "boolean" },
   },
+  // --no-write-docs: a run that leaves BENCHMARKS.md and bench/plots/ as they are.
+  allowNegative: true,
 });
 
 // The load generator needs more simultaneous connections than Bun's fetch allows by default;
@@ -71,7 +82,7 @@ if (Number(process.env.BUN_CONFIG_MAX_HTTP_REQUESTS ?? 0) < CLIENT_CONNECTIONS) 
 const smoke = args.smoke!;
 const numbers = (raw: string | undefined, fallback: number[]) => (raw ? raw.split(",").map(Number) : fallback);
 const options = {
-  tasks: args.tasks?.split(",") ?? (smoke ? ["object-detection"] : BENCH_TASKS.map((t) => t.name)),
+  tasks: args.tasks?.split(",") ?? (smoke ? ["object-detection", FEED] : [...BENCH_TASKS.map((t) => t.name), FEED]),
   concurrency: numbers(args.concurrency, smoke ? [1, 4] : [1, 8, 32, 128, 512]),
   seconds: Number(args.seconds ?? (smoke ? 1 : 10)),
   warmupSeconds: Number(args.warmup ?? (smoke ? 0.3 : 2)),
@@ -84,6 +95,8 @@ const options = {
   soakModel: args["soak-model"] ?? "colour-probe/1",
   imagesPerSize: Number(args["images-per-size"] ?? (smoke ? 1 : 4)),
   timeoutSeconds: Number(args["timeout-seconds"] ?? 120),
+  feedConcurrency: numbers(args["feed-concurrency"], smoke ? [4] : [32, 128]),
+  feedImages: args["feed-images"]?.split(",") ?? [...FEED_IMAGE_SIZES],
   skip: new Set(args.skip!.split(",").filter(Boolean) as Phase[]),
 };
 for (const phase of options.skip) if (!PHASES.includes(phase)) throw new Error(`--skip: unknown phase "${phase}" (phases: ${PHASES.join(", ")})`);
@@ -122,25 +135,16 @@ async function measureServer(task: BenchTask, modelId: string, bodies: Uint8Arra
     if (probe.kind !== "answered" || probe.status !== 200) return `the server answered ${JSON.stringify(probe)} on ${task.route}`;
     await warmBatchSizes(t);
     const measureLevel = async (concurrency: number, label: string): Promise<ServerLevel> => {
-      const before = await scrapeMetrics(server.url);
-      const cpuBefore = server.threadCpu();
-      const level = await closedLoop(t, { concurrency, warmupSeconds: options.warmupSeconds, seconds: options.seconds });
-      const cpuAfter = server.threadCpu();
-      const after = await scrapeMetrics(server.url);
+      const level = await measureServerLevel(server, t, modelId, { concurrency, warmupSeconds: options.warmupSeconds, seconds: options.seconds });
       log(`  server c=${label}: ${level.reqPerSec.toFixed(2)} req/s, p50 ${level.latencyMs.p50.toFixed(1)} ms, p99 ${level.latencyMs.p99.toFixed(1)} ms`);
-      return {
-        ...level,
-        batchSizes: Object.fromEntries(batchSizesBetween(before, after, modelId)),
-        stageMeansMs: stageMeansBetween(before, after, modelId),
-        cpuMsPerRequest: cpuMsPerRequest(server.pid, cpuBefore, cpuAfter, successes(level.outcomes)),
-        rssMiB: server.memory().rssMiB,
-      };
+      return level;
     };
     const closed: ServerLevel[] = [];
     for (const concurrency of options.concurrency) closed.push(await measureLevel(concurrency, String(concurrency)));
     // The 32-client level once more after the highest: see TaskResult.server.closedLoopRepeat.
     const reference = levelAt(closed, 32);
     const repeat = reference && Math.max(...options.concurrency) > reference.concurrency ? await measureLevel(reference.concurrency, `${reference.concurrency} again`) : undefined;
+    const arena = arenaBytes(await scrapeMetrics(server.url), modelId);
     const saturation = Math.max(...closed.map((l) => l.reqPerSec));
     const open: OpenLoopLevel[] = [];
     if (runs("open-loop")) {
@@ -150,7 +154,7 @@ async function measureServer(task: BenchTask, modelId: string, bodies: Uint8Arra
         log(`  server open loop ${(fraction * 100).toFixed(0)}% (${level.rate.toFixed(2)} req/s): p50 ${level.latencyMs.p50.toFixed(1)} ms, p99 ${level.latencyMs.p99.toFixed(1)} ms`);
       }
     }
-    return { closedLoop: closed, closedLoopRepeat: repeat, openLoop: open, saturationReqPerSec: saturation, peakRssMiB: server.memory().peakMiB };
+    return { closedLoop: closed, closedLoopRepeat: repeat, openLoop: open, saturationReqPerSec: saturation, peakRssMiB: server.memory().peakMiB, arenaBytes: arena };
   } finally {
     await server.stop();
   }
@@ -222,15 +226,39 @@ async function measureSoak(images: BenchImage[]): Promise<BenchResult["soak"]> {
   }
 }
 
-await buildFixtures(cacheDir);
-const images = await benchImages(options.imagesPerSize);
-const tasks: TaskResult[] = [];
-for (const name of options.tasks) {
-  const task = BENCH_TASKS.find((t) => t.name === name);
-  if (!task) throw new Error(`--tasks: unknown task "${name}" (tasks: ${BENCH_TASKS.map((t) => t.name).join(", ")})`);
-  tasks.push(await measureTask(task, images));
+async function runFeed(images: BenchImage[]): Promise<FeedResult | undefined> {
+  const result = await measureFeed(
+    {
+      cacheDir,
+      images,
+      concurrency: options.feedConcurrency,
+      warmupSeconds: options.warmupSeconds,
+      seconds: options.seconds,
+      floorWorkers: availableParallelism(),
+      gcEveryBytes: config.memory.gcEveryBytes,
+      timeoutSeconds: options.timeoutSeconds,
+    },
+    log,
+  );
+  if (typeof result !== "string") return result;
+  log(`feed: not measured: ${result}`);
+  return undefined;
 }
-const soak = runs("soak") && options.soakRequests > 0 ? await measureSoak(images) : undefined;
+
+const modelTasks = options.tasks.filter((name) => name !== FEED).map((name) => {
+  const task = BENCH_TASKS.find((t) => t.name === name);
+  if (!task) throw new Error(`--tasks: unknown task "${name}" (tasks: ${[...BENCH_TASKS.map((t) => t.name), FEED].join(", ")})`);
+  return task;
+});
+await buildFixtures(cacheDir);
+// The soak serves the images the model tasks send: a run of the feed measure alone has neither.
+const soakRuns = runs("soak") && options.soakRequests > 0 && modelTasks.length > 0;
+const images = modelTasks.length > 0 ? await benchImages(options.imagesPerSize) : [];
+const feedImagesSent = options.tasks.includes(FEED) ? await feedImages(options.feedImages) : [];
+const tasks: TaskResult[] = [];
+for (const task of modelTasks) tasks.push(await measureTask(task, images));
+const feed = feedImagesSent.length > 0 ? await runFeed(feedImagesSent) : undefined;
+const soak = soakRuns ? await measureSoak(images) : undefined;
 
 const anyBare = tasks.find((t) => t.bare)?.bare;
 const result: BenchResult = {
@@ -242,6 +270,7 @@ const result: BenchResult = {
   options: { ...options, skip: [...options.skip] },
   images: images.map((i) => ({ name: i.name, bytes: i.jpeg.length })),
   tasks,
+  feed,
   soak,
 };
 

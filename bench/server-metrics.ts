@@ -42,3 +42,8 @@ export function stageMeansBetween(before: MetricsScrape, after: MetricsScrape, m
   }
   return means;
 }
+
+/** The arena size of a loaded model (`arena_bytes`), NaN when the scrape has none. */
+export function arenaBytes(scrape: MetricsScrape, modelId: string): number {
+  return scrape.get(`arena_bytes{model_id="${modelId}"}`) ?? Number.NaN;
+}

@@ -20,7 +20,7 @@ const STAGE_SECONDS_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 
 
 /** Per-model occupancy and worker health, read from the pipeline when /metrics is scraped. */
 export interface PipelineSample {
-  models: { key: string; queued: number; slotsInUse: number; slots: number }[];
+  models: { key: string; queued: number; slotsInUse: number; slots: number; arenaBytes: number }[];
   visionWorkerRestarts: number;
 }
 
@@ -31,6 +31,7 @@ export function samplePipeline(host: ModelHost, pool: VisionPool): PipelineSampl
       queued: m.queue.queued,
       slotsInUse: m.queue.slotsInUse,
       slots: m.arena.layout.slots,
+      arenaBytes: m.arena.buffer.byteLength,
     })),
     visionWorkerRestarts: pool.restarts,
   };
@@ -72,6 +73,7 @@ export class ServerMetrics {
   private readonly imagesQueued = new Gauge("inference_images_queued", "Images waiting for a free arena slot.", ["model_id"]);
   private readonly slotsInUse = new Gauge("arena_slots_in_use", "Arena slots not FREE (being preprocessed, batched, run or postprocessed).", ["model_id"]);
   private readonly slots = new Gauge("arena_slots", "Arena slots requests can be assigned to.", ["model_id"]);
+  private readonly arenaBytes = new Gauge("arena_bytes", "Size of the model's arena (shared memory for every slot's input tensor and raw outputs, padding slots included).", ["model_id"]);
   private readonly workerRestarts = new Counter("vision_worker_restarts_total", "Vision workers replaced after a crash.");
 
   recordHttpResponse(route: string | undefined, status: number): void {
@@ -103,13 +105,14 @@ export class ServerMetrics {
   }
 
   toPrometheus(sample: PipelineSample): string {
-    for (const gauge of [this.imagesInFlight, this.imagesQueued, this.slotsInUse, this.slots]) gauge.reset();
+    for (const gauge of [this.imagesInFlight, this.imagesQueued, this.slotsInUse, this.slots, this.arenaBytes]) gauge.reset();
     for (const m of sample.models) {
       const labels = { model_id: m.key };
       this.imagesInFlight.set(labels, m.queued + m.slotsInUse);
       this.imagesQueued.set(labels, m.queued);
       this.slotsInUse.set(labels, m.slotsInUse);
       this.slots.set(labels, m.slots);
+      this.arenaBytes.set(labels, m.arenaBytes);
     }
     this.workerRestarts.set({}, sample.visionWorkerRestarts);
     return exposition([
@@ -122,6 +125,7 @@ export class ServerMetrics {
       this.inferenceSeconds,
       this.slotsInUse,
       this.slots,
+      this.arenaBytes,
       this.workerRestarts,
     ]);
   }

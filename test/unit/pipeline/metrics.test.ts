@@ -60,16 +60,18 @@ describe("ServerMetrics", () => {
     expect(series(text, 'inference_stage_seconds_count{model_id="a/1",stage="preprocess"}')).toBeUndefined();
   });
 
-  test("occupancy and worker restarts come from the pipeline sample taken at scrape time", () => {
+  test("occupancy, arena size and worker restarts come from the pipeline sample taken at scrape time", () => {
     const m = new ServerMetrics();
-    const busy = m.toPrometheus({ models: [{ key: "a/1", queued: 5, slotsInUse: 64, slots: 64 }], visionWorkerRestarts: 2 });
+    const busy = m.toPrometheus({ models: [{ key: "a/1", queued: 5, slotsInUse: 64, slots: 64, arenaBytes: 333_000_000 }], visionWorkerRestarts: 2 });
     expect(series(busy, 'inference_images_queued{model_id="a/1"}')).toBe(5);
     expect(series(busy, 'inference_images_in_flight{model_id="a/1"}')).toBe(69);
     expect(series(busy, 'arena_slots_in_use{model_id="a/1"}')).toBe(64);
     expect(series(busy, 'arena_slots{model_id="a/1"}')).toBe(64);
+    expect(series(busy, 'arena_bytes{model_id="a/1"}')).toBe(333_000_000);
     expect(series(busy, "vision_worker_restarts_total")).toBe(2);
     // A model no longer loaded is no longer exported.
     expect(series(m.toPrometheus(idle), 'arena_slots{model_id="a/1"}')).toBeUndefined();
+    expect(series(m.toPrometheus(idle), 'arena_bytes{model_id="a/1"}')).toBeUndefined();
   });
 
   test("every family is announced with HELP and TYPE even before anything happened", () => {
@@ -84,6 +86,7 @@ describe("ServerMetrics", () => {
       ["inference_seconds_total", "counter"],
       ["arena_slots_in_use", "gauge"],
       ["arena_slots", "gauge"],
+      ["arena_bytes", "gauge"],
       ["vision_worker_restarts_total", "counter"],
     ]) {
       expect(text).toContain(`# TYPE ${name} ${type}\n`);
