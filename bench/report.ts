@@ -12,6 +12,8 @@ const TASK_TITLES: Record<string, string> = {
   "object-detection": "Object detection",
   "instance-segmentation": "Instance segmentation",
   classification: "Classification",
+  "rfdetr-detection": "RF-DETR detection",
+  "keypoint-detection": "Keypoint detection",
 };
 
 const ms = (v: number) => (Number.isFinite(v) ? (v >= 100 ? v.toFixed(0) : v.toFixed(1)) : "–");

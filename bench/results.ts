@@ -129,6 +129,8 @@ const BASELINE_RATIO: Record<BenchTaskName, { comparison: ">=" | ">"; ratio: num
   "object-detection": { comparison: ">", ratio: 1 },
   "instance-segmentation": { comparison: ">=", ratio: 1.5 },
   classification: { comparison: ">=", ratio: 1.5 },
+  "rfdetr-detection": { comparison: ">", ratio: 1 },
+  "keypoint-detection": { comparison: ">", ratio: 1 },
 };
 
 /** How close to the bare model each task must come at concurrency 32 (issue #5 for detection, #16 for classification). */
