@@ -1,25 +1,27 @@
 // Arena size: the slots a model's arena gets, and the MAX_ARENA_BYTES limit on the bytes they take. The model load
 // refuses an arena over the limit before allocating it; an import refuses such a model before filing it.
 import { InferenceError } from "../errors.ts";
-import { Arena, type ArenaLayout, type ArenaOutputLayout } from "../workers/arena.ts";
+import { Arena, type ArenaLayout, type ArenaOutputLayout, type InputElement } from "../workers/arena.ts";
 
 /** The largest SharedArrayBuffer JavaScriptCore allocates (4 GiB): the ceiling of MAX_ARENA_BYTES. */
 export const ARENA_BYTES_CEILING = 2 ** 32;
 
 /**
  * The arena of a model: ARENA_SLOTS rounded up to whole batches (at least one), and for a fixed batch the scratch
- * slots that let a full batch run at the arena's end.
+ * slots that let a full batch run at the arena's end. Inputs are float32 CHW tensors, or HWC pixels for a model that
+ * converts them itself (models/onnx/byte-input.ts).
  */
 export function arenaLayoutFor(
   batch: { capacity: number; fixed: boolean },
   arenaSlots: number,
-  input: { width: number; height: number },
+  input: { width: number; height: number; element: InputElement },
   outputs: ArenaOutputLayout[],
 ): ArenaLayout {
   return {
     slots: Math.max(batch.capacity, Math.ceil(arenaSlots / batch.capacity) * batch.capacity),
     paddingSlots: batch.fixed ? batch.capacity - 1 : 0,
-    inputShape: [3, input.height, input.width],
+    inputShape: input.element === "uint8" ? [input.height, input.width, 3] : [3, input.height, input.width],
+    inputElement: input.element,
     outputs,
   };
 }
@@ -31,7 +33,7 @@ export function arenaSizeProblem(layout: ArenaLayout, maxArenaBytes: number): st
   const bytes = Arena.byteLength(layout);
   if (bytes <= maxArenaBytes) return null;
   const slots = layout.slots + layout.paddingSlots;
-  const [, height, width] = layout.inputShape;
+  const [height, width] = layout.inputElement === "uint8" ? layout.inputShape : layout.inputShape.slice(1);
   return (
     `its arena would take ${mib(bytes)} MiB (${slots} slots of ${mib(bytes / slots)} MiB for a ${width}x${height} input and its outputs), ` +
     `more than MAX_ARENA_BYTES (${mib(maxArenaBytes)} MiB). Lower ARENA_SLOTS or MAX_BATCH_SIZE, raise MAX_ARENA_BYTES ` +
@@ -55,12 +57,13 @@ export function checkArenaSize(modelKey: string, layout: ArenaLayout, maxArenaBy
 
 /**
  * The import's check, under the server's settings: why the arena a model of this batch, input size and (per image)
- * output shapes would get is over MAX_ARENA_BYTES, or null when it fits.
+ * output shapes would get is over MAX_ARENA_BYTES, or null when it fits. Inputs count as float32, the larger of the
+ * two an arena may hold.
  */
 export function importArenaProblem(settings: { maxBatchSize: number; arenaSlots: number; maxArenaBytes: number }) {
   return (batch: { fixed: boolean; size: number | null }, input: { width: number; height: number }, outputShapes: number[][]): string | null => {
     const capacity = batch.fixed && batch.size ? batch.size : settings.maxBatchSize;
     const outputs = outputShapes.map((shape, i) => ({ name: `output${i}`, shape }));
-    return arenaSizeProblem(arenaLayoutFor({ capacity, fixed: batch.fixed }, settings.arenaSlots, input, outputs), settings.maxArenaBytes);
+    return arenaSizeProblem(arenaLayoutFor({ capacity, fixed: batch.fixed }, settings.arenaSlots, { ...input, element: "float32" }, outputs), settings.maxArenaBytes);
   };
 }

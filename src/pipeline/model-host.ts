@@ -160,7 +160,7 @@ export class ModelHost {
     try {
       spec = resolveModelSpec(key, pkg, session, { ...this.settings, maxBatchSize: this.batching.maxBatchSize });
       const outputs = session.outputs.map((o, i) => ({ name: o.name, shape: session.outputShapes[i]! }));
-      const arenaLayout = arenaLayoutFor(spec.batch, this.settings.arenaSlots, spec.input, outputs);
+      const arenaLayout = arenaLayoutFor(spec.batch, this.settings.arenaSlots, { ...spec.input, element: "float32" }, outputs);
       // A 400 naming MAX_ARENA_BYTES rather than a failed allocation's 500.
       checkArenaSize(key, arenaLayout, this.settings.maxArenaBytes);
       arena = Arena.allocate(arenaLayout);

@@ -4,7 +4,7 @@ import { equalizeAdaptive, equalizeHistogram, stretchContrast, toGrayscale } fro
 import { decodeImage, type RgbImage } from "./decode.ts";
 import type { ContrastMethod, PreprocessConfig, StaticCrop } from "./preprocess-config.ts";
 import { normaliseThenResizeInto } from "./float-resize.ts";
-import { letterboxInto, stretchInto } from "./resize.ts";
+import { letterboxBytesInto, letterboxInto, stretchBytesInto, stretchInto } from "./resize.ts";
 
 /** Per-request switches (the request's disable_preproc_* fields, already OR-ed with the DISABLE_PREPROC_* env vars). */
 export interface PreprocessSwitches {
@@ -44,17 +44,24 @@ export async function prepareImage(
 }
 
 /**
- * Decodes `bytes` and writes the model input for it into `target` (3 x height x width floats,
- * CHW RGB). Returns the decoded (oriented, uncropped) image size, which responses report.
+ * Decodes `bytes` and writes the model input for it into `target`: 3 x height x width normalised floats (CHW RGB),
+ * or height x width x 3 bytes (HWC RGB) for a model that normalises its input itself (models/onnx/byte-input.ts).
+ * Returns the decoded (oriented, uncropped) image size, which responses report.
  */
 export async function preprocessInto(
   bytes: Uint8Array,
   config: PreprocessConfig,
   request: PreprocessSwitches,
   input: ModelInput,
-  target: Float32Array,
+  target: Float32Array | Uint8Array,
 ): Promise<{ width: number; height: number }> {
   const { image, decoded } = await prepareImage(bytes, config, request);
+  if (target instanceof Uint8Array) {
+    if (input.normalisesBeforeResizing) throw new Error("a model that normalises before resizing takes float inputs");
+    if (config.resize.method === "letterbox") letterboxBytesInto(image, input.width, input.height, config.resize.padRgb, target);
+    else stretchBytesInto(image, input.width, input.height, target);
+    return decoded;
+  }
   const norm = { mean: input.mean, std: input.std };
   if (input.normalisesBeforeResizing) {
     normaliseThenResizeInto(image, config.resize, input.width, input.height, target, norm);

@@ -302,15 +302,132 @@ function resizeRowsFixed(image: RgbImage, width: number, height: number, emit: (
 /** cv2.resize(image, (width, height)) on an 8-bit image, bit-exact with OpenCV's INTER_LINEAR. */
 export function resizeRgb(image: RgbImage, width: number, height: number): RgbImage {
   const data = new Uint8Array(width * height * 3);
-  resizeRowsFixed(image, width, height, (y, row) => {
-    const rowStart = y * width * 3;
-    for (let x = 0; x < width; x++) {
-      data[rowStart + x * 3] = row[x]!;
-      data[rowStart + x * 3 + 1] = row[width + x]!;
-      data[rowStart + x * 3 + 2] = row[2 * width + x]!;
-    }
-  });
+  resizeBytesInto(image, width, height, data, width, 0, 0);
   return { data, width, height };
+}
+
+/**
+ * OpenCV's 8-bit INTER_LINEAR resize of `image` to width x height, written as HWC rows into a canvas of
+ * `canvasWidth` pixels per row with its top-left corner at (left, top). resizeRowsFixed's arithmetic, with
+ * the rows kept interleaved as the canvas is.
+ */
+function resizeBytesInto(image: RgbImage, width: number, height: number, target: Uint8Array, canvasWidth: number, left: number, top: number): void {
+  const columns = fixedAxis(image.width, width, "clamp-position");
+  const rows = fixedAxis(image.height, height, "clamp-indices");
+  const cache = new RowCache(
+    () => new Int32Array(width * 3),
+    (row, out: Int32Array) => resizeRowFixedInterleaved(image, row, columns, out),
+  );
+  const rowLength = width * 3;
+  for (let y = 0; y < height; y++) {
+    const upper = cache.row(rows.first[y]!, rows.second[y]!);
+    const lower = cache.row(rows.second[y]!, rows.first[y]!);
+    blendRows(upper, lower, rows.weightFirst[y]!, rows.weightSecond[y]!, target, ((top + y) * canvasWidth + left) * 3, rowLength);
+  }
+}
+
+/** Horizontal pass of one source row into interleaved fixed point (value x 2048), resizeRowFixed's arithmetic. */
+function resizeRowFixedInterleaved(image: RgbImage, row: number, columns: Axis<Int32Array>, out: Int32Array): void {
+  const source = image.data;
+  const rowStart = row * image.width * 3;
+  const { first, second, weightFirst, weightSecond } = columns;
+  const width = first.length;
+  for (let x = 0, o = 0; x < width; x++, o += 3) {
+    const a = rowStart + first[x]! * 3;
+    const b = rowStart + second[x]! * 3;
+    const wa = weightFirst[x]!;
+    const wb = weightSecond[x]!;
+    out[o] = source[a]! * wa + source[b]! * wb;
+    out[o + 1] = source[a + 1]! * wa + source[b + 1]! * wb;
+    out[o + 2] = source[a + 2]! * wa + source[b + 2]! * wb;
+  }
+}
+
+/** OpenCV's vertical pass and rounding (resizeRowsFixed) of two fixed-point rows into `length` bytes at `start`. */
+function blendRows(upper: Int32Array, lower: Int32Array, weightUpper: number, weightLower: number, target: Uint8Array, start: number, length: number): void {
+  for (let i = 0; i < length; i++) {
+    target[start + i] = (((weightUpper * (upper[i]! >> 4)) >> 16) + ((weightLower * (lower[i]! >> 4)) >> 16) + 2) >> 2;
+  }
+}
+
+function checkByteTarget(target: Uint8Array, width: number, height: number): void {
+  if (target.length < 3 * width * height) {
+    throw new RangeError(`target holds ${target.length} bytes, a ${width}x${height} HWC image needs ${3 * width * height}`);
+  }
+}
+
+/** `image` copied unresized into a canvas of `canvasWidth` pixels per row at (left, top). */
+function copyBytesInto(image: RgbImage, target: Uint8Array, canvasWidth: number, left: number, top: number): void {
+  const rowLength = image.width * 3;
+  for (let y = 0; y < image.height; y++) {
+    target.set(image.data.subarray(y * rowLength, (y + 1) * rowLength), ((top + y) * canvasWidth + left) * 3);
+  }
+}
+
+/**
+ * "Stretch to" for a byte input slot: stretchInto's float resize (the reference's cv2.resize of a float32 copy),
+ * each value rounded to the nearest 8-bit level, HWC RGB. Rounding is the one difference from the reference: at
+ * most half a level (docs/model-families.md §7 and the README's differences).
+ */
+export function stretchBytesInto(image: RgbImage, width: number, height: number, target: Uint8Array): void {
+  checkByteTarget(target, width, height);
+  if (image.width === width && image.height === height) {
+    copyBytesInto(image, target, width, 0, 0);
+    return;
+  }
+  const columns = floatAxis(image.width, width);
+  const rows = floatAxis(image.height, height);
+  const source = image.data;
+  const cache = new RowCache(
+    () => new Float32Array(width * 3),
+    (row, out: Float32Array) => {
+      const rowStart = row * image.width * 3;
+      const { first, second, weightFirst, weightSecond } = columns;
+      for (let x = 0, o = 0; x < width; x++, o += 3) {
+        const a = rowStart + first[x]! * 3;
+        const b = rowStart + second[x]! * 3;
+        const wa = weightFirst[x]!;
+        const wb = weightSecond[x]!;
+        out[o] = source[a]! * wa + source[b]! * wb;
+        out[o + 1] = source[a + 1]! * wa + source[b + 1]! * wb;
+        out[o + 2] = source[a + 2]! * wa + source[b + 2]! * wb;
+      }
+    },
+  );
+  const rowLength = width * 3;
+  for (let y = 0; y < height; y++) {
+    const upper = cache.row(rows.first[y]!, rows.second[y]!);
+    const lower = cache.row(rows.second[y]!, rows.first[y]!);
+    const weightUpper = rows.weightFirst[y]!;
+    const weightLower = rows.weightSecond[y]!;
+    const start = y * rowLength;
+    // Bilinear weights sum to 1, so values stay within 0..255: adding a half and truncating rounds to nearest.
+    for (let i = 0; i < rowLength; i++) target[start + i] = (upper[i]! * weightUpper + lower[i]! * weightLower + 0.5) | 0;
+  }
+}
+
+/** The reference's "Fit (… edges) in" for a byte input slot: letterboxInto's pixels before normalisation, HWC RGB. */
+export function letterboxBytesInto(image: RgbImage, width: number, height: number, padRgb: readonly [number, number, number], target: Uint8Array): void {
+  checkByteTarget(target, width, height);
+  const geometry = letterboxGeometry(image.width, image.height, width, height);
+  if (geometry.width <= 0 || geometry.height <= 0) {
+    throw new RangeError(`a ${image.width}x${image.height} image letterboxes to nothing in ${width}x${height}`);
+  }
+  const { left, top } = geometry;
+  const right = left + geometry.width;
+  const bottom = top + geometry.height;
+  const padRow = new Uint8Array(width * 3);
+  for (let x = 0; x < width; x++) padRow.set(padRgb, x * 3);
+  for (let y = 0; y < height; y++) {
+    const rowStart = y * width * 3;
+    if (y < top || y >= bottom) target.set(padRow, rowStart);
+    else {
+      target.set(padRow.subarray(0, left * 3), rowStart);
+      target.set(padRow.subarray(right * 3), rowStart + right * 3);
+    }
+  }
+  if (geometry.width === image.width && geometry.height === image.height) copyBytesInto(image, target, width, left, top);
+  else resizeBytesInto(image, geometry.width, geometry.height, target, width, left, top);
 }
 
 /**

@@ -1,5 +1,8 @@
 // Arena: one model's SharedArrayBuffer of slots (input tensor, raw outputs, state word, ready time per slot).
 //
+// A slot's input is the model's own float32 tensor, or 8-bit HWC pixels when the model was rewritten to convert
+// them itself (models/onnx/byte-input.ts): a quarter of the bytes for the same image.
+//
 // The slot is the request's identity in shared memory: every thread that touches a request
 // (HTTP main thread, vision workers, inference worker) builds an Arena over the same buffer
 // and moves the slot through its states with compare-and-swap, only through slot-states.ts
@@ -26,10 +29,19 @@ export interface ArenaLayout {
   slots: number;
   /** Trailing scratch slots never assigned: they let a fixed-batch model run a full batch at the arena's end. */
   paddingSlots: number;
-  /** One image's input tensor shape without the batch axis, e.g. [3, 640, 640]. */
+  /** One image's input tensor shape without the batch axis: [3, 640, 640] for float32, [640, 640, 3] for uint8 pixels. */
   inputShape: number[];
+  /** How an input is stored: the model's float32 tensor, or 8-bit pixels the model converts itself. */
+  inputElement: InputElement;
   outputs: ArenaOutputLayout[];
 }
+
+export type InputElement = "float32" | "uint8";
+
+/** An input region as the threads see it: floats or bytes, per the layout's inputElement. */
+export type InputData = Float32Array | Uint8Array;
+
+const BYTES_PER_INPUT_ELEMENT: Record<InputElement, number> = { float32: 4, uint8: 1 };
 
 const product = (dims: readonly number[]): number => dims.reduce((a, b) => a * b, 1);
 
@@ -40,15 +52,15 @@ function regions(layout: ArenaLayout) {
   const statesOffset = 0;
   const readyAtOffset = align(statesOffset + total * 4);
   const inputOffset = align(readyAtOffset + total * 8);
-  const inputFloats = product(layout.inputShape);
-  let cursor = align(inputOffset + total * inputFloats * 4);
+  const inputElements = product(layout.inputShape);
+  let cursor = align(inputOffset + total * inputElements * BYTES_PER_INPUT_ELEMENT[layout.inputElement]);
   const outputs = layout.outputs.map((o) => {
     const floats = product(o.shape);
     const region = { offset: cursor, floatsPerSlot: floats };
     cursor = align(cursor + total * floats * 4);
     return region;
   });
-  return { total, statesOffset, readyAtOffset, inputOffset, inputFloats, outputs, byteLength: cursor };
+  return { total, statesOffset, readyAtOffset, inputOffset, inputElements, outputs, byteLength: cursor };
 }
 
 /** Milliseconds on a clock shared by all threads (each worker has its own performance.timeOrigin). */
@@ -86,14 +98,11 @@ export class Arena {
     return this.geometry.total;
   }
 
-  get inputFloatsPerSlot(): number {
-    return this.geometry.inputFloats;
-  }
-
-  /** The input tensor of `count` consecutive slots starting at `slot` (a view, no copy). */
-  input(slot: number, count = 1): Float32Array {
+  /** The input of `count` consecutive slots starting at `slot` (a view, no copy). */
+  input(slot: number, count = 1): InputData {
     this.checkRange(slot, count);
-    const n = this.geometry.inputFloats;
+    const n = this.geometry.inputElements;
+    if (this.layout.inputElement === "uint8") return new Uint8Array(this.buffer, this.geometry.inputOffset + slot * n, count * n);
     return new Float32Array(this.buffer, this.geometry.inputOffset + slot * n * 4, count * n);
   }
 

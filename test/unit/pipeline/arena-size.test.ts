@@ -7,16 +7,25 @@ const yolov8nOutputs = [{ name: "output0", shape: [84, 8400] }];
 
 describe("arenaLayoutFor", () => {
   test("rounds ARENA_SLOTS up to whole batches, at least one, with scratch slots for a fixed batch", () => {
-    const size = { width: 640, height: 480 };
-    expect(arenaLayoutFor({ capacity: 32, fixed: false }, 64, size, yolov8nOutputs)).toEqual({ slots: 64, paddingSlots: 0, inputShape: [3, 480, 640], outputs: yolov8nOutputs });
+    const size = { width: 640, height: 480, element: "float32" } as const;
+    expect(arenaLayoutFor({ capacity: 32, fixed: false }, 64, size, yolov8nOutputs)).toEqual({ slots: 64, paddingSlots: 0, inputShape: [3, 480, 640], inputElement: "float32", outputs: yolov8nOutputs });
     expect(arenaLayoutFor({ capacity: 32, fixed: false }, 40, size, yolov8nOutputs).slots).toBe(64);
     expect(arenaLayoutFor({ capacity: 8, fixed: true }, 4, size, yolov8nOutputs)).toMatchObject({ slots: 8, paddingSlots: 7 });
+  });
+
+  test("byte inputs are HWC pixels, a quarter of the float tensor's bytes", () => {
+    const floats = arenaLayoutFor({ capacity: 32, fixed: false }, 64, { width: 640, height: 640, element: "float32" }, yolov8nOutputs);
+    const bytes = arenaLayoutFor({ capacity: 32, fixed: false }, 64, { width: 640, height: 640, element: "uint8" }, yolov8nOutputs);
+    expect(bytes).toMatchObject({ inputShape: [640, 640, 3], inputElement: "uint8" });
+    const outputBytes = 64 * 84 * 8400 * 4;
+    expect(Arena.byteLength(floats) - outputBytes).toBeGreaterThan(4 * (Arena.byteLength(bytes) - outputBytes) - 4096);
+    expect(new Arena(bytes, new SharedArrayBuffer(Arena.byteLength(bytes))).input(0)).toBeInstanceOf(Uint8Array);
   });
 });
 
 describe("arenaSizeProblem", () => {
   test("passes an arena within the limit, and names the size, the slots and the setting of one over it", () => {
-    const layout = arenaLayoutFor({ capacity: 32, fixed: false }, 64, { width: 3000, height: 3000 }, yolov8nOutputs);
+    const layout = arenaLayoutFor({ capacity: 32, fixed: false }, 64, { width: 3000, height: 3000, element: "float32" }, yolov8nOutputs);
     expect(Arena.byteLength(layout)).toBeGreaterThan(ARENA_BYTES_CEILING);
     expect(arenaSizeProblem(layout, 2 ** 40)).toBeNull();
     const problem = arenaSizeProblem(layout, ARENA_BYTES_CEILING)!;

@@ -25,7 +25,7 @@ const IMAGE = { type: "base64", value: "" };
 const BAD_IMAGE = { type: "base64", value: "bad" };
 
 function setup(slots: number, maxQueue = 8, crashOn = new Set<string>()) {
-  const arena = Arena.allocate({ slots, paddingSlots: 0, inputShape: [1], outputs: [{ name: "out", shape: [1] }] });
+  const arena = Arena.allocate({ slots, paddingSlots: 0, inputShape: [1], inputElement: "float32", outputs: [{ name: "out", shape: [1] }] });
   const queue = new ModelQueue("m/1", arena, { maxQueue, maxQueueWaitMs: 0 }, () => {});
   const instance = { id: 7, spec: { key: "m/1", preprocessing: { autoOrient: false } }, arena, queue } as unknown as ModelInstance;
   const postprocessed: number[] = [];

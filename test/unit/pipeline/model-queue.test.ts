@@ -5,7 +5,7 @@ import { Arena, SlotState } from "../../../src/workers/arena.ts";
 import { batchDone, batchFailed, claimReadyPrefix, inputWritten } from "../../../src/workers/slot-states.ts";
 
 function setup(slots = 4, maxQueue = 4) {
-  const arena = Arena.allocate({ slots, paddingSlots: 1, inputShape: [1], outputs: [] });
+  const arena = Arena.allocate({ slots, paddingSlots: 1, inputShape: [1], inputElement: "float32", outputs: [] });
   let doorbell = 0;
   const queue = new ModelQueue("m/1", arena, { maxQueue, maxQueueWaitMs: 0 }, () => doorbell++);
   return { arena, queue, doorbells: () => doorbell };

@@ -2,7 +2,7 @@
 
 import { describe, expect, test } from "bun:test";
 import type { RgbImage } from "../../../src/vision/decode.ts";
-import { letterboxGeometry, letterboxInto, resizeRgb, stretchInto, type Normalisation } from "../../../src/vision/resize.ts";
+import { letterboxBytesInto, letterboxGeometry, letterboxInto, resizeRgb, stretchBytesInto, stretchInto, type Normalisation } from "../../../src/vision/resize.ts";
 
 const UNIT: Normalisation = { mean: [0, 0, 0], std: [1, 1, 1] };
 
@@ -242,5 +242,53 @@ describe("letterboxInto", () => {
     expect(() => letterboxInto(solidImage(1000, 1, [1, 1, 1]), 64, 64, [0, 0, 0], new Float32Array(3 * 64 * 64), UNIT)).toThrow(
       RangeError,
     );
+  });
+});
+
+/** A noisy photo-like image: every channel and position differs. */
+function noisyImage(width: number, height: number): RgbImage {
+  const data = Uint8Array.from({ length: width * height * 3 }, (_, i) => (i * 97 + ((i * i) % 251)) % 256);
+  return { data, width, height };
+}
+
+describe("byte input slots (8-bit HWC, converted to float by the model, docs/model-families.md §7)", () => {
+  test("letterboxBytesInto holds the pixels letterboxInto normalises, padding included", () => {
+    for (const [w, h] of [[37, 23], [23, 37], [64, 48], [640, 480]] as const) {
+      const image = noisyImage(w, h);
+      const bytes = new Uint8Array(48 * 40 * 3);
+      const floats = new Float32Array(3 * 48 * 40);
+      letterboxBytesInto(image, 48, 40, [114, 115, 116], bytes);
+      letterboxInto(image, 48, 40, [114, 115, 116], floats, UNIT);
+      for (let y = 0; y < 40; y++) {
+        for (let x = 0; x < 48; x++) {
+          for (let c = 0; c < 3; c++) expect(floats[c * 48 * 40 + y * 48 + x]).toBe(Math.fround(bytes[(y * 48 + x) * 3 + c]! / 255));
+        }
+      }
+    }
+  });
+
+  test("stretchBytesInto copies an image of the model's size", () => {
+    const image = noisyImage(53, 31);
+    const same = new Uint8Array(53 * 31 * 3);
+    stretchBytesInto(image, 53, 31, same);
+    expect(Array.from(same)).toEqual(Array.from(image.data));
+  });
+
+  test("stretchBytesInto is the reference's float resize rounded to the nearest 8-bit level", () => {
+    const image = noisyImage(101, 77);
+    const bytes = new Uint8Array(64 * 48 * 3);
+    const floats = new Float32Array(3 * 64 * 48);
+    stretchBytesInto(image, 64, 48, bytes);
+    stretchInto(image, 64, 48, floats, UNIT);
+    let worst = 0;
+    for (let i = 0; i < 64 * 48; i++) {
+      for (let c = 0; c < 3; c++) worst = Math.max(worst, Math.abs(bytes[i * 3 + c]! - floats[c * 64 * 48 + i]! * 255));
+    }
+    expect(worst).toBeLessThanOrEqual(0.5 + 1e-4);
+  });
+
+  test("refuses a target too small for the image", () => {
+    expect(() => stretchBytesInto(noisyImage(4, 4), 8, 8, new Uint8Array(8 * 8 * 3 - 1))).toThrow(RangeError);
+    expect(() => letterboxBytesInto(noisyImage(4, 4), 8, 8, [0, 0, 0], new Uint8Array(10))).toThrow(RangeError);
   });
 });

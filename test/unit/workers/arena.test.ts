@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { Arena, type ArenaLayout } from "../../../src/workers/arena.ts";
 
-const layout: ArenaLayout = { slots: 4, paddingSlots: 1, inputShape: [3, 2, 2], outputs: [{ name: "out", shape: [5, 3] }] };
+const layout: ArenaLayout = { slots: 4, paddingSlots: 1, inputShape: [3, 2, 2], inputElement: "float32", outputs: [{ name: "out", shape: [5, 3] }] };
 
 describe("Arena", () => {
   test("gives consecutive slots contiguous input and output memory, so a batch is a pointer and a length", () => {

@@ -49,7 +49,7 @@ describe("claimReadyPrefix", () => {
 const ALL: SlotStateValue[] = [FREE, ASSIGNED, READY, RUNNING, INFERRED];
 
 function arenaIn(state: SlotStateValue): Arena {
-  const arena = Arena.allocate({ slots: 1, paddingSlots: 0, inputShape: [1], outputs: [] });
+  const arena = Arena.allocate({ slots: 1, paddingSlots: 0, inputShape: [1], inputElement: "float32", outputs: [] });
   Atomics.store(arena.states, 0, state);
   return arena;
 }
