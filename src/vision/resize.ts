@@ -367,7 +367,7 @@ function copyBytesInto(image: RgbImage, target: Uint8Array, canvasWidth: number,
 /**
  * "Stretch to" for a byte input slot: stretchInto's float resize (the reference's cv2.resize of a float32 copy),
  * each value rounded to the nearest 8-bit level, HWC RGB. Rounding is the one difference from the reference: at
- * most half a level (docs/model-families.md §7 and the README's differences).
+ * most half a level (docs/compatibility.md §4.1).
  */
 export function stretchBytesInto(image: RgbImage, width: number, height: number, target: Uint8Array): void {
   checkByteTarget(target, width, height);

@@ -1,5 +1,5 @@
 // Byte input: rewrites an image model so that it takes 8-bit HWC pixels and does its own conversion to the
-// normalised float CHW input it was exported with (docs/model-families.md §7). Images then wait in the arena as
+// normalised float CHW input it was exported with (docs/compatibility.md §4.1). Images then wait in the arena as
 // bytes (a quarter of the memory), the vision workers skip the float conversion, and on a GPU the host-to-device
 // copy shrinks 4x and the conversion runs on the device.
 //

@@ -251,7 +251,7 @@ function noisyImage(width: number, height: number): RgbImage {
   return { data, width, height };
 }
 
-describe("byte input slots (8-bit HWC, converted to float by the model, docs/model-families.md §7)", () => {
+describe("byte input slots (8-bit HWC, converted to float by the model, docs/compatibility.md §4.1)", () => {
   test("letterboxBytesInto holds the pixels letterboxInto normalises, padding included", () => {
     for (const [w, h] of [[37, 23], [23, 37], [64, 48], [640, 480]] as const) {
       const image = noisyImage(w, h);
