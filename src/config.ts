@@ -1,6 +1,7 @@
 // Server configuration: every environment variable, parsed and validated once at start-up.
 import { availableParallelism } from "node:os";
 import type { HttpSettings } from "./http/settings.ts";
+import { RFDETR_DEFAULT_MAX_RESOLUTION } from "./models/families/rfdetr.ts";
 import type { RoboflowSettings } from "./models/roboflow/download.ts";
 import type { AdmissionSettings } from "./pipeline/admission.ts";
 import type { ModelHostSettings } from "./pipeline/model-host.ts";
@@ -201,7 +202,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
       maxArenaBytes: integer(env, "MAX_ARENA_BYTES", 2 ** 32, 2 ** 20, 2 ** 32),
       unloadDrainTimeoutMs: integer(env, "UNLOAD_DRAIN_TIMEOUT_MS", 30_000, 0, 3_600_000),
       classificationSoftmax: oneOf(env, "CLASSIFICATION_SOFTMAX", ["logits", "reference"] as const, "logits"),
-      rfdetrOnnxMaxResolution: integer(env, "RFDETR_ONNX_MAX_RESOLUTION", 1600, 1, 1_000_000),
+      rfdetrOnnxMaxResolution: integer(env, "RFDETR_ONNX_MAX_RESOLUTION", RFDETR_DEFAULT_MAX_RESOLUTION, 1, 1_000_000),
     },
     admission: {
       maxQueue: integer(env, "MAX_QUEUE", 1024, 0, 1_000_000),

@@ -27,7 +27,7 @@ export function rfdetrClasses(namesInFile: readonly string[]): RfdetrClasses {
   return { classNames: [...namesInFile.slice(0, index), ...namesInFile.slice(index + 1)], backgroundIndex: index };
 }
 
-/** RF-DETR_ONNX_MAX_RESOLUTION's default: a package whose resolution is this or more is refused (spec §1.2 step 2). */
+/** RFDETR_ONNX_MAX_RESOLUTION's default: a package whose resolution is this or more is refused (docs/model-families.md §1.2). */
 export const RFDETR_DEFAULT_MAX_RESOLUTION = 1600;
 
 /** The reference's 507 message for an RF-DETR package over the resolution limit. */
