@@ -1,4 +1,4 @@
-// Roboflow API key of a request (spec §2.1): the key a download of a model missing from the cache may use.
+// Roboflow API key of a request (docs/compatibility.md §2.1): the key a download of a model missing from the cache may use.
 import { bearerKey } from "./guards/api-key.ts";
 import type { HttpSettings } from "./settings.ts";
 

@@ -1,4 +1,4 @@
-// Cache layout: where a model id's package lives under MODEL_CACHE_DIR, as the reference lays it out (spec §3.2):
+// Cache layout: where a model id's package lives under MODEL_CACHE_DIR, as the reference lays it out (docs/compatibility.md §3.2):
 // the id itself as a path (`<dataset>/<version>/`, or `<id>/` for an instant model) when every segment is portable,
 // else one slug directory `~<readable prefix>-<BLAKE2s-128 of the id>`.
 import { blake2sHex } from "./blake2s.ts";

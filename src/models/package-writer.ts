@@ -1,6 +1,6 @@
 // Package writer: assembles a model package in MODEL_CACHE_DIR's staging area and moves it into place, so that neither
 // a crash nor a full disk leaves half a package where packages are read. Roboflow downloads and imports both write
-// through it; it owns the weights file name rule (spec §3.2) and says when the disk is full (507).
+// through it; it owns the weights file name rule (docs/compatibility.md §3.2) and says when the disk is full (507).
 import { existsSync } from "node:fs";
 import { copyFile, mkdir, open, readdir, rename, rm, stat, statfs, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -19,9 +19,9 @@ const STALE_STAGING_TIMEOUTS = 2;
 const FREE_SPACE_MARGIN_BYTES = 2 ** 20;
 
 /**
- * The file name the reference saves the weights under (spec §3.2): `yolov5s_weights.onnx` for YOLOv5 detection and
+ * The file name the reference saves the weights under (docs/compatibility.md §3.2): `yolov5s_weights.onnx` for YOLOv5 detection and
  * segmentation, `best.onnx` for the ViT and ResNet classifiers, `weights.onnx` for everything else. The classifier's
- * class follows its model type as spec §3.1 maps it: `vit` exactly is ViT (no other `vit…` type is known to the
+ * class follows its model type as docs/compatibility.md §3.1 maps it: `vit` exactly is ViT (no other `vit…` type is known to the
  * reference), and ResNet by its prefix, as our classification family reads it (`resnet18`/`34`/`50`/`101`).
  */
 export function weightsFileName(taskType: string, modelType: string): string {

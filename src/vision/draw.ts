@@ -145,7 +145,7 @@ export async function drawClassification(image: RgbImage, body: DrawableClassifi
 }
 
 /**
- * One prediction's keypoints in its class colour, as the reference draws them (spec §4.7): a filled
+ * One prediction's keypoints in its class colour, as the reference draws them (docs/model-families.md §4.7): a filled
  * circle of radius `strokeWidth` (OpenCV's `cv2.circle(..., -1)` raster, a plus sign at radius 1, a
  * dot at 0) at (round(x), round(y)), half to even. Our addition, drawn first so the dots sit on top:
  * the class's skeleton `edges` as lines `max(strokeWidth, 1)` wide between the keypoints the

@@ -121,7 +121,7 @@ function fillOutside(target: Float32Array, canvasWidth: number, canvasHeight: nu
 }
 
 /**
- * The size RF-DETR letterboxes into (spec §1.2 step 4, §1.4 step 8): PREPROCESSING.resize's
+ * The size RF-DETR letterboxes into (docs/model-families.md §1.2 step 4, §1.4 step 8): PREPROCESSING.resize's
  * width × height when the "non-square" flag holds (letterbox, those two differ, and the model's
  * input is square), else the model's input size.
  */
@@ -135,7 +135,7 @@ export function letterboxTarget(resize: ResizeConfig, inputWidth: number, inputH
 
 /**
  * RF-DETR's preprocessing after decoding and the static crop / contrast / grayscale steps (spec
- * §1.3 steps 3-5), into `target` as CHW RGB float32 of inputWidth × inputHeight:
+ * docs/model-families.md §1.3 steps 3-5), into `target` as CHW RGB float32 of inputWidth × inputHeight:
  * 1. normalise the 8-bit image (normalisedPlanes), before any resizing;
  * 2. stretch: bilinear resize of the float image to the input size (no rounding back to 8 bits);
  *    letterbox: the letterbox geometry of resize.ts (truncated size, floor-halved padding) into the

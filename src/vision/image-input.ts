@@ -4,7 +4,7 @@ import { InputImageError } from "../errors.ts";
 import { fetchImageUrl, type UrlFetchDeps } from "./url-image.ts";
 import type { UrlInputSettings } from "./url-policy.ts";
 
-/** The JSON image object of a request (§2.2): `type` is matched case-insensitively. */
+/** The JSON image object of a request (docs/compatibility.md §2.2): `type` is matched case-insensitively. */
 export interface ImageInput {
   type: string;
   /** Optional in the type because request schemas may omit it; a missing value is malformed. */

@@ -1,4 +1,4 @@
-// Binary masks at original-image resolution, from masks at model or prototype resolution: what an RLE answer encodes (spec §5).
+// Binary masks at original-image resolution, from masks at model or prototype resolution: what an RLE answer encodes (docs/model-families.md §5).
 import { staticCropRegion, type RescaleGeometry } from "./boxes.ts";
 import type { MaskWindow } from "./masks.ts";
 

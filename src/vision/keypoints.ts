@@ -1,4 +1,4 @@
-// Keypoints: where a pose model's keypoint triplets sit in its output, their mapping back to the original image (spec §4.5), the response's keypoint lists (§4.6) and keypoints_metadata.json (§4.1).
+// Keypoints: where a pose model's keypoint triplets sit in its output, their mapping back to the original image (docs/model-families.md §4.5), the response's keypoint lists (§4.6) and keypoints_metadata.json (§4.1).
 import { roundHalfToEven } from "../python-rounding.ts";
 import { staticCropRegion, type RescaleGeometry } from "./boxes.ts";
 import type { DetectionCandidates } from "./nms.ts";
@@ -35,8 +35,8 @@ export function gatherKeypoints(output: Float32Array, layout: KeypointLayout, ca
 
 /**
  * Maps keypoint triplets (x, y, confidence; any number of them, flat) from model-input pixels to
- * original-image pixels in place, as the reference's `post_process_keypoints` (spec §4.5):
- * 1. the static crop's shift and size (§5.3 step 1); `geometry.staticCrop` is null when the request
+ * original-image pixels in place, as the reference's `post_process_keypoints` (docs/model-families.md §4.5):
+ * 1. the static crop's shift and size (docs/compatibility.md §5.3 step 1); `geometry.staticCrop` is null when the request
  *    disabled the crop, which keypoints honour (polygons in the reference do not);
  * 2. stretch: scale by the cropped size over the input size; letterbox: s = min(H/h, W/w), the
  *    resized size **truncated** (like polygons, unlike boxes), padding (W - int(w·s)) / 2, then
@@ -81,7 +81,7 @@ export interface KeypointPrediction {
 }
 
 /**
- * The reference's `model_keypoints_to_response` (spec §4.6) for one detection: triplets j = 0, 1, …
+ * The reference's `model_keypoints_to_response` (docs/model-families.md §4.6) for one detection: triplets j = 0, 1, …
  * of `keypoints` (already rescaled); stops at the first j without a name (exports of several classes
  * pad every class to the largest keypoint count) and skips keypoints whose confidence is below
  * `threshold` (inclusive threshold). The reference's threshold is always 0 (its `keypoint_confidence`
@@ -116,7 +116,7 @@ export interface KeypointsMetadata {
 }
 
 /**
- * Parses keypoints_metadata.json (spec §4.1): a list with one entry per object class,
+ * Parses keypoints_metadata.json (docs/model-families.md §4.1): a list with one entry per object class,
  * `{"object_class_id": 0, "keypoints": {"0": "nose", "1": "left_eye", …}, …}`; other keys are
  * ignored except `edges`. `file` names the file in errors.
  *

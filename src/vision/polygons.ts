@@ -9,7 +9,7 @@ export interface PolygonPoint {
 
 /**
  * Maps `polygon` (flat x, y vertices in the pixels of a maskWidth × maskHeight mask) to the original
- * image. Unlike box rescaling (§5.3): the letterbox's resized size is truncated, not rounded, and
+ * image. Unlike box rescaling (docs/compatibility.md §5.3): the letterbox's resized size is truncated, not rounded, and
  * nothing is clipped or rounded, so vertices keep fractions and may fall outside the image.
  * Stretch: scale by the cropped region's size over the mask's. Letterbox: remove the padding, divide
  * by the scale. Then add the static crop's shift.

@@ -42,7 +42,7 @@ const GREY: Rgb = [114, 114, 114];
 const WHITE: Rgb = [255, 255, 255];
 
 /**
- * Resize formats the reference knows (§3.2): three letterbox colours; the other Roboflow
+ * Resize formats the reference knows (docs/compatibility.md §3.2): three letterbox colours; the other Roboflow
  * letterbox-like formats are served as black edges; anything else is a stretch.
  */
 const LETTERBOX_PADDING: ReadonlyMap<string, Rgb> = new Map<string, Rgb>([

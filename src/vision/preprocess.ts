@@ -1,4 +1,4 @@
-// The whole preprocessing of one image (spec §4): encoded bytes -> normalised CHW RGB float32 model input.
+// The whole preprocessing of one image (docs/compatibility.md §4): encoded bytes -> normalised CHW RGB float32 model input.
 
 import { equalizeAdaptive, equalizeHistogram, stretchContrast, toGrayscale } from "./contrast.ts";
 import { decodeImage, type RgbImage } from "./decode.ts";
@@ -25,7 +25,7 @@ export interface ModelInput {
 }
 
 /**
- * Spec §4 steps 1-6: decodes `bytes` (auto-orient), then static crop, contrast and grayscale as the
+ * docs/compatibility.md §4 steps 1-6: decodes `bytes` (auto-orient), then static crop, contrast and grayscale as the
  * model's PREPROCESSING and the request's switches say. Returns the image ready for resizing and
  * the decoded (oriented, uncropped) size, which responses report. Families whose resizing differs
  * (RF-DETR, float-resize.ts `normaliseThenResizeInto`) start from here.

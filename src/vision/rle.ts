@@ -1,4 +1,4 @@
-// COCO compressed RLE (pycocotools' string form) of binary masks: the encoding `response_mask_format: "rle"` answers with (spec §5), and its decoder.
+// COCO compressed RLE (pycocotools' string form) of binary masks: the encoding `response_mask_format: "rle"` answers with (docs/model-families.md §5), and its decoder.
 
 /** A mask as pycocotools writes it: `size` is [height, width] (height first), `counts` the compressed runs. */
 export interface CocoRle {

@@ -1,6 +1,6 @@
 // URL image policy: which image URLs, and which network addresses, the server may fetch (pure; no I/O).
 //
-// The string checks follow the reference (§1.8, §2.2) in its order: URL input switched on,
+// The string checks follow the reference (docs/compatibility.md §1.8, §2.2) in its order: URL input switched on,
 // a parseable URL, https unless ALLOW_NON_HTTPS_URL_INPUT, a fully qualified domain name unless
 // ALLOW_URL_INPUT_WITHOUT_FQDN, then the allow list and the deny list. On top of the reference,
 // every address a host resolves to must be public (see classifyAddress) unless

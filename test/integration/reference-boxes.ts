@@ -1,4 +1,4 @@
-// Test helper: the reference's stretch rescaling of a model-input box to the original image (spec §5.3), written out
+// Test helper: the reference's stretch rescaling of a model-input box to the original image (docs/compatibility.md §5.3), written out
 // step by step apart from src/vision/boxes.ts; the rounding is Python's round(), whose one home is src/python-rounding.ts.
 import { roundHalfToEven } from "../../src/python-rounding.ts";
 

@@ -6,7 +6,7 @@ export const END_TO_END_ROW = 6;
 
 /**
  * The model has already suppressed duplicates, so the reference (docs/compatibility.md §5.1, docs/model-families.md §3,
- * §4.4) runs no NMS: it keeps the rows whose score is **strictly** above `confidence` (float32), in the model's order,
+ * docs/model-families.md §4.4) runs no NMS: it keeps the rows whose score is **strictly** above `confidence` (float32), in the model's order,
  * and YOLOv10 then keeps the first `max_detections` of them (`maxDetections`; pass null for YOLO26, which has no cap).
  * The class is column 5 (a float holding an integer); IoU threshold and class-agnostic NMS do not apply. Rows whose
  * class is not an integer in [0, numClasses) are dropped (the reference would fail looking its name up). Rows are

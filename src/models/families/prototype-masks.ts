@@ -28,7 +28,7 @@ export function findPrototypeOutputs(shapes: number[][]): { predictionsOutput: n
 
 /**
  * The reported detections' masks (docs/compatibility.md §5.5), their coefficients found through `coefficients`: each
- * polygon traced on the decoded mask and rescaled as the reference does (§5.7); the image-size mask maps every image
+ * polygon traced on the decoded mask and rescaled as the reference does (docs/compatibility.md §5.7); the image-size mask maps every image
  * pixel to the decoded mask pixel under its centre, so that an RLE answer covers what the polygon outlines.
  */
 export function prototypeMasks(

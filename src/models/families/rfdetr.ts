@@ -10,7 +10,7 @@ import { rescalePolygon, type PolygonPoint } from "../../vision/polygons.ts";
 import { IMAGENET_NORMALISATION } from "./class-scores.ts";
 import { unsuppressed, type ObjectDetectionFamily, type RecognitionContext, type SegmentationFamily } from "./family.ts";
 
-/** The class_names.txt line that marks a "one-indexed" RF-DETR package (spec §1.1). */
+/** The class_names.txt line that marks a "one-indexed" RF-DETR package (docs/model-families.md §1.1). */
 export const RFDETR_BACKGROUND_CLASS = "background_class83422";
 
 /** An RF-DETR package's class names without the background line, and the logit column that line stood for. */
@@ -35,7 +35,7 @@ export const RFDETR_RESOLUTION_REFUSAL =
   "Model loading failed due to restrictions of server configuration - usually due to excessive runtime memory requirement of the model (for instance caused by large input size).";
 
 /**
- * The resolution the reference's load guard checks (spec §1.2 step 2): environment.json's
+ * The resolution the reference's load guard checks (docs/model-families.md §1.2 step 2): environment.json's
  * `RESOLUTION`, else `PREPROCESSING.resize.width` (PREPROCESSING as an object or a JSON string);
  * the first element of a list; then Python's `int()` (a number truncated, a string of digits
  * parsed). Null when there is none or `int()` would fail: no guard. The guard refuses (507,
@@ -85,7 +85,7 @@ export interface RfdetrSelection {
 }
 
 /**
- * Steps 1-7 and 10 of spec §1.4 for one image: `boxes` is Q × 4 (cx, cy, w, h normalised to the
+ * Steps 1-7 and 10 of docs/model-families.md §1.4 for one image: `boxes` is Q × 4 (cx, cy, w, h normalised to the
  * network input), `logits` Q × C raw class logits (views of the image's outputs).
  *
  * Every (query, class) pair is a candidate with score sigmoid(logit) (float32, stable form). The
@@ -148,7 +148,7 @@ export function selectRfdetrDetections(
 
 /**
  * How one image reached an RF-DETR input: the common geometry plus the size the letterbox filled,
- * (Iw, Ih) of spec §1.4 step 8 (float-resize.ts `letterboxTarget`: the input size unless the
+ * (Iw, Ih) of docs/model-families.md §1.4 step 8 (float-resize.ts `letterboxTarget`: the input size unless the
  * non-square flag holds). Unused for stretch.
  */
 export interface RfdetrGeometry extends RescaleGeometry {
@@ -156,7 +156,7 @@ export interface RfdetrGeometry extends RescaleGeometry {
   letterboxHeight: number;
 }
 
-/** Where the image sits in the letterboxed (Iw × Ih) input, spec §1.4 step 8: scale, truncated size, padding (may be .5). */
+/** Where the image sits in the letterboxed (Iw × Ih) input, docs/model-families.md §1.4 step 8: scale, truncated size, padding (may be .5). */
 export interface RfdetrLetterbox {
   scale: number;
   width: number;
@@ -175,11 +175,11 @@ export function rfdetrLetterbox(geometry: RfdetrGeometry, width: number, height:
 }
 
 /**
- * Steps 8-9 of spec §1.4, in place on boxes (x1, y1, x2, y2 per box, normalised corners), in float32 like the
+ * Steps 8-9 of docs/model-families.md §1.4, in place on boxes (x1, y1, x2, y2 per box, normalised corners), in float32 like the
  * reference: stretch x · w; letterbox (x · Iw - pad_x) / s; clip to [0, w] × [0, h]; no rounding.
  *
  * Static crop: the reference uses the uncropped size and adds no shift, which misplaces boxes
- * (spec §1.4 step 9 calls it a bug). We apply contract §5.3 steps 1 and 4 instead: (w, h) are the
+ * (docs/model-families.md §1.4 step 9 calls it a bug). We apply docs/compatibility.md §5.3 steps 1 and 4 instead: (w, h) are the
  * crop region's size, and the crop's shift is added after clipping. Without a crop both agree.
  */
 export function rfdetrBoxesToImage(boxes: Float64Array, geometry: RfdetrGeometry): void {
@@ -206,7 +206,7 @@ export function rfdetrBoxesToImage(boxes: Float64Array, geometry: RfdetrGeometry
   }
 }
 
-/** One RF-DETR instance mask after spec §2 steps 2-7. */
+/** One RF-DETR instance mask docs/model-families.md §2 steps 2-7. */
 export interface RfdetrMask {
   /** The final binary mask (1 where the logit is > 0), row-major, at the size the mode leaves it. */
   data: Uint8Array;
@@ -224,7 +224,7 @@ export interface RfdetrMask {
 }
 
 /**
- * Spec §2 steps 2-7 for one query's mask logits (`logits`, maskHeight × maskWidth, a view):
+ * docs/model-families.md §2 steps 2-7 for one query's mask logits (`logits`, maskHeight × maskWidth, a view):
  * 3. letterbox: crop to the unpadded area, in mask pixels `int(round(pad_x · mw / Iw))` …
  *    `int(round((pad_x + sw) · mw / Iw))` (half to even), likewise for y;
  * 4. `accurate`: bilinear resize of the float logits to the original size (skipped when equal);
@@ -293,7 +293,7 @@ export interface RfdetrDetectionLayout {
   /** Class names its answers use (the background line removed). */
   numClasses: number;
   backgroundIndex: number | null;
-  /** The size the letterbox fills, (Iw, Ih) of spec §1.4 step 8: the input size unless the non-square flag holds. */
+  /** The size the letterbox fills, (Iw, Ih) of docs/model-families.md §1.4 step 8: the input size unless the non-square flag holds. */
   letterboxWidth: number;
   letterboxHeight: number;
 }
@@ -304,7 +304,7 @@ export interface RfdetrSegmentationLayout extends Omit<RfdetrDetectionLayout, "f
   maskWidth: number;
 }
 
-/** `rfdetr`, `rfdetr-{base,nano,small,medium,large,xlarge,2xlarge}`, `rfdetr-nas` and the segmenters' `rfdetr-seg-*`, `rfdetr-nas-seg` (§1.1, §2). */
+/** `rfdetr`, `rfdetr-{base,nano,small,medium,large,xlarge,2xlarge}`, `rfdetr-nas` and the segmenters' `rfdetr-seg-*`, `rfdetr-nas-seg` (docs/model-families.md §1.1, §2). */
 const selectsRfdetr = (modelType: string): boolean => modelType.trim().toLowerCase().startsWith("rfdetr");
 
 /** RF-DETR's exports name their outputs dets, labels (and masks): enough to tell them from YOLO-NAS's boxes and scores without a model type. */
@@ -319,7 +319,7 @@ function queryLayout(shapes: number[][], context: RecognitionContext): Omit<Rfde
   return { numQueries: boxes[0]!, numColumns: logits[1]!, numClasses: classNames.length, backgroundIndex, letterboxWidth: letterbox.width, letterboxHeight: letterbox.height };
 }
 
-/** §1.4 steps 1-7 and 10 on outputs 0 and 1: every selected (query, class) pair, in score order; no NMS. */
+/** docs/model-families.md §1.4 steps 1-7 and 10 on outputs 0 and 1: every selected (query, class) pair, in score order; no NMS. */
 function detectQueries(layout: Omit<RfdetrDetectionLayout, "family">, outputs: (index: number) => Float32Array, params: { confidence: number; maxDetections: number }) {
   return unsuppressed(
     selectRfdetrDetections(outputs(0), outputs(1), layout.numQueries, layout.numColumns, {
@@ -345,7 +345,7 @@ const RFDETR_COMMON = {
   normalisation: () => IMAGENET_NORMALISATION,
   normalisesBeforeResizing: true,
   responseClassNames: (classNames: string[]) => rfdetrClasses(classNames).classNames,
-  // The reference refuses a package whose resolution is RFDETR_ONNX_MAX_RESOLUTION or more, before any session (§1.2 step 2).
+  // The reference refuses a package whose resolution is RFDETR_ONNX_MAX_RESOLUTION or more, before any session (docs/model-families.md §1.2 step 2).
   checkPackage(environment: Record<string, unknown>, limits: { rfdetrOnnxMaxResolution: number }): void {
     const resolution = rfdetrResolution(environment);
     if (resolution !== null && resolution >= limits.rfdetrOnnxMaxResolution) throw new InferenceError(507, RFDETR_RESOLUTION_REFUSAL);
@@ -380,7 +380,7 @@ export const RFDETR_SEG: SegmentationFamily<RfdetrSegmentationLayout> = {
   },
   expects: () => "RF-DETR [batch, queries, 4], [batch, queries, classes] and masks [batch, queries, h, w]",
   detect: (layout, outputs, params) => detectQueries(layout, outputs, params),
-  // Each detection's own query mask, full-frame logits (§2 steps 2-7); the image-size mask for RLE follows the final mask.
+  // Each detection's own query mask, full-frame logits (docs/model-families.md §2 steps 2-7); the image-size mask for RLE follows the final mask.
   masks(layout, outputs, detections, reported, _boxes, geometry, params) {
     const plane = layout.maskHeight * layout.maskWidth;
     const logits = outputs(2);

@@ -32,7 +32,7 @@ export const YOLONAS: ObjectDetectionFamily<YoloNasDetectionLayout> = {
 };
 
 /**
- * The reference (§5.1) builds rows `[x1, y1, x2, y2, max class score, classes]` with the boxes
+ * The reference (docs/compatibility.md §5.1) builds rows `[x1, y1, x2, y2, max class score, classes]` with the boxes
  * already in xyxy (no xywh conversion), then filters and suppresses them like any other family:
  * an anchor is a candidate when its max class score is >= `confidence` (float32, inclusive); its
  * class is the first class holding that max; score and class confidence are both that max.

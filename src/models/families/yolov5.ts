@@ -31,7 +31,7 @@ export const YOLOV5: ObjectDetectionFamily<Yolov5DetectionLayout> = {
 /**
  * Each anchor's row is cx, cy, w, h, objectness, C class scores, then `rowLength - 5 - C` further
  * values (32 mask coefficients for segmentation, none for detection). Used as is by the reference
- * (§5.1): the score (threshold, NMS order, response confidence) is the **objectness alone**, not
+ * (docs/compatibility.md §5.1): the score (threshold, NMS order, response confidence) is the **objectness alone**, not
  * objectness × class score; the class is the first argmax of the class scores, whose max is the
  * class confidence.
  *

@@ -22,7 +22,7 @@ export const YOLOV8_POSE: KeypointFamily<Yolov8PoseLayout> = {
   selects: selectsYolov8,
   recognisedWithoutModelType: true,
   defaultModelType: "yolov8n-pose",
-  // The reference's load check (§4.1): the rows past the box and class rows hold exactly the largest class's keypoints.
+  // The reference's load check (docs/model-families.md §4.1): the rows past the box and class rows hold exactly the largest class's keypoints.
   recognise(shapes, { classNames: { length: classCount }, maxKeypoints }) {
     const s = shapes[0];
     if (shapes.length !== 1 || !s || s.length !== 2 || maxKeypoints === null || s[0] !== 4 + classCount + KEYPOINT_VALUES * maxKeypoints) return null;
@@ -31,7 +31,7 @@ export const YOLOV8_POSE: KeypointFamily<Yolov8PoseLayout> = {
   expects: ({ classNames: { length: classCount }, maxKeypoints }) =>
     `YOLOv8 pose [batch, ${maxKeypoints === null ? `4 + ${classCount} + 3 x keypoints` : 4 + classCount + KEYPOINT_VALUES * maxKeypoints}, anchors] (keypoints from keypoints_metadata.json)`,
   normalisation: () => UNIT_NORMALISATION,
-  // Box and class rows decode exactly as YOLOv8 detection's; the contract NMS follows (§4.3).
+  // Box and class rows decode exactly as YOLOv8 detection's; the contract NMS follows (docs/model-families.md §4.3).
   detect: (layout, outputs, params) => suppressed(decodeYolov8Detections(outputs(0), layout.numClasses, layout.numAnchors, params.confidence), params),
   keypoints: (layout, outputs, detections, reported) => gatherKeypoints(outputs(0), keypointLayout(layout), detections.candidates, reported),
 };

@@ -1,4 +1,4 @@
-// Roboflow API protocol (spec §3.1-3.2): the `ort` and `getWeights` URLs, what their answers describe, the reference's
+// Roboflow API protocol (docs/compatibility.md §3.1-3.2): the `ort` and `getWeights` URLs, what their answers describe, the reference's
 // statuses and messages for the API's refusals and failures, and one GET with the reference's headers and an inactivity
 // timeout. No file system here: see download.ts for what is done with the answers.
 import { InferenceError } from "../../errors.ts";
@@ -24,7 +24,7 @@ export const PUBLIC_MODELS: ReadonlySet<string> = new Set(Object.values(MODEL_AL
 
 const KEY_HELP = "Visit https://docs.roboflow.com/api-reference/authentication#retrieve-an-api-key to learn how to retrieve one.";
 
-/** An answer of (or a failure to reach) the Roboflow API, with the reference's status and message (spec §2.9). */
+/** An answer of (or a failure to reach) the Roboflow API, with the reference's status and message (docs/compatibility.md §2.9). */
 export class RoboflowApiError extends InferenceError {
   constructor(
     status: number,

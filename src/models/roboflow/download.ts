@@ -1,4 +1,4 @@
-// Roboflow download: fetches a model missing from MODEL_CACHE_DIR as the reference does (spec §3.1-3.2), a version
+// Roboflow download: fetches a model missing from MODEL_CACHE_DIR as the reference does (docs/compatibility.md §3.1-3.2), a version
 // through the `ort` endpoint, then its signed environment and weights URLs, an instant model (no version) through
 // `getWeights`, whose answer carries the environment itself, and writes its package through the package writer.
 import { hostname } from "node:os";

@@ -68,7 +68,7 @@ export function isProbabilityDistribution(row: ArrayLike<number>): boolean {
 /**
  * Which single-label rows are softmaxed: "logits" (the default) only rows that are not already a
  * probability distribution (isProbabilityDistribution); "reference" every row, as the reference
- * does (spec §6 item 2), so a model whose export ends in Softmax answers with the reference's
+ * does (docs/model-families.md §6), so a model whose export ends in Softmax answers with the reference's
  * flattened confidences (e.g. 0.0018 over 1000 classes).
  */
 export type SoftmaxRule = "logits" | "reference";

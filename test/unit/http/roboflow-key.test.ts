@@ -1,4 +1,4 @@
-// Specification of which Roboflow API key a request carries (spec §2.1) for downloading a model.
+// Specification of which Roboflow API key a request carries (docs/compatibility.md §2.1) for downloading a model.
 import { describe, expect, test } from "bun:test";
 import { requestApiKey } from "../../../src/http/roboflow-key.ts";
 

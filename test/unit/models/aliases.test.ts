@@ -1,4 +1,4 @@
-// Specification of the reference's model aliases (spec §3.1).
+// Specification of the reference's model aliases (docs/compatibility.md §3.1).
 import { describe, expect, test } from "bun:test";
 import { MODEL_ALIASES, requestedModel, resolveModelAlias } from "../../../src/models/aliases.ts";
 import { parseModelId } from "../../../src/models/model-id.ts";

@@ -1,4 +1,4 @@
-// Specification of where a model id's package lives in the cache (spec §3.2): portable paths, slug directories and their BLAKE2s.
+// Specification of where a model id's package lives in the cache (docs/compatibility.md §3.2): portable paths, slug directories and their BLAKE2s.
 import { describe, expect, test } from "bun:test";
 import { blake2sHex } from "../../../src/models/blake2s.ts";
 import { cacheSubdir, cacheSubdirCandidates, isPortableCachePath, slugDirectory } from "../../../src/models/cache-layout.ts";

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { CacheWriteError, PackageWriter, STAGING_DIR, weightsFileName } from "../../../src/models/package-writer.ts";
 
 describe("weightsFileName", () => {
-  test("names the weights file as the reference does for each family (spec §3.2)", () => {
+  test("names the weights file as the reference does for each family (docs/compatibility.md §3.2)", () => {
     expect(weightsFileName("object-detection", "yolov8n")).toBe("weights.onnx");
     expect(weightsFileName("object-detection", "yolov5v2s")).toBe("yolov5s_weights.onnx");
     expect(weightsFileName("instance-segmentation", "yolov5s-seg")).toBe("yolov5s_weights.onnx");
@@ -20,7 +20,7 @@ describe("weightsFileName", () => {
     expect(weightsFileName("classification", "ResNet18")).toBe("best.onnx");
   });
 
-  test("gives best.onnx to the ViT model type alone: `vit` is the reference's only ViT type (spec §3.1)", () => {
+  test("gives best.onnx to the ViT model type alone: `vit` is the reference's only ViT type (docs/compatibility.md §3.1)", () => {
     expect(weightsFileName("classification", "vit")).toBe("best.onnx");
     expect(weightsFileName("classification", "VIT")).toBe("best.onnx");
     expect(weightsFileName("classification", "vit-base-patch16")).toBe("weights.onnx");

@@ -1,4 +1,4 @@
-// Tests of keypoint drawing: OpenCV's filled circles at rounded positions in the class colour (spec §4.7), and our skeleton edges.
+// Tests of keypoint drawing: OpenCV's filled circles at rounded positions in the class colour (docs/model-families.md §4.7), and our skeleton edges.
 import { describe, expect, test } from "bun:test";
 import sharp from "sharp";
 import type { Rgb } from "../../../src/vision/bitmap-font.ts";

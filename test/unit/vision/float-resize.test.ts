@@ -1,4 +1,4 @@
-// Tests of float resizing: RF-DETR's normalise-then-resize preprocessing (spec §1.3) and bilinear float planes, against hand-computed values.
+// Tests of float resizing: RF-DETR's normalise-then-resize preprocessing (docs/model-families.md §1.3) and bilinear float planes, against hand-computed values.
 import { describe, expect, test } from "bun:test";
 import { IMAGENET_NORMALISATION } from "../../../src/models/families/class-scores.ts";
 import type { RgbImage } from "../../../src/vision/decode.ts";

@@ -1,4 +1,4 @@
-// Tests of keypoints: gathering triplets from an output, mapping them to the original image (spec §4.5), the response lists (§4.6) and keypoints_metadata.json (§4.1).
+// Tests of keypoints: gathering triplets from an output, mapping them to the original image (docs/model-families.md §4.5), the response lists (§4.6) and keypoints_metadata.json (§4.1).
 import { describe, expect, test } from "bun:test";
 import type { RescaleGeometry } from "../../../src/vision/boxes.ts";
 import {

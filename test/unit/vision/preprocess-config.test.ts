@@ -89,7 +89,7 @@ describe("parsePreprocessing", () => {
   });
 });
 
-describe("parsePreprocessing resize methods (spec §3.2)", () => {
+describe("parsePreprocessing resize methods (docs/compatibility.md §3.2)", () => {
   const resizeOf = (format: unknown) =>
     parsePreprocessing({ resize: { enabled: true, format, width: 320, height: 320 } }).resize;
 

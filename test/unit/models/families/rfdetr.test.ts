@@ -1,4 +1,4 @@
-// Tests of RF-DETR decoding: top-k over (query, class) sigmoid scores, the background column, boxes to original pixels (spec §1.4) and instance masks (§2).
+// Tests of RF-DETR decoding: top-k over (query, class) sigmoid scores, the background column, boxes to original pixels (docs/model-families.md §1.4) and instance masks (§2).
 import { describe, expect, test } from "bun:test";
 import { placeCandidates } from "./rfdetr-boxes.ts";
 import {

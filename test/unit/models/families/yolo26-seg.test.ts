@@ -1,4 +1,4 @@
-// Tests of YOLO26 segmentation decoding: end-to-end rows with 32 mask coefficients, into what the contract mask decoder takes (spec §3).
+// Tests of YOLO26 segmentation decoding: end-to-end rows with 32 mask coefficients, into what the contract mask decoder takes (docs/model-families.md §3).
 import { describe, expect, test } from "bun:test";
 import { YOLO26_SEGMENTATION_ROW, decodeYolo26Segmentation } from "../../../../src/models/families/yolo26-seg.ts";
 import { decodeMasks, gatherMaskCoefficients, MASK_COEFFICIENTS } from "../../../../src/vision/masks.ts";

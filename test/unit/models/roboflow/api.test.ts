@@ -1,4 +1,4 @@
-// Specification of the Roboflow API protocol (spec §3.1-3.2): the `ort` and `getWeights` URLs and answers, the
+// Specification of the Roboflow API protocol (docs/compatibility.md §3.1-3.2): the `ort` and `getWeights` URLs and answers, the
 // reference's statuses for the API's refusals, and the settings that point at the API.
 import { describe, expect, test } from "bun:test";
 import { loadConfig } from "../../../../src/config.ts";
