@@ -1,7 +1,7 @@
 // ONNX Runtime through its C API over bun:ffi: runtime (library + OrtEnv), sessions, zero-copy runs. The only file that knows ORT's C API.
 //
 // Public surface:
-//   OrtRuntime.load(libPath?)          one per thread: loads the library, creates the OrtEnv (logging level warning)
+//   OrtRuntime.load(libPath?)          one per thread: loads the library (file or folder), creates the OrtEnv (logging level warning)
 //     .version                         ORT's version string, e.g. "1.29.0"
 //     .libraryPath                     the library that was loaded
 //     .availableProviders()            GetAvailableProviders, e.g. ["CPUExecutionProvider"]
@@ -429,9 +429,12 @@ export class OrtRuntime {
     }
   }
 
-  /** Loads ONNX Runtime from `libPath` (default: locateOrtLibrary(), which honours ORT_LIB_PATH). */
-  static load(libPath: string = locateOrtLibrary()): OrtRuntime {
-    return new OrtRuntime(libPath);
+  /**
+   * Loads ONNX Runtime from `libPath`: the library file or its folder, as ORT_LIB_PATH may be; by default wherever
+   * locateOrtLibrary() finds it (ORT_LIB_PATH, else the GPU runtime setup:gpu installed, else the npm package's).
+   */
+  static load(libPath?: string): OrtRuntime {
+    return new OrtRuntime(locateOrtLibrary(libPath));
   }
 
   /** Execution providers compiled into this build, e.g. ["CPUExecutionProvider"]. */

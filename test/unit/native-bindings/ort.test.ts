@@ -69,9 +69,12 @@ describe("OrtRuntime", () => {
     expect(runtime.availableProviders()).toContain("CPUExecutionProvider");
   });
 
-  test("accepts ORT_LIB_PATH as the directory holding the library", () => {
+  test("accepts ORT_LIB_PATH as the directory holding the library, and so does load", () => {
     const library = locateOrtLibrary();
     expect(locateOrtLibrary(dirname(library))).toBe(library);
+    const fromFolder = OrtRuntime.load(dirname(library));
+    expect(fromFolder.libraryPath).toBe(library);
+    fromFolder.release();
   });
 
   test("names the paths it tried when the library is missing", () => {
