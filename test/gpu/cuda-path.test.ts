@@ -10,6 +10,7 @@ import sharp from "sharp";
 import { GPU_RUNTIME_DIR, locateOrtLibrary } from "../../native-bindings/locate.ts";
 import { OrtRuntime, type OrtSession } from "../../native-bindings/ort.ts";
 import { loadConfig } from "../../src/config.ts";
+import { plannedArenaSlots } from "../../src/pipeline/inference-lanes.ts";
 import { Pipeline } from "../../src/pipeline/pipeline.ts";
 import { FIXTURE_CACHE, startServerProcess, type ServerProcess } from "../integration/server-process.ts";
 
@@ -71,12 +72,12 @@ describe.skipIf(!enabled)("the CUDA path", () => {
 
   test("the provider check runs CUDA on GPU 0, and the plan is one worker with one intra-op thread and (1 + 1) x MAX_BATCH_SIZE slots", () => {
     const began = performance.now();
-    const plan = Pipeline.plan(loadConfig({ EXECUTION_PROVIDERS: "cuda,cpu", MAX_BATCH_SIZE: "32" }));
+    const plan = Pipeline.plan(loadConfig({ EXECUTION_PROVIDERS: "cuda,cpu" }).ort);
     console.log(`provider check: ${(performance.now() - began).toFixed(0)} ms, ${JSON.stringify(plan.providerCheck)}`);
     expect(plan.providerCheck).toEqual({ providers: ["cuda", "cpu"], deviceIds: [0], fallbacks: [] });
     expect(plan.lanes).toEqual({ onGpu: true, workerDeviceIds: [0], intraOpThreads: 1 });
-    expect(plan.config.arenaSlots).toBe(64);
-    expect(plan.config.ortLibPath).toBe(locateOrtLibrary());
+    expect(plannedArenaSlots(plan.lanes, 32)).toBe(64);
+    expect(plan.ort.ortLibPath).toBe(locateOrtLibrary());
   });
 
   test("a CUDA-only session runs YOLOv8n at batch 1, 8 and 32 and agrees with the CPU", () => {
