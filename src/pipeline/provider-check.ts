@@ -6,6 +6,7 @@
 // providers asked for, falling back as the session loaders would (provider-fallback.ts). GPUs where none runs are left
 // out; when none is left, the server is planned as for the CPU and told why (README "Docker and GPUs").
 import { installedGpuProviders, OrtRuntime, type CudnnConvAlgoSearch, type GpuProvider } from "../../native-bindings/ort.ts";
+import { ProtoWriter } from "../models/onnx/protobuf.ts";
 import { openRunnableSession, providerLabel } from "../workers/provider-fallback.ts";
 
 /** One GPU's result: the GPU provider that ran the check (null: none did) and why the ones before it did not. */
@@ -51,29 +52,6 @@ export function resolveProviderCheck(requested: readonly string[], deviceIds: re
   return { providers: ["cpu"], deviceIds: deviceIds.slice(0, 1), fallbacks };
 }
 
-/** Protocol Buffers fields: [field number, varint | string | bytes]. */
-type Field = [number, number | string | Uint8Array];
-
-function varint(value: number): number[] {
-  const bytes: number[] = [];
-  for (; value >= 0x80; value = Math.floor(value / 0x80)) bytes.push((value & 0x7f) | 0x80);
-  bytes.push(value);
-  return bytes;
-}
-
-function message(...fields: Field[]): Uint8Array {
-  const bytes: number[] = [];
-  for (const [field, value] of fields) {
-    if (typeof value === "number") {
-      bytes.push(...varint(field << 3), ...varint(value));
-    } else {
-      const data = typeof value === "string" ? new TextEncoder().encode(value) : value;
-      bytes.push(...varint((field << 3) | 2), ...varint(data.length), ...data);
-    }
-  }
-  return Uint8Array.from(bytes);
-}
-
 const FLOAT = 1;
 export const CHECK_INPUT_SHAPE = [1, 3, 8, 8];
 export const CHECK_OUTPUT_SHAPE = [1, 4, 6, 6];
@@ -83,18 +61,20 @@ export const CHECK_OUTPUT_SHAPE = [1, 4, 6, 6];
  * ones. Field numbers are those of onnx.proto (ModelProto, GraphProto, NodeProto, TensorProto, ValueInfoProto).
  */
 export function providerCheckModel(): Uint8Array {
-  const shape = (dims: number[]) => message(...dims.map((dim): Field => [1, message([1, dim])]));
-  const valueInfo = (name: string, dims: number[]) => message([1, name], [2, message([1, message([1, FLOAT], [2, shape(dims)])])]);
+  const valueInfo = (name: string, dims: number[]) => {
+    const shape = new ProtoWriter();
+    for (const dim of dims) shape.message(1, new ProtoWriter().varint(1, dim));
+    return new ProtoWriter().string(1, name).message(2, new ProtoWriter().message(1, new ProtoWriter().varint(1, FLOAT).message(2, shape)));
+  };
   const weightDims = [4, 3, 3, 3];
   const weights = new Float32Array(weightDims.reduce((a, b) => a * b, 1)).fill(1 / 27);
-  const graph = message(
-    [1, message([1, "x"], [1, "w"], [2, "y"], [4, "Conv"])],
-    [2, "provider-check"],
-    [5, message(...weightDims.map((dim): Field => [1, dim]), [2, FLOAT], [8, "w"], [9, new Uint8Array(weights.buffer)])],
-    [11, valueInfo("x", CHECK_INPUT_SHAPE)],
-    [12, valueInfo("y", CHECK_OUTPUT_SHAPE)],
-  );
-  return message([1, 8], [2, "bun-inference-server"], [7, graph], [8, message([2, 17])]);
+  const graph = new ProtoWriter()
+    .message(1, new ProtoWriter().string(1, "x").string(1, "w").string(2, "y").string(4, "Conv"))
+    .string(2, "provider-check")
+    .message(5, new ProtoWriter().packedVarints(1, weightDims).varint(2, FLOAT).string(8, "w").bytes(9, new Uint8Array(weights.buffer)))
+    .message(11, valueInfo("x", CHECK_INPUT_SHAPE))
+    .message(12, valueInfo("y", CHECK_OUTPUT_SHAPE));
+  return new ProtoWriter().varint(1, 8).string(2, "bun-inference-server").message(7, graph).message(8, new ProtoWriter().varint(2, 17)).finish();
 }
 
 /**

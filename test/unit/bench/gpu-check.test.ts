@@ -1,7 +1,7 @@
 // Specification of the GPU check's CPU-side steps: packing into parts (bench/gpu/pack.ts), and receiving, checking and
 // unpacking them with the runner (bench/gpu/gpu-check.sh) in a stand-in for the GPU machine's copy of the repository.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BUN_IN_PAYLOAD, PART_BYTES, SUMS_FILE, callSequence, excludedModules, pack, partFiles } from "../../../bench/gpu/pack.ts";
@@ -40,8 +40,21 @@ beforeAll(() => {
   writeFileSync(join(source, "node_modules/kept/package.json"), '{"name":"kept"}');
   writeFileSync(join(source, "node_modules/dev-only/package.json"), '{"name":"dev-only"}');
   symlinkSync("../kept/lib/blob.bin", join(source, "node_modules/.bin/kept"));
-  // The Bun binary's stand-in: an executable that answers --version.
-  writeFileSync(join(dir, "fake-bun"), "#!/bin/sh\necho 9.9.9\n");
+  // The Bun binary's stand-in: answers --version, logs every other call with the GPU_CHECK settings it got, and for
+  // `run bench --tasks <task> --out <dir>` writes the report and results a benchmark run would.
+  writeFileSync(
+    join(dir, "fake-bun"),
+    [
+      "#!/bin/bash",
+      'if [ "$1" = --version ]; then echo 9.9.9; exit 0; fi',
+      'echo "GPU_CHECK=${GPU_CHECK:-} EXECUTION_PROVIDERS=${EXECUTION_PROVIDERS:-} $*" >> "$FAKE_BUN_LOG"',
+      'if [ "$1 $2" = "run bench" ]; then',
+      '  task=""; out=""; while [ $# -gt 0 ]; do case "$1" in --tasks) task=$2 ;; --out) out=$2 ;; esac; shift; done',
+      `  mkdir -p "$out"; echo "## $task report" > "$out/latest.md"; printf '{"task": "%s"}\\n' "$task" > "$out/latest.json"`,
+      "fi",
+      "",
+    ].join("\n"),
+  );
   chmodSync(join(dir, "fake-bun"), 0o755);
   parts = pack({
     root: source,
@@ -121,6 +134,25 @@ describe("gpu-check.sh", () => {
     expect(existsSync(join(root, "node_modules/dev-only"))).toBe(false);
     expect(statSync(join(root, BUN_IN_PAYLOAD)).mode & 0o111).not.toBe(0);
     expect(runner(root, "unpack").output).toContain("already unpacked");
+  });
+
+  test("run: unpacks, runs the GPU tests and one benchmark per task (the soak with the first), and leaves every result in $OUT", () => {
+    const root = device("running", [SUMS_FILE, ...parts]);
+    const out = join(dir, "out");
+    const log = join(dir, "fake-bun.log");
+    const run = runner(root, "run", { OUT: out, FAKE_BUN_LOG: log, GPU_CHECK_TASKS: "object-detection classification", GPU_CHECK_SECONDS: "400" });
+    expect(run.output).toContain("bench classification exit 0");
+    const calls = readFileSync(log, "utf8").trim().split("\n");
+    expect(calls[0]).toBe("GPU_CHECK= EXECUTION_PROVIDERS= run fixtures");
+    expect(calls[1]).toBe("GPU_CHECK=1 EXECUTION_PROVIDERS= test --timeout 120000 test/gpu");
+    expect(calls.slice(2).map((call) => call.replace(/--out \S+/, "--out <dir>"))).toEqual([
+      "GPU_CHECK= EXECUTION_PROVIDERS=cuda,cpu run bench --tasks object-detection --out <dir> --concurrency 1,8,32,128 --seconds 4 --warmup 1 --bare-seconds 2 --baseline-concurrency 1,32 --soak-requests 3000 --skip open-loop",
+      "GPU_CHECK= EXECUTION_PROVIDERS=cuda,cpu run bench --tasks classification --out <dir> --concurrency 1,8,32,128 --seconds 4 --warmup 1 --bare-seconds 2 --baseline-concurrency 1,32 --soak-requests 3000 --skip open-loop,soak",
+    ]);
+    expect(readdirSync(out).sort()).toEqual(["bench-report.md", "bench-results.json", "bench.log", "fixtures.log", "summary.md", "tests.log"]);
+    expect(readFileSync(join(out, "bench-report.md"), "utf8")).toBe("## object-detection report\n## classification report\n");
+    expect(JSON.parse(readFileSync(join(out, "bench-results.json"), "utf8"))).toEqual({ "object-detection": { task: "object-detection" }, classification: { task: "classification" } });
+    expect(readFileSync(join(out, "summary.md"), "utf8")).toMatch(/^# GPU check .*\n[\s\S]*libcudnn\.so\.9 [\s\S]*test\/gpu exit 0; total \d+ s\n$/);
   });
 
   test("libraries: finds PyTorch's CUDA 13, cuDNN and TensorRT folders on Python's path", () => {
