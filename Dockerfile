@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # Bun inference server images, two targets (build.sh builds both):
-#   gpu  CUDA 13 + cuDNN 9 runtime; ONNX Runtime's CUDA and TensorRT providers next to libonnxruntime.so
+#   gpu  CUDA 13 + cuDNN 9 runtime; the GPU build of ONNX Runtime with its CUDA and TensorRT providers (bun run setup:gpu)
 #   cpu  Debian slim; the CPU execution provider only
 # The server runs as `bun src/main.ts` as a non-root user; models (and TensorRT engines) live in the /tmp/cache volume.
 
@@ -14,18 +14,20 @@ WORKDIR /app
 COPY package.json bun.lock ./
 RUN bun install --frozen-lockfile --production
 
-# ---- the same plus the GPU providers of the same ONNX Runtime version (bun run setup:gpu)
+# ---- the same plus node_modules/.onnxruntime-gpu: onnxruntime-node's GPU-capable libonnxruntime and the CUDA and
+# TensorRT provider libraries of the same ONNX Runtime version (bun run setup:gpu loads it to check it lists them)
 FROM deps AS gpu-deps
-COPY native-bindings/locate.ts native-bindings/
+COPY native-bindings/ native-bindings/
 COPY scripts/setup-gpu.ts scripts/
 RUN bun scripts/setup-gpu.ts
 
 # ---- GPU image
 FROM ${CUDA_IMAGE} AS gpu
-# TensorRT 10 (from NVIDIA's apt repository, configured in the base image) is large and serves only a libonnxruntime
-# built with TensorRT (ORT_LIB_PATH); the npm package's is CPU-only and reaches the GPU through the CUDA EP plugin.
+# The base image has every library the CUDA provider loads (cudart, cublas, cublasLt, curand, cufft and nvrtc of CUDA 13,
+# cuDNN 9). TensorRT (from NVIDIA's apt repository, configured in the base image) is large and serves only
+# EXECUTION_PROVIDERS=tensorrt,...: ONNX Runtime 1.29's TensorRT provider is built against 10.14.1, so no older one.
 ARG WITH_TENSORRT=0
-ARG TENSORRT_VERSION=10.13.3.9-1+cuda13.0
+ARG TENSORRT_VERSION=10.14.1.48-1+cuda13.0
 RUN if [ "$WITH_TENSORRT" = "1" ]; then \
       apt-get update \
       && apt-get install -y --no-install-recommends \
@@ -43,7 +45,7 @@ COPY native-bindings/ ./native-bindings/
 COPY src/ ./src/
 COPY test/fixtures/ ./test/fixtures/
 COPY scripts/healthcheck.ts ./scripts/
-ENV NODE_ENV=production HOST=0.0.0.0 PORT=9001 MODEL_CACHE_DIR=/tmp/cache EXECUTION_PROVIDERS=cuda,cpu
+ENV NODE_ENV=production HOST=0.0.0.0 PORT=9001 MODEL_CACHE_DIR=/tmp/cache EXECUTION_PROVIDERS=cuda,cpu ORT_LIB_PATH=/app/node_modules/.onnxruntime-gpu
 VOLUME ["/tmp/cache"]
 EXPOSE 9001
 USER inference

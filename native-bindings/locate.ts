@@ -2,8 +2,14 @@
 import { existsSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 
-/** The npm package that ships prebuilt ONNX Runtime binaries and headers. */
+/** The npm package that ships prebuilt ONNX Runtime binaries and headers (its Linux library is a CPU-only build). */
 const PACKAGE_NAME = "com.github.asus4.onnxruntime";
+
+/**
+ * Where `bun run setup:gpu` assembles the GPU-capable ONNX Runtime: onnxruntime-node's libonnxruntime (built with
+ * the CUDA and TensorRT providers) beside the provider libraries of the same version (README "Docker and GPUs").
+ */
+export const GPU_RUNTIME_DIR = join(import.meta.dir, "..", "node_modules", ".onnxruntime-gpu");
 
 /** Library file name and plugin folder inside the package, per platform. */
 function platformLibrary(): { fileName: string; pluginDir: string } {
@@ -27,23 +33,37 @@ function packageRoot(): string | undefined {
 }
 
 /**
- * The ONNX Runtime shared library to load. `override` (default: env ORT_LIB_PATH) may name the
- * library file itself or a directory holding it; otherwise the library bundled in the npm package.
+ * The ONNX Runtime shared library to load. `override` (default: env ORT_LIB_PATH) may name the library file itself
+ * or a directory holding it. Otherwise the GPU-capable library `bun run setup:gpu` installed in GPU_RUNTIME_DIR when
+ * it is there (it runs the CPU provider as fast as the npm package's: BENCHMARKS.md "GPU check"), else the CPU-only
+ * library bundled in the npm package.
  */
 export function locateOrtLibrary(override: string | undefined = process.env.ORT_LIB_PATH): string {
-  const { fileName, pluginDir } = platformLibrary();
-  const candidates: string[] = [];
+  const { fileName } = platformLibrary();
   if (override) {
     const isDirectory = existsSync(override) && statSync(override).isDirectory();
-    candidates.push(isDirectory ? join(override, fileName) : override);
-  } else {
-    const root = packageRoot();
-    if (root) candidates.push(join(root, "Plugins", pluginDir, fileName));
+    return existingLibrary([isDirectory ? join(override, fileName) : override]);
   }
-  const found = candidates.find((path) => existsSync(path) && statSync(path).isFile());
+  const gpuRuntime = join(GPU_RUNTIME_DIR, fileName);
+  return isFile(gpuRuntime) ? gpuRuntime : locateCpuOrtLibrary();
+}
+
+/** The npm package's own library: a CPU-only build, the one the CPU image runs. */
+export function locateCpuOrtLibrary(): string {
+  const { fileName, pluginDir } = platformLibrary();
+  const root = packageRoot();
+  return existingLibrary(root ? [join(root, "Plugins", pluginDir, fileName)] : []);
+}
+
+function isFile(path: string): boolean {
+  return existsSync(path) && statSync(path).isFile();
+}
+
+function existingLibrary(candidates: string[]): string {
+  const found = candidates.find(isFile);
   if (found) return found;
   const tried = candidates.length > 0 ? candidates.join(", ") : `(package ${PACKAGE_NAME} is not installed)`;
-  throw new Error(`ONNX Runtime library ${fileName} not found; tried: ${tried}. Set ORT_LIB_PATH to the file or its directory.`);
+  throw new Error(`ONNX Runtime library ${platformLibrary().fileName} not found; tried: ${tried}. Set ORT_LIB_PATH to the file or its directory.`);
 }
 
 /** The directory holding onnxruntime_c_api.h shipped with the same package (inside an Apple framework). */

@@ -1,16 +1,18 @@
 // ONNX Runtime through its C API over bun:ffi: runtime (library + OrtEnv), sessions, zero-copy runs. The only file that knows ORT's C API.
 //
 // Public surface:
-//   OrtRuntime.load(libPath?)          one per thread: loads the library, creates the OrtEnv (logging level warning)
+//   OrtRuntime.load(libPath?)          one per thread: loads the library (file or folder), creates the OrtEnv (logging level warning)
 //     .version                         ORT's version string, e.g. "1.29.0"
 //     .libraryPath                     the library that was loaded
 //     .availableProviders()            GetAvailableProviders, e.g. ["CPUExecutionProvider"]
-//     .createSession(path, options?)   an OrtSession; executionProviders default ["cuda", "cpu"], each GPU provider falling back to the next
+//     .createSession(model, options?)  an OrtSession from a file path or { name, bytes }; executionProviders default ["cuda", "cpu"],
+//                                      each GPU provider that cannot start falling back to the next
 //     .adoptSession(handle, provider)  takes over a session another thread's runtime created and detached
 //     .release()                       releases still-open sessions, then the env; idempotent
 //   OrtSession
 //     .inputs / .outputs               TensorInfo: name, elementType, shape (symbolic dims by name, "?" if unnamed)
 //     .activeProvider                  "tensorrt" | "cuda" | "cpu": the preferred execution provider actually appended
+//     .fallbacks                       why each provider preferred to it did not start ("CUDA: <ORT's message>")
 //     .metadata                        the model's custom metadata map (Ultralytics keeps names/imgsz/task there)
 //     .run(inputs, outputs)            zero-copy: ORT reads and writes the caller's typed arrays in place
 //     .runAllocating(inputs)           ORT allocates the outputs; returns copies with their concrete shapes
@@ -18,6 +20,7 @@
 //     .release()                       idempotent
 //   OrtError                           every non-null OrtStatus*, with ORT's own message and error code
 //   installedGpuProviders(libPath)     the GPU providers whose library sits next to libonnxruntime (no library loaded)
+//   cudaProviderOptions, tensorRtProviderOptions   the provider option maps our settings become
 //
 // Typed arrays per element type: float32 Float32Array, float64 Float64Array, int8 Int8Array, uint8 and bool Uint8Array,
 // int16 Int16Array, uint16/float16/bfloat16 Uint16Array (raw bits), int32 Int32Array, uint32 Uint32Array,
@@ -70,8 +73,17 @@ const PROVIDER_LIBRARIES: Record<GpuProvider, string> = {
 
 const PROVIDER_LABELS: Record<ExecutionProvider, string> = { tensorrt: "TensorRT", cuda: "CUDA", cpu: "CPU" };
 
-/** ORT's names for the GPU providers (GetAvailableProviders, OrtEpDevice names). */
+/** ORT's names for the GPU providers, as GetAvailableProviders lists those a build of libonnxruntime can host. */
 const ORT_PROVIDER_NAMES: Record<GpuProvider, string> = { tensorrt: "TensorrtExecutionProvider", cuda: "CUDAExecutionProvider" };
+
+/**
+ * How cuDNN picks convolution algorithms (ORT's cudnn_conv_algo_search). EXHAUSTIVE times every algorithm for each new
+ * input shape, on the thread running the batch, so every new batch size stalls the GPU's models; HEURISTIC asks
+ * cuDNN's heuristics and times nothing; DEFAULT takes the first algorithm.
+ */
+export type CudnnConvAlgoSearch = "EXHAUSTIVE" | "HEURISTIC" | "DEFAULT";
+
+export const CUDNN_CONV_ALGO_SEARCHES: readonly CudnnConvAlgoSearch[] = ["EXHAUSTIVE", "HEURISTIC", "DEFAULT"];
 
 /** TensorRT execution provider settings (ORT's trt_* provider options). */
 export interface TensorRtOptions {
@@ -97,10 +109,20 @@ export interface SessionOptions {
   executionProviders?: readonly string[];
   /** GPU ordinal (CUDA and TensorRT); default 0. */
   deviceId?: number;
+  /** Default "HEURISTIC". */
+  cudnnConvAlgoSearch?: CudnnConvAlgoSearch;
   tensorrt?: TensorRtOptions;
+  /**
+   * Whether idle intra-op threads spin waiting for work. Default: yes on the CPU (ORT's default), no when a GPU
+   * provider is appended: there the few CPU nodes do not pay for cores spun away from the vision workers.
+   */
+  spinning?: boolean;
   /** Default "all" (ORT_ENABLE_ALL). */
   graphOptimization?: "all" | "extended" | "basic" | "disabled";
 }
+
+/** A model to open: a file path, or the model's bytes with a name for messages. */
+export type ModelSource = string | { name: string; bytes: Uint8Array };
 
 /** A caller-owned tensor: `data` must be the typed array for the declared element type and hold exactly prod(shape) elements. */
 export interface BoundTensor {
@@ -143,16 +165,15 @@ const STATUS_FUNCTIONS = {
   SetSessionGraphOptimizationLevel: [P, i32],
   SetIntraOpNumThreads: [P, i32],
   SetInterOpNumThreads: [P, i32],
+  AddSessionConfigEntry: [P, P, P],
   CreateCUDAProviderOptions: [P],
   UpdateCUDAProviderOptions: [P, P, P, u64],
   SessionOptionsAppendExecutionProvider_CUDA_V2: [P, P],
   CreateTensorRTProviderOptions: [P],
   UpdateTensorRTProviderOptions: [P, P, P, u64],
   SessionOptionsAppendExecutionProvider_TensorRT_V2: [P, P],
-  RegisterExecutionProviderLibrary: [P, P, P],
-  GetEpDevices: [P, P, P],
-  SessionOptionsAppendExecutionProvider_V2: [P, P, P, u64, P, P, u64],
   CreateSession: [P, P, P, P],
+  CreateSessionFromArray: [P, P, u64, P, P],
   SessionGetInputCount: [P, P],
   SessionGetOutputCount: [P, P],
   SessionGetInputName: [P, u64, P, P],
@@ -183,9 +204,6 @@ const PLAIN_FUNCTIONS = {
   ReleaseSessionOptions: { args: [P], returns: VOID },
   ReleaseCUDAProviderOptions: { args: [P], returns: VOID },
   ReleaseTensorRTProviderOptions: { args: [P], returns: VOID },
-  EpDevice_EpName: { args: [P], returns: P },
-  EpDevice_EpOptions: { args: [P], returns: P },
-  GetKeyValue: { args: [P, P], returns: P },
   ReleaseSession: { args: [P], returns: VOID },
   ReleaseTypeInfo: { args: [P], returns: VOID },
   ReleaseTensorTypeAndShapeInfo: { args: [P], returns: VOID },
@@ -275,6 +293,16 @@ export function installedGpuProviders(libraryPath: string): GpuProvider[] {
   return (Object.keys(PROVIDER_LIBRARIES) as GpuProvider[]).filter((provider) => existsSync(providerLibraryPath(libraryPath, provider)));
 }
 
+/** The CUDA provider options (key -> value, as UpdateCUDAProviderOptions takes them) for a device and algorithm search. */
+export function cudaProviderOptions(deviceId: number, convAlgoSearch: CudnnConvAlgoSearch = "HEURISTIC"): Record<string, string> {
+  return { device_id: String(deviceId), cudnn_conv_algo_search: convAlgoSearch };
+}
+
+/** Session config entries (ORT's session.* keys) for a session with or without threads that may spin. */
+export function sessionConfigEntries(spinning: boolean): Record<string, string> {
+  return spinning ? {} : { "session.intra_op.allow_spinning": "0", "session.inter_op.allow_spinning": "0" };
+}
+
 /** `name:1x3x640x640,other:…`, the shape syntax of ORT's trt_profile_*_shapes options. */
 function profileShapes(shapes: Record<string, number[]>): string {
   return Object.entries(shapes).map(([name, dims]) => `${name}:${dims.join("x")}`).join(",");
@@ -326,7 +354,8 @@ function bindOrtApi(api: Pointer): { functions: OrtFunctions; close(): void } {
     if (status === null) return;
     const statusPointer = status as Pointer;
     try {
-      const message = plain.GetErrorMessage(statusPointer) ?? "(no message)";
+      // ORT ends some messages with a newline.
+      const message = (plain.GetErrorMessage(statusPointer) ?? "(no message)").trimEnd();
       throw new OrtError(message, plain.GetErrorCode(statusPointer), apiFunction);
     } finally {
       plain.ReleaseStatus(statusPointer);
@@ -358,8 +387,6 @@ export class OrtRuntime {
   private readonly allocator: Pointer;
   private readonly cpuMemoryInfo: Pointer;
   private readonly openSessions = new Set<OrtSession>();
-  /** GPU providers whose library this runtime registered (or found registered) with the env as an EP plugin. */
-  private readonly registeredPlugins = new Set<GpuProvider>();
   private released = false;
 
   private constructor(readonly libraryPath: string) {
@@ -402,9 +429,12 @@ export class OrtRuntime {
     }
   }
 
-  /** Loads ONNX Runtime from `libPath` (default: locateOrtLibrary(), which honours ORT_LIB_PATH). */
-  static load(libPath: string = locateOrtLibrary()): OrtRuntime {
-    return new OrtRuntime(libPath);
+  /**
+   * Loads ONNX Runtime from `libPath`: the library file or its folder, as ORT_LIB_PATH may be; by default wherever
+   * locateOrtLibrary() finds it (ORT_LIB_PATH, else the GPU runtime setup:gpu installed, else the npm package's).
+   */
+  static load(libPath?: string): OrtRuntime {
+    return new OrtRuntime(locateOrtLibrary(libPath));
   }
 
   /** Execution providers compiled into this build, e.g. ["CPUExecutionProvider"]. */
@@ -422,17 +452,19 @@ export class OrtRuntime {
   }
 
   /**
-   * Opens a model file on the first execution provider in `executionProviders` that starts. A GPU provider is
-   * tried when its provider library sits next to libonnxruntime (ORT's provider bridge loads it even into a
-   * CPU-only build's libonnxruntime, which is what the npm package ships); if appending it or creating the session
-   * fails, a warning is logged and the next provider is tried.
+   * Opens a model on the first execution provider in `executionProviders` that starts. A GPU provider is tried when
+   * its provider library sits next to libonnxruntime; if appending it or creating the session fails (a CPU-only
+   * build, a library that cannot load, no such GPU), a warning with ORT's message is logged, the reason is kept in
+   * the session's `fallbacks`, and the next provider is tried. A provider that starts may still fail at the first
+   * run (cuDNN, cuFFT and NVRTC load lazily): that is for the caller to try (src/workers/provider-fallback.ts).
    */
-  createSession(modelPath: string, options: SessionOptions = {}): OrtSession {
+  createSession(model: ModelSource, options: SessionOptions = {}): OrtSession {
     this.assertOpen();
     const providers = parseExecutionProviders(options.executionProviders ?? ["cuda", "cpu"]);
+    const name = typeof model === "string" ? model : model.name;
     const failures: string[] = [];
     for (const [index, provider] of providers.entries()) {
-      if (provider === "cpu") return this.openSession(modelPath, options, provider, []);
+      if (provider === "cpu") return this.openSession(model, options, provider, [], failures);
       const missing = this.missingProviderLibrary(provider);
       if (missing !== null) {
         failures.push(`${PROVIDER_LABELS[provider]}: ${missing}`);
@@ -441,16 +473,16 @@ export class OrtRuntime {
       // GPU providers listed after this one take the nodes it cannot run (TensorRT backed by CUDA).
       const backups = providers.slice(index + 1).filter((p): p is GpuProvider => p !== "cpu" && this.missingProviderLibrary(p) === null);
       try {
-        return this.openSession(modelPath, options, provider, [provider, ...backups]);
+        return this.openSession(model, options, provider, [provider, ...backups], failures);
       } catch (error) {
         const message = (error as Error).message;
         failures.push(`${PROVIDER_LABELS[provider]}: ${message}`);
         const next = providers[index + 1];
-        if (next) console.warn(`${PROVIDER_LABELS[provider]} execution provider failed for ${modelPath}; trying ${PROVIDER_LABELS[next]}: ${message}`);
+        if (next) console.warn(`${PROVIDER_LABELS[provider]} execution provider failed for ${name}; trying ${PROVIDER_LABELS[next]}: ${message}`);
       }
     }
     const requested = providers.map((p) => PROVIDER_LABELS[p]).join(", ");
-    throw new Error(`${requested} execution provider requested for ${modelPath} but unavailable: ${failures.join("; ")}`);
+    throw new Error(`${requested} execution provider requested for ${name} but unavailable: ${failures.join("; ")}`);
   }
 
   /**
@@ -460,7 +492,7 @@ export class OrtRuntime {
    */
   adoptSession(handle: Pointer, activeProvider: ExecutionProvider): OrtSession {
     this.assertOpen();
-    const session = OrtSession.open(this.sessionContext(), handle, activeProvider);
+    const session = OrtSession.open(this.sessionContext(), handle, activeProvider, []);
     this.openSessions.add(session);
     return session;
   }
@@ -488,22 +520,27 @@ export class OrtRuntime {
   }
 
   /** Creates a session with `gpuProviders` appended in order; `reported` is the provider it is reported under. */
-  private openSession(modelPath: string, options: SessionOptions, reported: ExecutionProvider, gpuProviders: readonly GpuProvider[]): OrtSession {
+  private openSession(model: ModelSource, options: SessionOptions, reported: ExecutionProvider, gpuProviders: readonly GpuProvider[], fallbacks: readonly string[]): OrtSession {
     const ort = this.ort;
     const sessionOptions = outHandle("session options", (out) => ort.CreateSessionOptions(out));
     try {
       ort.SetSessionGraphOptimizationLevel(sessionOptions, GRAPH_OPTIMIZATION_LEVELS[options.graphOptimization ?? "all"]);
       if (options.intraOpThreads !== undefined) ort.SetIntraOpNumThreads(sessionOptions, options.intraOpThreads);
       if (options.interOpThreads !== undefined) ort.SetInterOpNumThreads(sessionOptions, options.interOpThreads);
+      for (const [key, value] of Object.entries(sessionConfigEntries(options.spinning ?? gpuProviders.length === 0))) {
+        ort.AddSessionConfigEntry(sessionOptions, cString(key), cString(value));
+      }
       const deviceId = options.deviceId ?? 0;
       for (const provider of gpuProviders) {
+        this.assertBuiltWith(provider);
         if (provider === "tensorrt") this.appendTensorRt(sessionOptions, tensorRtProviderOptions(deviceId, options.tensorrt ?? {}));
-        else if (this.availableProviders().includes(ORT_PROVIDER_NAMES.cuda)) this.appendCuda(sessionOptions, deviceId);
-        else this.appendPluginCuda(sessionOptions, deviceId);
+        else this.appendCuda(sessionOptions, cudaProviderOptions(deviceId, options.cudnnConvAlgoSearch));
       }
-      const path = cString(modelPath);
-      const handle = outHandle("session", (out) => ort.CreateSession(this.env, path, sessionOptions, out));
-      const session = OrtSession.open(this.sessionContext(), handle, reported);
+      const handle = outHandle("session", (out) => {
+        if (typeof model === "string") ort.CreateSession(this.env, cString(model), sessionOptions, out);
+        else ort.CreateSessionFromArray(this.env, ptr(model.bytes), model.bytes.byteLength, sessionOptions, out);
+      });
+      const session = OrtSession.open(this.sessionContext(), handle, reported, [...fallbacks]);
       this.openSessions.add(session);
       return session;
     } finally {
@@ -512,11 +549,25 @@ export class OrtRuntime {
     }
   }
 
-  private appendCuda(sessionOptions: Pointer, deviceId: number): void {
+  /**
+   * Refuses a GPU provider this libonnxruntime was built without. The npm package's Linux library is such a CPU-only
+   * build: its provider-host interface lacks what the GPU providers' kernels call back into, so their libraries must
+   * never be loaded into it (README "Docker and GPUs").
+   */
+  private assertBuiltWith(provider: GpuProvider): void {
+    const available = this.availableProviders();
+    if (available.includes(ORT_PROVIDER_NAMES[provider])) return;
+    throw new Error(
+      `${this.libraryPath} (ONNX Runtime ${this.version}) is built without ${PROVIDER_LABELS[provider]} (it lists ${available.join(", ")}); ` +
+        `bun run setup:gpu installs a GPU build, used by default or through ORT_LIB_PATH`,
+    );
+  }
+
+  private appendCuda(sessionOptions: Pointer, settings: Record<string, string>): void {
     const ort = this.ort;
     const cudaOptions = outHandle("CUDA provider options", (out) => ort.CreateCUDAProviderOptions(out));
     try {
-      const { keys, values } = optionArrays({ device_id: String(deviceId) });
+      const { keys, values } = optionArrays(settings);
       ort.UpdateCUDAProviderOptions(cudaOptions, keys.pointers, values.pointers, keys.count);
       ort.SessionOptionsAppendExecutionProvider_CUDA_V2(sessionOptions, cudaOptions);
     } finally {
@@ -525,65 +576,8 @@ export class OrtRuntime {
     }
   }
 
-  /**
-   * Appends CUDA to a libonnxruntime built without it (the npm package's is CPU-only: its classic CUDA options API
-   * answers "not enabled in this build"). The CUDA provider library is also an EP plugin (it exports
-   * CreateEpFactories), so it is registered with the env and its OrtEpDevice for `deviceId` is appended.
-   */
-  private appendPluginCuda(sessionOptions: Pointer, deviceId: number): void {
-    const ort = this.ort;
-    const device = this.pluginEpDevices("cuda").find((candidate) => candidate.deviceId === String(deviceId));
-    if (!device) {
-      const seen = this.pluginEpDevices("cuda").map((candidate) => candidate.deviceId);
-      throw new Error(`no CUDA device ${deviceId} (CUDA devices found: ${seen.length > 0 ? seen.join(", ") : "none"})`);
-    }
-    ort.SessionOptionsAppendExecutionProvider_V2(sessionOptions, this.env, pointerArray([device.handle]), 1, null, null, 0);
-  }
-
-  /** The OrtEpDevices a plugin provider offers, registering its library with the env first. */
-  private pluginEpDevices(provider: GpuProvider): { handle: Pointer; deviceId: string | null }[] {
-    const ort = this.ort;
-    const name = ORT_PROVIDER_NAMES[provider];
-    const devices = () => this.epDevices().filter((device) => device.name === name);
-    if (!this.registeredPlugins.has(provider)) {
-      const registrationName = cString(name);
-      const path = cString(join(dirname(this.libraryPath), PROVIDER_LIBRARIES[provider]));
-      try {
-        ort.RegisterExecutionProviderLibrary(this.env, registrationName, path);
-      } catch (error) {
-        // The env is shared by every runtime of the process: another inference worker may have registered it already.
-        if (devices().length === 0) throw error;
-      }
-      // Never unregistered: other threads' sessions may use it; ORT unloads it with the last env reference.
-      this.registeredPlugins.add(provider);
-    }
-    return devices();
-  }
-
-  private epDevices(): { name: string; handle: Pointer; deviceId: string | null }[] {
-    const ort = this.ort;
-    const count = new BigUint64Array(1);
-    const list = outPointer((out) => ort.GetEpDevices(this.env, out, ptr(count)));
-    if (list === null) return [];
-    const deviceIdKey = cString("device_id");
-    return Array.from({ length: Number(count[0]) }, (_, i) => {
-      const handle = read.ptr(list, i * POINTER_SIZE) as Pointer;
-      const options = ort.EpDevice_EpOptions(handle);
-      const deviceId = options === null ? null : ort.GetKeyValue(options, ptr(deviceIdKey));
-      return {
-        name: new CString(ort.EpDevice_EpName(handle)!).toString(),
-        handle,
-        deviceId: deviceId === null ? null : new CString(deviceId).toString(),
-      };
-    });
-  }
-
   private appendTensorRt(sessionOptions: Pointer, settings: Record<string, string>): void {
     const ort = this.ort;
-    // Unlike CUDA's, the TensorRT provider library is no EP plugin (no CreateEpFactories): it needs a libonnxruntime built with it.
-    if (!this.availableProviders().includes(ORT_PROVIDER_NAMES.tensorrt)) {
-      throw new Error(`${this.libraryPath} is built without TensorRT; set ORT_LIB_PATH to a GPU build of ONNX Runtime ${this.version} to use it`);
-    }
     const trtOptions = outHandle("TensorRT provider options", (out) => ort.CreateTensorRTProviderOptions(out));
     try {
       const { keys, values } = optionArrays(settings);
@@ -622,6 +616,8 @@ export class OrtSession {
     private readonly context: SessionContext,
     private readonly handle: Pointer,
     readonly activeProvider: ExecutionProvider,
+    /** Why each provider preferred to `activeProvider` did not start, e.g. "CUDA: <ORT's message>". */
+    readonly fallbacks: readonly string[],
     readonly inputs: TensorInfo[],
     readonly outputs: TensorInfo[],
     readonly metadata: Record<string, string>,
@@ -630,10 +626,10 @@ export class OrtSession {
   }
 
   /** Reads the session's signature and metadata; takes ownership of `handle` (released on failure too). */
-  static open(context: SessionContext, handle: Pointer, activeProvider: ExecutionProvider): OrtSession {
+  static open(context: SessionContext, handle: Pointer, activeProvider: ExecutionProvider, fallbacks: readonly string[]): OrtSession {
     try {
       const reader = new SessionReader(context, handle);
-      return new OrtSession(context, handle, activeProvider, reader.inputs(), reader.outputs(), reader.metadata());
+      return new OrtSession(context, handle, activeProvider, fallbacks, reader.inputs(), reader.outputs(), reader.metadata());
     } catch (error) {
       context.ort.ReleaseSession(handle);
       throw error;

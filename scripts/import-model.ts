@@ -6,6 +6,7 @@ import { importModel, parseClassList, parseImageSizeOption, type ImportOptions }
 import { inspectOnnx } from "../src/models/onnx-inspect.ts";
 import { PackageWriter } from "../src/models/package-writer.ts";
 import { importArenaProblem } from "../src/pipeline/arena-size.ts";
+import { Pipeline } from "../src/pipeline/pipeline.ts";
 
 const USAGE = `Usage: bun run import-model <model.onnx> --id <dataset>/<version> [options]
 
@@ -78,7 +79,7 @@ try {
     overwrite: values.force,
     inspect: async (path, imageSize) => inspectOnnx(path, imageSize, config.ort.ortLibPath || undefined),
     // The arena the server would give the model, under this environment's MAX_ARENA_BYTES, ARENA_SLOTS and MAX_BATCH_SIZE.
-    arenaProblem: importArenaProblem({ maxBatchSize: config.batching.maxBatchSize, arenaSlots: config.models.arenaSlots, maxArenaBytes: config.models.maxArenaBytes }),
+    arenaProblem: importArenaProblem({ maxBatchSize: config.batching.maxBatchSize, arenaSlots: Pipeline.mostArenaSlots(config), maxArenaBytes: config.models.maxArenaBytes }),
   });
   const batch = result.batch.fixed ? `fixed batch ${result.batch.size}` : "dynamic batch";
   console.log(`${result.replaced ? "replaced" : "imported"} ${result.modelId.id} -> ${result.dir}`);

@@ -75,6 +75,15 @@ function list(env: Env, name: string, fallback: string[]): string[] {
 }
 
 const KNOWN_PROVIDERS = new Set(["tensorrt", "cuda", "cpu"]);
+const CONV_ALGO_SEARCHES = ["HEURISTIC", "EXHAUSTIVE", "DEFAULT"] as const;
+
+/** CUDNN_CONV_ALGO_SEARCH, case-insensitive. */
+function convAlgoSearch(env: Env): OrtSettings["cudnnConvAlgoSearch"] {
+  const raw = (env.CUDNN_CONV_ALGO_SEARCH ?? "").trim().toUpperCase() || "HEURISTIC";
+  const found = CONV_ALGO_SEARCHES.find((value) => value === raw);
+  if (!found) throw new ConfigError(`CUDNN_CONV_ALGO_SEARCH must be one of ${CONV_ALGO_SEARCHES.join(", ")}, got "${env.CUDNN_CONV_ALGO_SEARCH}"`);
+  return found;
+}
 
 /** CUDA_DEVICES (comma-separated GPU ordinals); CUDA_DEVICE_ID is its older single-device form. */
 function cudaDevices(env: Env): number[] {
@@ -198,7 +207,8 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     memory: { gcEveryBytes: integer(env, "GC_EVERY_MB", 64, 0, 1_000_000) * 2 ** 20 },
     models: {
       modelCacheDir,
-      arenaSlots: integer(env, "ARENA_SLOTS", 2 * maxBatchSize, 1, 8192),
+      // 0: planned for the inference workers (src/pipeline/inference-lanes.ts).
+      arenaSlots: integer(env, "ARENA_SLOTS", 0, 0, 8192),
       maxArenaBytes: integer(env, "MAX_ARENA_BYTES", 2 ** 32, 2 ** 20, 2 ** 32),
       unloadDrainTimeoutMs: integer(env, "UNLOAD_DRAIN_TIMEOUT_MS", 30_000, 0, 3_600_000),
       classificationSoftmax: oneOf(env, "CLASSIFICATION_SOFTMAX", ["logits", "reference"] as const, "logits"),
@@ -224,6 +234,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
         engineCachePath: env.TENSORRT_CACHE_PATH ?? `${modelCacheDir}/.tensorrt`,
         fp16: boolean(env, "TENSORRT_FP16", false),
       },
+      cudnnConvAlgoSearch: convAlgoSearch(env),
     },
     vision: {
       numWorkers: integer(env, "NUM_WORKERS", availableParallelism(), 1, 256),

@@ -255,5 +255,8 @@ export const ServerInfo = t.Object({
   version: t.String(),
   uuid: t.String(),
   execution_provider: t.Nullable(t.String({ description: "Execution provider the loaded models run on (`cuda` or `cpu`)." })),
+  execution_provider_fallback: t.Nullable(
+    t.String({ description: "Why the execution providers preferred to `execution_provider` (EXECUTION_PROVIDERS) do not run, with ONNX Runtime's messages; null when the first choice runs." }),
+  ),
   onnxruntime_version: t.String(),
 });

@@ -5,10 +5,15 @@
 // (src/workers/slot-claim.ts), so whichever device is free takes the next batch and no slot runs twice.
 import type { InferenceError } from "../errors.ts";
 import type { ArenaHandOver, BatchReport, InferenceInit } from "../workers/protocol.ts";
-import { InferenceDevice, type DeviceEvents, type LoadedSession } from "./inference-device.ts";
+import { InferenceDevice, type DeviceEvents, type LoadedSession, type ProviderReport } from "./inference-device.ts";
 
 /** What the model registry needs from the inference side, whether one device or several. */
 export type ModelDevice = Pick<InferenceDevice, "ready" | "load" | "attach" | "unload" | "stop">;
+
+/** Several devices' reports as one: each distinct provider in use (e.g. "cuda" or, where a device fell back, "cuda,cpu"), every distinct reason. */
+function combineReports(reports: readonly ProviderReport[]): ProviderReport {
+  return { activeProvider: [...new Set(reports.map((r) => r.activeProvider))].join(","), fallbacks: [...new Set(reports.flatMap((r) => r.fallbacks))] };
+}
 
 export class DeviceGroup implements ModelDevice {
   private readonly devices: InferenceDevice[];
@@ -61,7 +66,13 @@ export class DeviceGroup implements ModelDevice {
       throw failure.reason;
     }
     const loaded = results.map((result) => (result as PromiseFulfilledResult<LoadedSession>).value);
-    return { session: loaded[0]!.session, activeProvider: [...new Set(loaded.map((l) => l.activeProvider))].join(",") };
+    return { session: loaded[0]!.session, ...combineReports(loaded) };
+  }
+
+  /** The provider the instance runs on across the devices (updated after each device's batch probe), once loaded everywhere. */
+  provider(instance: number): ProviderReport | undefined {
+    const reports = this.devices.map((device) => device.provider(instance));
+    return reports.every((report) => report !== undefined) ? combineReports(reports as ProviderReport[]) : undefined;
   }
 
   attach(handOver: ArenaHandOver): void {

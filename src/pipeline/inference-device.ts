@@ -25,10 +25,15 @@ export interface DeviceEvents {
   onBatchFailed(instance: number, start: number, count: number, error: InferenceError): void;
 }
 
-/** A session created for a model instance, before its arena exists. */
-export interface LoadedSession {
-  session: SessionSignature;
+/** The execution provider an instance's session runs on here, and why each provider preferred to it did not start or run. */
+export interface ProviderReport {
   activeProvider: string;
+  fallbacks: string[];
+}
+
+/** A session created for a model instance, before its arena exists. */
+export interface LoadedSession extends ProviderReport {
+  session: SessionSignature;
 }
 
 type RuntimeInfo = { ortVersion: string; availableProviders: string[] };
@@ -64,7 +69,9 @@ function startWorker<Reply extends { type: string }>(url: URL, init: InferenceIn
 export class InferenceDevice {
   private readonly inference: StartedWorker;
   private readonly loader: StartedWorker;
-  private readonly loads = new Map<number, { resolve: (loaded: LoadedSession) => void; reject: (e: Error) => void }>();
+  private readonly loads = new Map<number, { instance: number; resolve: (loaded: LoadedSession) => void; reject: (e: Error) => void }>();
+  /** Each instance's provider as last reported by the session loader (at load, then after the batch probe). */
+  private readonly providers = new Map<number, ProviderReport>();
   /** Hand-overs asked of the session loader and not answered yet; unload() cancels its model's. */
   private readonly handOvers = new Map<number, ArenaHandOver>();
   private nextRequestId = 1;
@@ -93,7 +100,7 @@ export class InferenceDevice {
   load(instance: number, label: string, path: string, probeInput: { width: number; height: number }): Promise<LoadedSession> {
     const requestId = this.nextRequestId++;
     return new Promise((resolve, reject) => {
-      this.loads.set(requestId, { resolve, reject });
+      this.loads.set(requestId, { instance, resolve, reject });
       this.toLoader({ type: "load", requestId, instance, label, path, probeInput });
     });
   }
@@ -109,7 +116,13 @@ export class InferenceDevice {
   }
 
   /** Releases the instance's session wherever it is: loaded and not handed over, being handed over, or attached. */
+  /** The provider the instance's session runs on here, once loaded. */
+  provider(instance: number): ProviderReport | undefined {
+    return this.providers.get(instance);
+  }
+
   unload(instance: number): void {
+    this.providers.delete(instance);
     for (const [requestId, handOver] of this.handOvers) if (handOver.instance === instance) this.handOvers.delete(requestId);
     this.toLoader({ type: "discard", instance });
     this.toInference({ type: "unload", instance });
@@ -137,8 +150,11 @@ export class InferenceDevice {
       case "loadFailed": {
         const load = this.loads.get(message.requestId);
         this.loads.delete(message.requestId);
-        if (message.type === "loaded") load?.resolve({ session: message.session, activeProvider: message.activeProvider });
-        else load?.reject(fromWireError(message.error));
+        if (message.type === "loaded") {
+          const report = { activeProvider: message.activeProvider, fallbacks: message.fallbacks };
+          if (load) this.providers.set(load.instance, report);
+          load?.resolve({ session: message.session, ...report });
+        } else load?.reject(fromWireError(message.error));
         break;
       }
       case "handedOver": {
@@ -147,7 +163,10 @@ export class InferenceDevice {
         if (!message.session) break;
         // Unloaded while the loader probed: nobody will batch this session, so the loader takes it back and releases it.
         if (!handOver) this.toLoader({ type: "release", session: message.session });
-        else this.toInference({ type: "attach", session: message.session, ...handOver, batch: { ...handOver.batch, capacity: message.batchCapacity } });
+        else {
+          this.providers.set(handOver.instance, { activeProvider: message.session.activeProvider, fallbacks: message.fallbacks });
+          this.toInference({ type: "attach", session: message.session, ...handOver, batch: { ...handOver.batch, capacity: message.batchCapacity } });
+        }
         break;
       }
     }

@@ -8,6 +8,14 @@
 // ~19.5 to ~29.5 req/s at 32 clients. So on the CPU several workers ("lanes") share out the cores by default, each
 // thread count named explicitly: ONNX Runtime's own default (0) ran the same model at 49–56 ms per image against
 // 40 ms with two threads named.
+//
+// On a GPU the session's intra-op threads only run the few nodes left to the CPU (shape arithmetic), while ORT's default
+// pool (one thread per core, spinning while idle) would compete with the vision workers for the cores: one thread,
+// the caller's, runs them (and sessions on a GPU never spin: native-bindings/ort.ts). Which providers run at all is
+// checked before planning (provider-check.ts): after a fallback to the CPU the lanes are planned as for a CPU.
+
+/** Intra-op threads per session on a GPU by default: the calling thread alone, no pool. */
+export const GPU_INTRA_OP_THREADS = 1;
 
 /** Most lanes the CPU gets by default: beyond this, sessions multiply memory for little more throughput. */
 export const MAX_AUTO_CPU_LANES = 4;
@@ -17,11 +25,11 @@ export interface LaneSettings {
   workersPerDevice: number;
   /** ORT_INTRA_OP_THREADS; 0 lets this plan (or ONNX Runtime) choose. */
   intraOpThreads: number;
-  /** CUDA_DEVICES: the device ordinals listed (the CPU runs as device 0 unless more are listed). */
+  /** The device ordinals: the GPUs that passed the provider check, else CUDA_DEVICES' first (the CPU runs as one device unless more are listed). */
   deviceIds: readonly number[];
   /** Cores this process may use. */
   cores: number;
-  /** The GPU execution providers both asked for (EXECUTION_PROVIDERS) and installed. */
+  /** The GPU execution providers asked for (EXECUTION_PROVIDERS) that ran the provider check. */
   gpuProviders: readonly string[];
 }
 
@@ -34,13 +42,22 @@ export interface LanePlan {
   intraOpThreads: number;
 }
 
+/**
+ * Arena slots per model when ARENA_SLOTS is not set. On GPUs every worker can run a full batch while the next one
+ * fills, so (workers + 1) x MAX_BATCH_SIZE: two GPUs do not share the slots one would have. CPU lanes run the small
+ * batches the probe allows (BENCHMARKS.md), so 2 x MAX_BATCH_SIZE already keeps each of them fed.
+ */
+export function plannedArenaSlots(plan: LanePlan, maxBatchSize: number): number {
+  return plan.onGpu ? (plan.workerDeviceIds.length + 1) * maxBatchSize : 2 * maxBatchSize;
+}
+
 export function planInferenceLanes(settings: LaneSettings): LanePlan {
   const onGpu = settings.gpuProviders.length > 0;
   const cores = Math.max(1, Math.floor(settings.cores));
   const perDevice = settings.workersPerDevice > 0 ? settings.workersPerDevice : onGpu ? 1 : Math.min(MAX_AUTO_CPU_LANES, cores);
   const workerDeviceIds = settings.deviceIds.flatMap((id) => Array.from({ length: perDevice }, () => id));
   // On the CPU each session gets its share of the cores: more threads than cores spin against each other.
-  const intraOpThreads = settings.intraOpThreads > 0 || onGpu ? settings.intraOpThreads : Math.max(1, Math.floor(cores / workerDeviceIds.length));
+  const intraOpThreads = settings.intraOpThreads > 0 ? settings.intraOpThreads : onGpu ? GPU_INTRA_OP_THREADS : Math.max(1, Math.floor(cores / workerDeviceIds.length));
   return { onGpu, workerDeviceIds, intraOpThreads };
 }
 

@@ -1,6 +1,5 @@
 // Pipeline: the server's threads (vision pool, inference workers per device) and the objects that route work between them.
 import { availableParallelism } from "node:os";
-import { installedGpuProviders } from "../../native-bindings/ort.ts";
 import { locateOrtLibrary } from "../../native-bindings/locate.ts";
 import { importModel, type ImportOptions, type ImportResult } from "../models/import-model.ts";
 import { PackageWriter } from "../models/package-writer.ts";
@@ -12,12 +11,13 @@ import type { OrtSettings, VisionSettings } from "../workers/protocol.ts";
 import type { AdmissionSettings } from "./admission.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { DeviceGroup } from "./device-group.ts";
-import { planInferenceLanes, type LanePlan } from "./inference-lanes.ts";
+import { plannedArenaSlots, planInferenceLanes, type LanePlan } from "./inference-lanes.ts";
 import { ServerMetrics } from "./metrics.ts";
 import { ModelHost, type ModelHostSettings } from "./model-host.ts";
 import { importArenaProblem } from "./arena-size.ts";
 import { inspectOnnxInWorker } from "./model-inspector.ts";
 import { Control } from "../workers/protocol.ts";
+import { checkExecutionProviders, gpuProvidersAhead, type ProviderCheck } from "./provider-check.ts";
 import { VisionPool } from "./vision-pool.ts";
 
 /** The configuration sections the pipeline's parts are built with (src/config.ts). */
@@ -32,6 +32,14 @@ export interface PipelineSettings {
   roboflow: RoboflowSettings;
 }
 
+/** What the ONNX Runtime settings come to on this machine: the library and providers resolved, and the lanes. */
+export interface OrtPlan {
+  /** ortLibPath is the library's path, executionProviders those the provider check left. */
+  ort: OrtSettings;
+  lanes: LanePlan;
+  providerCheck: ProviderCheck;
+}
+
 export class Pipeline {
   readonly metrics = new ServerMetrics();
   readonly host: ModelHost;
@@ -44,6 +52,7 @@ export class Pipeline {
     readonly lanes: LanePlan,
     readonly ortVersion: string,
     readonly availableProviders: string[],
+    readonly providerCheck: ProviderCheck,
   ) {
     const doorbell = new Int32Array(control);
     const ringDoorbell = () => {
@@ -55,21 +64,54 @@ export class Pipeline {
     this.dispatcher = new Dispatcher(this.host, pool, settings.urlInput, this.metrics);
   }
 
-  /** The inference workers and intra-op threads the ONNX Runtime settings call for on this machine (see inference-lanes.ts). */
-  static lanePlan(ort: OrtSettings): LanePlan {
-    const installed: string[] = installedGpuProviders(locateOrtLibrary(ort.ortLibPath || undefined));
-    return planInferenceLanes({
+  /**
+   * The library, execution providers, devices and lanes the ONNX Runtime settings call for on this machine: the GPU
+   * providers asked for are checked first (provider-check.ts), and the lanes planned for what runs (inference-lanes.ts).
+   */
+  static plan(requested: OrtSettings): OrtPlan {
+    const ortLibPath = locateOrtLibrary(requested.ortLibPath || undefined);
+    const providerCheck = checkExecutionProviders(ortLibPath, requested.executionProviders, requested.cudaDevices, requested.cudnnConvAlgoSearch);
+    const lanes = planInferenceLanes({
+      workersPerDevice: requested.inferenceWorkersPerDevice,
+      intraOpThreads: requested.ortIntraOpThreads,
+      deviceIds: providerCheck.deviceIds,
+      cores: availableParallelism(),
+      gpuProviders: gpuProvidersAhead(providerCheck.providers),
+    });
+    return { ort: { ...requested, ortLibPath, executionProviders: providerCheck.providers }, lanes, providerCheck };
+  }
+
+  /**
+   * ARENA_SLOTS, or when it is unset the most slots the lane plan can give (as if every GPU asked for ran): what an
+   * import outside the server checks against MAX_ARENA_BYTES, without loading ONNX Runtime or touching a GPU.
+   */
+  static mostArenaSlots(settings: Pick<PipelineSettings, "ort" | "models" | "batching">): number {
+    if (settings.models.arenaSlots > 0) return settings.models.arenaSlots;
+    const { ort } = settings;
+    const lanes = planInferenceLanes({
       workersPerDevice: ort.inferenceWorkersPerDevice,
       intraOpThreads: ort.ortIntraOpThreads,
       deviceIds: ort.cudaDevices,
       cores: availableParallelism(),
-      gpuProviders: ort.executionProviders.filter((provider) => installed.includes(provider)),
+      gpuProviders: gpuProvidersAhead(ort.executionProviders),
     });
+    return Math.max(plannedArenaSlots(lanes, settings.batching.maxBatchSize), 2 * settings.batching.maxBatchSize);
+  }
+
+  /** The inference workers and intra-op threads the ONNX Runtime settings call for on this machine (see plan). */
+  static lanePlan(ort: OrtSettings): LanePlan {
+    return Pipeline.plan(ort).lanes;
   }
 
   /** Starts every thread and waits until each has said it is ready. */
-  static async start(settings: PipelineSettings): Promise<Pipeline> {
-    const lanes = Pipeline.lanePlan(settings.ort);
+  static async start(requested: PipelineSettings): Promise<Pipeline> {
+    const { ort, lanes, providerCheck } = Pipeline.plan(requested.ort);
+    if (providerCheck.fallbacks.length > 0) {
+      console.log(`execution providers ${ort.executionProviders.join(",")}; not the ones before them: ${providerCheck.fallbacks.join("; ")}`);
+    }
+    // ARENA_SLOTS unset (0): sized for the lanes (inference-lanes.ts).
+    const arenaSlots = requested.models.arenaSlots || plannedArenaSlots(lanes, requested.batching.maxBatchSize);
+    const settings: PipelineSettings = { ...requested, ort, models: { ...requested.models, arenaSlots } };
     const control = new SharedArrayBuffer(Control.WORDS * 4);
     const pool = new VisionPool({ control, vision: settings.vision, urlInput: settings.urlInput, memory: settings.memory });
     // The device reports batches before the dispatcher exists; route through a late-bound reference.
@@ -79,7 +121,7 @@ export class Pipeline {
       onBatchFailed: (instance, start, count, error) => pipeline?.dispatcher.onBatchFailed(instance, start, count, error),
     });
     const [{ ortVersion, availableProviders }] = await Promise.all([device.ready(), pool.ready()]);
-    pipeline = new Pipeline(settings, pool, device, control, lanes, ortVersion, availableProviders);
+    pipeline = new Pipeline(settings, pool, device, control, lanes, ortVersion, availableProviders, providerCheck);
     return pipeline;
   }
 
@@ -112,7 +154,19 @@ export class Pipeline {
 
   /** The execution provider serving the loaded models (the first one's; every model is loaded on every device). */
   get activeProvider(): string | null {
-    return this.host.list()[0]?.activeProvider ?? null;
+    const first = this.host.list()[0];
+    if (!first) return null;
+    return this.device.provider(first.id)?.activeProvider ?? first.activeProvider;
+  }
+
+  /**
+   * Why the execution providers preferred to the one in use do not run: the start-up check's reasons, then the first
+   * model's (a provider that started for the check may still fail a model). Empty when the first choice runs.
+   */
+  get providerFallbacks(): string[] {
+    const first = this.host.list()[0];
+    const model = first ? (this.device.provider(first.id)?.fallbacks ?? []) : [];
+    return [...new Set([...this.providerCheck.fallbacks, ...model])];
   }
 
   async stop(): Promise<void> {

@@ -87,7 +87,7 @@ export interface VisionInit {
 
 /** The ONNX Runtime section of the configuration: libraries, providers, devices and threads. */
 export interface OrtSettings {
-  /** Explicit path to libonnxruntime.so (or its folder); empty = the npm package's copy. */
+  /** Explicit path to libonnxruntime.so (or its folder); empty = native-bindings/locate.ts's default (the GPU runtime, else the npm package's). */
   ortLibPath: string;
   /** Execution providers in order of preference (`tensorrt`, `cuda`, `cpu`). */
   executionProviders: string[];
@@ -103,6 +103,8 @@ export interface OrtSettings {
     /** Lets TensorRT use float16 kernels. */
     fp16: boolean;
   };
+  /** How cuDNN picks convolution algorithms on the CUDA provider (CUDNN_CONV_ALGO_SEARCH). */
+  cudnnConvAlgoSearch: "HEURISTIC" | "EXHAUSTIVE" | "DEFAULT";
 }
 
 // ---- main -> inference worker and session loader (the same settings to both) ----
@@ -148,10 +150,14 @@ export type SessionLoaderReply =
   /** The worker's script has run: it can now receive InferenceInit. */
   | { type: "started" }
   | { type: "ready"; ortVersion: string; availableProviders: string[] }
-  | { type: "loaded"; requestId: number; session: SessionSignature; activeProvider: string }
+  /** `fallbacks`: why each provider preferred to `activeProvider` did not start or did not run (provider-fallback.ts). */
+  | { type: "loaded"; requestId: number; session: SessionSignature; activeProvider: string; fallbacks: string[] }
   | { type: "loadFailed"; requestId: number; error: WireError }
-  /** `session` is null when no session was held for the instance (discarded meanwhile); `batchCapacity` is the probed cap. */
-  | { type: "handedOver"; requestId: number; session: SessionHandle | null; batchCapacity: number }
+  /**
+   * `session` is null when no session was held for the instance (discarded meanwhile); `batchCapacity` is the probed cap.
+   * The session's provider may differ from the one loaded when the probe failed on a GPU provider; `fallbacks` says why.
+   */
+  | { type: "handedOver"; requestId: number; session: SessionHandle | null; batchCapacity: number; fallbacks: string[] }
   | { type: "stopped" };
 
 // ---- main -> inference worker ----

@@ -5,6 +5,9 @@
 // every other model's batches on the device for that long; here they only share the device. When the model's arena
 // exists, the session is detached and its handle handed over to the inference worker, which adopts it (both threads
 // bind the same library and share ORT's process-wide env).
+//
+// A GPU provider that fails at the validation run, or at the first size of the batch probe, gives way to the providers
+// listed after it (provider-fallback.ts): the session is opened again on them and the reasons travel with the reply.
 import { basename } from "node:path";
 import type { Pointer } from "bun:ffi";
 import { OrtRuntime, type ExecutionProvider, type OrtSession, type TensorRtOptions } from "../../native-bindings/ort.ts";
@@ -12,14 +15,28 @@ import { inputShapeRange, resolveInputSize } from "../models/model-io.ts";
 import { Arena } from "./arena.ts";
 import { chooseBatchCap, nextProbeSize, type ProbeSample } from "./batch-probe.ts";
 import type { InferenceInit, SessionLoaderReply, SessionLoaderRequest } from "./protocol.ts";
+import { openRunnableSession, providerLabel } from "./provider-fallback.ts";
 import { nameThread, THREAD_NAMES, withThreadName } from "./thread-name.ts";
 
 declare const self: Worker;
 
 nameThread(THREAD_NAMES.sessionLoader);
 
-/** Sessions created and not yet handed over, by model instance, with the model id the logs name them by. */
-const sessions = new Map<number, { session: OrtSession; label: string }>();
+/** A session created and not yet handed over, with what it takes to open it again on other providers. */
+interface HeldSession {
+  session: OrtSession;
+  /** The model id the logs name it by. */
+  label: string;
+  path: string;
+  probeInput: { width: number; height: number };
+  /** The providers it was opened with: its own and those after it. */
+  providers: string[];
+  /** Why each provider preferred to its own did not start or did not run. */
+  fallbacks: string[];
+}
+
+/** Sessions created and not yet handed over, by model instance. */
+const sessions = new Map<number, HeldSession>();
 let runtime: OrtRuntime;
 let init: InferenceInit;
 
@@ -41,43 +58,55 @@ function tensorRtOptions(path: string, probeInput: { width: number; height: numb
   };
 }
 
+/** Runs one zero image (the model's fixed batch, else 1): validates the graph runs and learns each output's concrete per-image shape. */
+function validationRun(session: OrtSession, probeInput: { width: number; height: number }): number[][] {
+  const input = session.inputs[0];
+  if (!input) throw new Error("the model has no input");
+  const size = resolveInputSize(input.shape, probeInput);
+  const rows = typeof input.shape[0] === "number" && input.shape[0] > 0 ? input.shape[0] : 1;
+  const shape = [rows, 3, size.height, size.width];
+  const outputs = session.runAllocating([{ name: input.name, data: new Float32Array(shape.reduce((a, b) => a * b, 1)), shape }]);
+  return outputs.map((o) => o.shape.slice(1));
+}
+
+/** Opens `path` on the first of `providers` whose session starts and passes the validation run. */
+function openValidated(label: string, path: string, probeInput: { width: number; height: number }, providers: readonly string[]): { held: HeldSession; outputShapes: number[][] } {
+  const tensorrt = providers.includes("tensorrt") ? tensorRtOptions(path, probeInput) : undefined;
+  let outputShapes: number[][] = [];
+  const runnable = openRunnableSession(
+    providers,
+    (list) =>
+      // The session's intra-op threads start here and keep the name this thread has meanwhile.
+      withThreadName(THREAD_NAMES.ortIntraOp, THREAD_NAMES.sessionLoader, () =>
+        runtime.createSession(path, {
+          intraOpThreads: init.intraOpThreads,
+          executionProviders: list,
+          deviceId: init.deviceId,
+          cudnnConvAlgoSearch: init.ort.cudnnConvAlgoSearch,
+          tensorrt,
+        }),
+      ),
+    (session) => {
+      outputShapes = validationRun(session, probeInput);
+    },
+    (reason, next) => console.warn(`loading ${label}: ${reason}; trying ${providerLabel(next)}`),
+  );
+  return { held: { session: runnable.session, label, path, probeInput, providers: runnable.providers, fallbacks: runnable.fallbacks }, outputShapes };
+}
+
 function load(request: Extract<SessionLoaderRequest, { type: "load" }>): void {
   try {
-    const tensorrt = init.ort.executionProviders.includes("tensorrt") ? tensorRtOptions(request.path, request.probeInput) : undefined;
-    // The session's intra-op threads start here and keep the name this thread has meanwhile.
-    const session = withThreadName(THREAD_NAMES.ortIntraOp, THREAD_NAMES.sessionLoader, () =>
-      runtime.createSession(request.path, {
-        intraOpThreads: init.intraOpThreads,
-        executionProviders: init.ort.executionProviders,
-        deviceId: init.deviceId,
-        tensorrt,
-      }),
-    );
-    try {
-      const input = session.inputs[0];
-      if (!input) throw new Error("the model has no input");
-      // One zero image learns the concrete per-image output shapes and validates the graph runs.
-      const size = resolveInputSize(input.shape, request.probeInput);
-      const rows = typeof input.shape[0] === "number" && input.shape[0] > 0 ? input.shape[0] : 1;
-      const shape = [rows, 3, size.height, size.width];
-      const probe = session.runAllocating([{ name: input.name, data: new Float32Array(shape.reduce((a, b) => a * b, 1)), shape }]);
-      sessions.get(request.instance)?.session.release();
-      sessions.set(request.instance, { session, label: request.label });
-      reply({
-        type: "loaded",
-        requestId: request.requestId,
-        activeProvider: session.activeProvider,
-        session: {
-          inputs: session.inputs,
-          outputs: session.outputs,
-          outputShapes: probe.map((o) => o.shape.slice(1)),
-          metadata: session.metadata,
-        },
-      });
-    } catch (error) {
-      session.release();
-      throw error;
-    }
+    const { held, outputShapes } = openValidated(request.label, request.path, request.probeInput, init.ort.executionProviders);
+    const { session } = held;
+    sessions.get(request.instance)?.session.release();
+    sessions.set(request.instance, held);
+    reply({
+      type: "loaded",
+      requestId: request.requestId,
+      activeProvider: session.activeProvider,
+      fallbacks: held.fallbacks,
+      session: { inputs: session.inputs, outputs: session.outputs, outputShapes, metadata: session.metadata },
+    });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     // ONNX Runtime names the weights file by its full path: the log keeps it, the response does not.
@@ -91,7 +120,8 @@ function load(request: Extract<SessionLoaderRequest, { type: "load" }>): void {
  * Times doubling batch sizes on this device (see batch-probe.ts) and returns the batch cap they call for.
  * Inputs are read from the arena (whatever it holds: only the time matters); outputs go to private
  * buffers, since another device's worker may already be filling this arena's output slots. A size that fails
- * (out of device memory, say) ends the probe: the cap comes from the sizes that ran.
+ * (out of device memory, say) ends the probe: the cap comes from the sizes that ran. When the first size fails,
+ * its error is thrown.
  */
 function probeBatchCap(label: string, session: OrtSession, arena: Arena, inputName: string, outputNames: string[], maxBatch: number): number {
   const samples: ProbeSample[] = [];
@@ -111,8 +141,8 @@ function probeBatchCap(label: string, session: OrtSession, arena: Arena, inputNa
       }
       samples.push({ size, msPerImage: fastest / size });
     } catch (error) {
+      if (samples.length === 0) throw error;
       console.warn(`batch probe ${label}: batch ${size} failed, keeping smaller batches: ${error instanceof Error ? error.message : String(error)}`);
-      if (samples.length === 0) return 1;
       break;
     }
   }
@@ -121,20 +151,50 @@ function probeBatchCap(label: string, session: OrtSession, arena: Arena, inputNa
   return cap;
 }
 
+/**
+ * Probes the held session's batch sizes. When even the first size fails on a GPU provider, the session gives way to
+ * the providers after it (opened and validated again) and those are probed; on the CPU, or with nothing left to try,
+ * the session stays with batches of 1.
+ */
+function probeWithFallback(request: Extract<SessionLoaderRequest, { type: "handOver" }>, held: HeldSession, arena: Arena): { held: HeldSession; batchCapacity: number } {
+  let current = held;
+  for (;;) {
+    const provider = current.session.activeProvider;
+    try {
+      return { held: current, batchCapacity: probeBatchCap(current.label, current.session, arena, request.inputName, request.outputNames, request.batch.capacity) };
+    } catch (error) {
+      const reason = `${providerLabel(provider)}: failed in the batch probe: ${error instanceof Error ? error.message : String(error)}`;
+      const remaining = current.providers.slice(current.providers.indexOf(provider) + 1);
+      if (provider === "cpu" || remaining.length === 0) {
+        console.warn(`batch probe ${current.label}: ${reason}; keeping batches of 1`);
+        return { held: current, batchCapacity: 1 };
+      }
+      console.warn(`batch probe ${current.label}: ${reason}; trying ${providerLabel(remaining[0]!)}`);
+      let replacement: HeldSession;
+      try {
+        replacement = openValidated(current.label, current.path, current.probeInput, remaining).held;
+      } catch (reopenError) {
+        console.warn(`batch probe ${current.label}: no other provider runs it (${(reopenError as Error).message}); keeping ${providerLabel(provider)} with batches of 1`);
+        return { held: current, batchCapacity: 1 };
+      }
+      current.session.release();
+      current = { ...replacement, fallbacks: [...current.fallbacks, reason, ...replacement.fallbacks] };
+    }
+  }
+}
+
 function handOver(request: Extract<SessionLoaderRequest, { type: "handOver" }>): void {
   const held = sessions.get(request.instance);
   if (!held) {
-    reply({ type: "handedOver", requestId: request.requestId, session: null, batchCapacity: 0 });
+    reply({ type: "handedOver", requestId: request.requestId, session: null, batchCapacity: 0, fallbacks: [] });
     return;
   }
   sessions.delete(request.instance);
-  const { session, label } = held;
   const arena = new Arena(request.arena.layout, request.arena.buffer);
-  const batchCapacity = init.batching.batchSizeProbe && !request.batch.fixed && request.batch.capacity > 1
-    ? probeBatchCap(label, session, arena, request.inputName, request.outputNames, request.batch.capacity)
-    : request.batch.capacity;
+  const probed = init.batching.batchSizeProbe && !request.batch.fixed && request.batch.capacity > 1 ? probeWithFallback(request, held, arena) : { held, batchCapacity: request.batch.capacity };
+  const { session, fallbacks } = probed.held;
   const activeProvider = session.activeProvider;
-  reply({ type: "handedOver", requestId: request.requestId, session: { handle: session.detach(), activeProvider }, batchCapacity });
+  reply({ type: "handedOver", requestId: request.requestId, session: { handle: session.detach(), activeProvider }, batchCapacity: probed.batchCapacity, fallbacks });
 }
 
 self.onmessage = (event: MessageEvent<InferenceInit | SessionLoaderRequest>) => {

@@ -14,9 +14,16 @@ describe("loadConfig", () => {
     expect(c.vision.numWorkers).toBeGreaterThanOrEqual(1);
   });
 
-  test("sizes the arena at two batches by default so one batch fills while another runs", () => {
-    expect(loadConfig({ MAX_BATCH_SIZE: "8" }).models.arenaSlots).toBe(16);
+  test("leaves the arena size to the lane plan unless ARENA_SLOTS is set (see inference-lanes.test.ts)", () => {
+    expect(loadConfig({ MAX_BATCH_SIZE: "8" }).models.arenaSlots).toBe(0);
     expect(loadConfig({ MAX_BATCH_SIZE: "8", ARENA_SLOTS: "40" }).models.arenaSlots).toBe(40);
+  });
+
+  test("lets cuDNN pick convolution algorithms by its heuristics unless CUDNN_CONV_ALGO_SEARCH says otherwise", () => {
+    expect(loadConfig({}).ort.cudnnConvAlgoSearch).toBe("HEURISTIC");
+    expect(loadConfig({ CUDNN_CONV_ALGO_SEARCH: "exhaustive" }).ort.cudnnConvAlgoSearch).toBe("EXHAUSTIVE");
+    expect(loadConfig({ CUDNN_CONV_ALGO_SEARCH: "DEFAULT" }).ort.cudnnConvAlgoSearch).toBe("DEFAULT");
+    expect(() => loadConfig({ CUDNN_CONV_ALGO_SEARCH: "fastest" })).toThrow(/CUDNN_CONV_ALGO_SEARCH must be one of HEURISTIC, EXHAUSTIVE, DEFAULT/);
   });
 
   test("collects each image thread's garbage every 64 MiB unless GC_EVERY_MB says otherwise (0: never)", () => {

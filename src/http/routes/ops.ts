@@ -25,6 +25,7 @@ export function opsRoutes(pipeline: Pipeline, serverId: string) {
         version: COMPAT_VERSION,
         uuid: serverId,
         execution_provider: pipeline.activeProvider,
+        execution_provider_fallback: pipeline.providerFallbacks.join("; ") || null,
         onnxruntime_version: pipeline.ortVersion,
       }),
       { response: ServerInfo, detail: { tags: ["Operations"], summary: "Server info", description: "Name, compatible version, this server's id, and the execution provider in use." } },

@@ -225,4 +225,22 @@ describe("Dockerfile", () => {
     expect(env("gpu")).toContain("EXECUTION_PROVIDERS=cuda,cpu");
     expect(env("cpu")).toContain("EXECUTION_PROVIDERS=cpu");
   });
+
+  test("the GPU image loads the GPU build of ONNX Runtime that setup:gpu assembled in the node_modules it copies", () => {
+    const env = stage("gpu").instructions.filter((i) => i.keyword === "ENV").map((i) => i.args).join(" ");
+    const libPath = /ORT_LIB_PATH=(\S+)/.exec(env)?.[1];
+    expect(readFileSync(join(ROOT, "scripts/setup-gpu.ts"), "utf8")).toContain("?? GPU_RUNTIME_DIR");
+    expect(readFileSync(join(ROOT, "native-bindings/locate.ts"), "utf8")).toContain('join(import.meta.dir, "..", "node_modules", ".onnxruntime-gpu")');
+    expect(libPath).toBe("/app/node_modules/.onnxruntime-gpu");
+    expect(stage("cpu").instructions.some((i) => i.args.includes("ORT_LIB_PATH"))).toBe(false);
+  });
+
+  test("pins TensorRT at 10.14.1 or later for CUDA 13, what ONNX Runtime 1.29's TensorRT provider is built against", () => {
+    const pinned = stage("gpu").instructions.find((i) => i.keyword === "ARG" && i.args.startsWith("TENSORRT_VERSION="))!.args.split("=")[1]!;
+    const [version, cuda] = pinned.split("-1+cuda");
+    const [major, minor, patch] = version!.split(".").map(Number);
+    expect(major).toBe(10);
+    expect(minor! * 1000 + patch!).toBeGreaterThanOrEqual(14 * 1000 + 1);
+    expect(cuda).toMatch(/^13\./);
+  });
 });

@@ -1,29 +1,37 @@
 // Specification of GPU execution provider selection (TensorRT, CUDA) and its fallback, checked without a GPU.
 //
-// A copy of libonnxruntime sits in a temporary folder beside provider libraries that cannot load (empty files):
-// ORT then really tries to load them, fails, and the session must fall back in the order asked for.
+// Copies of a libonnxruntime sit in temporary folders beside provider libraries that cannot load (empty files): ORT then
+// really tries to load them, fails, and the session must fall back in the order asked for. The GPU runtime
+// `bun run setup:gpu` installs is tested as installed (its tests are skipped, saying so, where it is not).
 import { afterAll, beforeAll, describe, expect, spyOn, test } from "bun:test";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { locateOrtLibrary } from "../../../native-bindings/locate.ts";
-import { OrtRuntime, parseExecutionProviders, tensorRtProviderOptions } from "../../../native-bindings/ort.ts";
+import { GPU_RUNTIME_DIR, locateCpuOrtLibrary } from "../../../native-bindings/locate.ts";
+import { cudaProviderOptions, OrtRuntime, parseExecutionProviders, sessionConfigEntries, tensorRtProviderOptions } from "../../../native-bindings/ort.ts";
 import { OnnxGraph } from "../../fixtures/onnx/graph.ts";
+
+const GPU_CORE = join(GPU_RUNTIME_DIR, "libonnxruntime.so");
+const gpuRuntimeInstalled = existsSync(GPU_CORE);
+if (!gpuRuntimeInstalled) console.log(`${GPU_CORE} is not installed (bun run setup:gpu): the tests of the GPU runtime are skipped`);
 
 let dir: string;
 let modelPath: string;
-/** ONNX Runtime loaded from a folder whose CUDA and TensorRT provider libraries are broken. */
-let brokenGpu: OrtRuntime;
-/** ONNX Runtime loaded from a folder with no GPU provider library at all. */
-let cpuOnly: OrtRuntime;
+const runtimes: OrtRuntime[] = [];
 
-function runtimeIn(folder: string, providerLibraries: string[]): OrtRuntime {
-  const library = locateOrtLibrary();
-  copyFileSync(library, join(folder, "libonnxruntime.so"));
-  copyFileSync(join(dirname(library), "libonnxruntime_providers_shared.so"), join(folder, "libonnxruntime_providers_shared.so"));
-  for (const name of providerLibraries) writeFileSync(join(folder, name), "");
-  return OrtRuntime.load(join(folder, "libonnxruntime.so"));
+/** ONNX Runtime loaded from a copy of `core` in a folder of its own, beside empty (unloadable) provider libraries. */
+function runtimeIn(name: string, core: string, brokenProviders: string[]): OrtRuntime {
+  const folder = join(dir, name);
+  mkdirSync(folder);
+  copyFileSync(core, join(folder, "libonnxruntime.so"));
+  copyFileSync(join(dirname(core), "libonnxruntime_providers_shared.so"), join(folder, "libonnxruntime_providers_shared.so"));
+  for (const library of brokenProviders) writeFileSync(join(folder, library), "");
+  const runtime = OrtRuntime.load(join(folder, "libonnxruntime.so"));
+  runtimes.push(runtime);
+  return runtime;
 }
+
+const BROKEN = ["libonnxruntime_providers_cuda.so", "libonnxruntime_providers_tensorrt.so"];
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "ort-providers-"));
@@ -32,17 +40,10 @@ beforeAll(() => {
   g.output("y", ["batch", 2]);
   modelPath = join(dir, "identity.onnx");
   writeFileSync(modelPath, g.toBytes({ opset: 17 }));
-  const broken = join(dir, "broken-gpu");
-  const plain = join(dir, "cpu-only");
-  mkdirSync(broken);
-  mkdirSync(plain);
-  brokenGpu = runtimeIn(broken, ["libonnxruntime_providers_cuda.so", "libonnxruntime_providers_tensorrt.so"]);
-  cpuOnly = runtimeIn(plain, []);
 });
 
 afterAll(() => {
-  brokenGpu?.release();
-  cpuOnly?.release();
+  for (const runtime of runtimes) runtime.release();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -57,46 +58,111 @@ function warnings(body: () => void): string[] {
   }
 }
 
-describe("execution provider fallback", () => {
-  test("tries TensorRT, then CUDA, then CPU, warning about each GPU provider that failed to start", () => {
-    let active = "";
-    const warned = warnings(() => {
-      const session = brokenGpu.createSession(modelPath, { executionProviders: ["tensorrt", "cuda", "cpu"], tensorrt: { fp16: true } });
-      active = session.activeProvider;
-      session.release();
-    });
-    expect(active).toBe("cpu");
-    expect(warned).toHaveLength(2);
-    expect(warned[0]).toMatch(/^TensorRT execution provider failed .*; trying CUDA: .*built without TensorRT/);
-    // ORT really tried to load the CUDA provider library as an EP plugin (the npm package's libonnxruntime is CPU-only).
-    expect(warned[1]).toMatch(/^CUDA execution provider failed .*; trying CPU: Failed to load library .*libonnxruntime_providers_cuda\.so/);
+describe.skipIf(!gpuRuntimeInstalled)("the GPU runtime bun run setup:gpu installs", () => {
+  let gpu: OrtRuntime;
+  beforeAll(() => {
+    gpu = OrtRuntime.load(GPU_CORE);
+    runtimes.push(gpu);
   });
 
-  test("falls back silently when no GPU provider library is installed", () => {
+  test("loads through our bindings, at the npm package's ONNX Runtime version, and lists the CUDA and TensorRT providers", () => {
+    const cpu = OrtRuntime.load(locateCpuOrtLibrary());
+    const cpuVersion = cpu.version;
+    cpu.release();
+    expect(gpu.version).toBe(cpuVersion);
+    expect(gpu.availableProviders()).toEqual(expect.arrayContaining(["CUDAExecutionProvider", "TensorrtExecutionProvider", "CPUExecutionProvider"]));
+  });
+
+  test("falls back to the CPU when asked for CUDA where it cannot run, logging ORT's message and keeping it as the reason", () => {
+    let session: ReturnType<OrtRuntime["createSession"]> | undefined;
+    const warned = warnings(() => {
+      session = gpu.createSession(modelPath, { executionProviders: ["cuda", "cpu"] });
+    });
+    const { activeProvider, fallbacks } = session!;
+    session!.release();
+    if (activeProvider === "cuda") {
+      console.log("CUDA runs on this machine: its fallback is checked by test/gpu instead");
+      return;
+    }
+    expect(activeProvider).toBe("cpu");
+    // ORT's own message: where its provider bridge failed and why (a missing CUDA library, no GPU, ...).
+    expect(warned).toEqual([expect.stringMatching(/^CUDA execution provider failed for .*identity\.onnx; trying CPU: .*\[ONNXRuntimeError\]/)]);
+    expect(fallbacks).toEqual([expect.stringMatching(/^CUDA: .*\[ONNXRuntimeError\]/)]);
+  });
+
+  test("tries TensorRT, then CUDA, then CPU, warning with ORT's message about each GPU provider library that fails to load", () => {
+    const broken = runtimeIn("gpu-broken", GPU_CORE, BROKEN);
     let active = "";
     const warned = warnings(() => {
-      const session = cpuOnly.createSession(modelPath, { executionProviders: ["tensorrt", "cuda", "cpu"] });
+      const session = broken.createSession(modelPath, { executionProviders: ["tensorrt", "cuda", "cpu"], tensorrt: { fp16: true } });
       active = session.activeProvider;
       session.release();
     });
     expect(active).toBe("cpu");
-    expect(warned).toEqual([]);
+    expect(warned).toEqual([
+      expect.stringMatching(/^TensorRT execution provider failed .*; trying CUDA: .*Failed to load library .*libonnxruntime_providers_tensorrt\.so/),
+      expect.stringMatching(/^CUDA execution provider failed .*; trying CPU: .*Failed to load library .*libonnxruntime_providers_cuda\.so/),
+    ]);
   });
 
   test("refuses, naming every reason, when no provider asked for can start and CPU was not allowed", () => {
-    expect(() => brokenGpu.createSession(modelPath, { executionProviders: ["tensorrt", "cuda"] })).toThrow(
-      /TensorRT, CUDA execution provider requested for .* but unavailable: TensorRT: .*built without TensorRT.*; CUDA: Failed to load library/,
+    const broken = runtimeIn("gpu-refusing", GPU_CORE, BROKEN);
+    expect(() => warnings(() => broken.createSession(modelPath, { executionProviders: ["tensorrt", "cuda"] }))).toThrow(
+      /TensorRT, CUDA execution provider requested for .* but unavailable: TensorRT: .*Failed to load library.*; CUDA: .*Failed to load library/,
     );
-    expect(() => cpuOnly.createSession(modelPath, { executionProviders: ["cuda"] })).toThrow(/libonnxruntime_providers_cuda\.so does not exist \(bun run setup:gpu installs it\)/);
+  });
+});
+
+describe("the npm package's CPU-only library", () => {
+  test("never loads GPU provider libraries: it falls back at once, naming setup:gpu", () => {
+    const cpuOnly = runtimeIn("cpu-core-with-providers", locateCpuOrtLibrary(), BROKEN);
+    let session: ReturnType<OrtRuntime["createSession"]> | undefined;
+    const warned = warnings(() => {
+      session = cpuOnly.createSession(modelPath, { executionProviders: ["tensorrt", "cuda", "cpu"] });
+    });
+    expect(session!.activeProvider).toBe("cpu");
+    session!.release();
+    expect(warned).toEqual([
+      expect.stringMatching(/^TensorRT execution provider failed .*; trying CUDA: .*is built without TensorRT \(it lists CPUExecutionProvider\); bun run setup:gpu installs a GPU build/),
+      expect.stringMatching(/^CUDA execution provider failed .*; trying CPU: .*is built without CUDA/),
+    ]);
+    expect(warned.join("\n")).not.toContain("Failed to load library");
+  });
+});
+
+describe("either library", () => {
+  const cores = () => [locateCpuOrtLibrary(), ...(gpuRuntimeInstalled ? [GPU_CORE] : [])];
+
+  test("falls back silently when no GPU provider library is installed, keeping the reason", () => {
+    for (const [i, core] of cores().entries()) {
+      const bare = runtimeIn(`no-providers-${i}`, core, []);
+      let fallbacks: readonly string[] = [];
+      const warned = warnings(() => {
+        const session = bare.createSession(modelPath, { executionProviders: ["tensorrt", "cuda", "cpu"] });
+        expect(session.activeProvider).toBe("cpu");
+        fallbacks = session.fallbacks;
+        session.release();
+      });
+      expect(warned).toEqual([]);
+      expect(fallbacks).toEqual([
+        expect.stringMatching(/^TensorRT: .*libonnxruntime_providers_tensorrt\.so does not exist \(bun run setup:gpu installs it\)$/),
+        expect.stringMatching(/^CUDA: .*libonnxruntime_providers_cuda\.so does not exist/),
+      ]);
+      expect(() => bare.createSession(modelPath, { executionProviders: ["cuda"] })).toThrow(/libonnxruntime_providers_cuda\.so does not exist \(bun run setup:gpu installs it\)/);
+    }
   });
 
   test("uses CPU when CPU comes first, without touching the GPU providers", () => {
-    const warned = warnings(() => {
-      const session = brokenGpu.createSession(modelPath, { executionProviders: ["cpu", "cuda"] });
-      expect(session.activeProvider).toBe("cpu");
-      session.release();
-    });
-    expect(warned).toEqual([]);
+    for (const [i, core] of cores().entries()) {
+      const broken = runtimeIn(`cpu-first-${i}`, core, BROKEN);
+      const warned = warnings(() => {
+        const session = broken.createSession(modelPath, { executionProviders: ["cpu", "cuda"] });
+        expect(session.activeProvider).toBe("cpu");
+        expect(session.fallbacks).toEqual([]);
+        session.release();
+      });
+      expect(warned).toEqual([]);
+    }
   });
 });
 
@@ -109,6 +175,32 @@ describe("parseExecutionProviders", () => {
   test("rejects an empty list and unknown providers", () => {
     expect(() => parseExecutionProviders([])).toThrow(/executionProviders/);
     expect(() => parseExecutionProviders(["cuda", "rocm"])).toThrow(/rocm/);
+  });
+});
+
+describe("cudaProviderOptions", () => {
+  test("selects the device and lets cuDNN's heuristics pick convolution algorithms by default", () => {
+    expect(cudaProviderOptions(1)).toEqual({ device_id: "1", cudnn_conv_algo_search: "HEURISTIC" });
+  });
+
+  test("passes the algorithm search asked for", () => {
+    expect(cudaProviderOptions(0, "EXHAUSTIVE")).toEqual({ device_id: "0", cudnn_conv_algo_search: "EXHAUSTIVE" });
+  });
+});
+
+describe("sessionConfigEntries", () => {
+  test("turns spinning off for both thread pools, and leaves ORT's default otherwise", () => {
+    expect(sessionConfigEntries(false)).toEqual({ "session.intra_op.allow_spinning": "0", "session.inter_op.allow_spinning": "0" });
+    expect(sessionConfigEntries(true)).toEqual({});
+  });
+
+  test("a session whose threads do not spin opens and runs", () => {
+    const runtime = OrtRuntime.load(locateCpuOrtLibrary());
+    runtimes.push(runtime);
+    const session = runtime.createSession(modelPath, { executionProviders: ["cpu"], intraOpThreads: 2, spinning: false });
+    const [y] = session.runAllocating([{ name: "x", data: Float32Array.from([1, 2]), shape: [1, 2] }]);
+    expect(Array.from(y!.data as Float32Array)).toEqual([1, 2]);
+    session.release();
   });
 });
 

@@ -69,9 +69,12 @@ describe("OrtRuntime", () => {
     expect(runtime.availableProviders()).toContain("CPUExecutionProvider");
   });
 
-  test("accepts ORT_LIB_PATH as the directory holding the library", () => {
+  test("accepts ORT_LIB_PATH as the directory holding the library, and so does load", () => {
     const library = locateOrtLibrary();
     expect(locateOrtLibrary(dirname(library))).toBe(library);
+    const fromFolder = OrtRuntime.load(dirname(library));
+    expect(fromFolder.libraryPath).toBe(library);
+    fromFolder.release();
   });
 
   test("names the paths it tried when the library is missing", () => {
@@ -94,7 +97,21 @@ describe("OrtRuntime", () => {
   });
 
   test("surfaces a missing model file as OrtError", () => {
-    expect(() => runtime.createSession(join(dir, "absent.onnx"))).toThrow(OrtError);
+    expect(() => runtime.createSession(join(dir, "absent.onnx"), { executionProviders: ["cpu"] })).toThrow(OrtError);
+  });
+
+  test("opens a model from its bytes, naming it in errors", () => {
+    const session = runtime.createSession({ name: "the scorer", bytes: scorerModel() }, { executionProviders: ["cpu"] });
+    expect(session.inputs.map((i) => i.name)).toEqual(["images"]);
+    session.release();
+    let error: unknown;
+    try {
+      runtime.createSession({ name: "garbage", bytes: new TextEncoder().encode("not a model") }, { executionProviders: ["cpu"] });
+    } catch (caught) {
+      error = caught;
+    }
+    expect((error as OrtError).apiFunction).toBe("CreateSessionFromArray");
+    expect(() => runtime.createSession({ name: "the scorer", bytes: scorerModel() }, { executionProviders: ["cuda"] })).toThrow(/requested for the scorer but unavailable/);
   });
 
   test("rejects execution providers other than tensorrt, cuda and cpu", () => {
@@ -103,7 +120,7 @@ describe("OrtRuntime", () => {
 
   test("falls back to CPU when CUDA is preferred but unavailable, and reports cpu as the active provider", () => {
     // Where a CUDA library exists but cannot start, the fallback warns; keep test output quiet either way.
-    const warn = spyOn(console, "warn");
+    const warn = spyOn(console, "warn").mockImplementation(() => {});
     try {
       for (const executionProviders of [undefined, ["cuda", "cpu"]]) {
         const session = runtime.createSession(scorerPath, { executionProviders, deviceId: 0 });

@@ -1,6 +1,8 @@
 // Specification of the lane plan: how many inference workers each device runs and how many intra-op threads each gets.
 import { describe, expect, test } from "bun:test";
-import { describeLanes, MAX_AUTO_CPU_LANES, planInferenceLanes, type LaneSettings } from "../../../src/pipeline/inference-lanes.ts";
+import { loadConfig } from "../../../src/config.ts";
+import { Pipeline } from "../../../src/pipeline/pipeline.ts";
+import { describeLanes, GPU_INTRA_OP_THREADS, MAX_AUTO_CPU_LANES, plannedArenaSlots, planInferenceLanes, type LaneSettings } from "../../../src/pipeline/inference-lanes.ts";
 
 const cpu = (overrides: Partial<LaneSettings> = {}): LaneSettings => ({ workersPerDevice: 0, intraOpThreads: 0, deviceIds: [0], cores: 2, gpuProviders: [], ...overrides });
 const gpu = (overrides: Partial<LaneSettings> = {}): LaneSettings => cpu({ gpuProviders: ["cuda"], cores: 16, ...overrides });
@@ -31,8 +33,13 @@ describe("on the CPU", () => {
 });
 
 describe("on GPUs", () => {
-  test("runs one worker per device with ONNX Runtime's default threads", () => {
-    expect(planInferenceLanes(gpu({ deviceIds: [0, 1] }))).toEqual({ onGpu: true, workerDeviceIds: [0, 1], intraOpThreads: 0 });
+  test("runs one worker per device, each session with one intra-op thread so that the cores stay with the vision workers", () => {
+    expect(GPU_INTRA_OP_THREADS).toBe(1);
+    expect(planInferenceLanes(gpu({ deviceIds: [0, 1] }))).toEqual({ onGpu: true, workerDeviceIds: [0, 1], intraOpThreads: 1 });
+  });
+
+  test("takes the thread count it is given", () => {
+    expect(planInferenceLanes(gpu({ intraOpThreads: 2 })).intraOpThreads).toBe(2);
   });
 
   test("runs several workers per device, next to each other, when asked", () => {
@@ -40,8 +47,29 @@ describe("on GPUs", () => {
   });
 });
 
+describe("arena slots when ARENA_SLOTS is not set", () => {
+  test("on GPUs, a batch for each worker and one more filling: two GPUs do not share one GPU's slots", () => {
+    expect(plannedArenaSlots(planInferenceLanes(gpu({ deviceIds: [0] })), 32)).toBe(64);
+    expect(plannedArenaSlots(planInferenceLanes(gpu({ deviceIds: [0, 1] })), 32)).toBe(96);
+    expect(plannedArenaSlots(planInferenceLanes(gpu({ deviceIds: [0, 1], workersPerDevice: 2 })), 16)).toBe(80);
+  });
+
+  test("on the CPU, two batches whatever the lanes: their batches are the probe's small ones", () => {
+    expect(plannedArenaSlots(planInferenceLanes(cpu({ cores: 16 })), 32)).toBe(64);
+    expect(plannedArenaSlots(planInferenceLanes(cpu({ cores: 1 })), 8)).toBe(16);
+  });
+});
+
+test("an import outside the server checks the most slots the plan can give: ARENA_SLOTS, else as if every GPU asked for ran", () => {
+  const settings = (env: Record<string, string>) => loadConfig({ MAX_BATCH_SIZE: "16", ...env });
+  expect(Pipeline.mostArenaSlots(settings({ ARENA_SLOTS: "40" }))).toBe(40);
+  expect(Pipeline.mostArenaSlots(settings({ EXECUTION_PROVIDERS: "cpu" }))).toBe(32);
+  expect(Pipeline.mostArenaSlots(settings({ EXECUTION_PROVIDERS: "cuda,cpu", CUDA_DEVICES: "0,1,2" }))).toBe(64);
+});
+
 test("describes the plan for the start-up line", () => {
   expect(describeLanes(planInferenceLanes(cpu({ cores: 2 })))).toBe("2 inference workers on the CPU, 1 intra-op thread each");
   expect(describeLanes(planInferenceLanes(cpu({ cores: 1 })))).toBe("1 inference worker on the CPU, 1 intra-op thread each");
-  expect(describeLanes(planInferenceLanes(gpu({ deviceIds: [0, 1] })))).toBe("2 inference workers on GPU 0,1, ONNX Runtime's default intra-op threads");
+  expect(describeLanes(planInferenceLanes(gpu({ deviceIds: [0, 1] })))).toBe("2 inference workers on GPU 0,1, 1 intra-op thread each");
+  expect(describeLanes({ onGpu: false, workerDeviceIds: [0], intraOpThreads: 0 })).toBe("1 inference worker on the CPU, ONNX Runtime's default intra-op threads");
 });
