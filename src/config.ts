@@ -213,6 +213,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
       unloadDrainTimeoutMs: integer(env, "UNLOAD_DRAIN_TIMEOUT_MS", 30_000, 0, 3_600_000),
       classificationSoftmax: oneOf(env, "CLASSIFICATION_SOFTMAX", ["logits", "reference"] as const, "logits"),
       rfdetrOnnxMaxResolution: integer(env, "RFDETR_ONNX_MAX_RESOLUTION", RFDETR_DEFAULT_MAX_RESOLUTION, 1, 1_000_000),
+      inputEncoding: oneOf(env, "INPUT_ENCODING", ["compact", "uint8", "float32"] as const, "compact"),
     },
     admission: {
       maxQueue: integer(env, "MAX_QUEUE", 1024, 0, 1_000_000),

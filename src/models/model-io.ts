@@ -1,4 +1,5 @@
 // Model I/O: an ONNX model's signature, and what its input shape says about image size and batching.
+import type { InputElement } from "./input-encoding.ts";
 
 /** One input or output of an ONNX model, as ONNX Runtime describes it (a symbolic dimension is its name). */
 export interface TensorSignature {
@@ -14,6 +15,14 @@ export interface SessionSignature {
   /** One image's concrete output shapes (batch axis removed), learned from a probe run. */
   outputShapes: number[][];
   metadata: Record<string, string>;
+}
+
+/**
+ * A loaded session's signature as the model was exported, and how its arena holds inputs: pixels when the session
+ * runs the model rewritten to take them (onnx/pixel-input.ts; `inputs` still shows the exported float input).
+ */
+export interface LoadedSignature extends SessionSignature {
+  inputElement: InputElement;
 }
 
 /** Input height and width: the ONNX dims when fixed, else the package's resize size, else 640. */

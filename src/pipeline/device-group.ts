@@ -4,6 +4,7 @@
 // on every device and its arena attached to every worker. Workers claim the slots of a batch by compare-and-swap
 // (src/workers/slot-claim.ts), so whichever device is free takes the next batch and no slot runs twice.
 import type { InferenceError } from "../errors.ts";
+import type { PixelEncoding } from "../models/input-encoding.ts";
 import type { ArenaHandOver, BatchReport, InferenceInit } from "../workers/protocol.ts";
 import { InferenceDevice, type DeviceEvents, type LoadedSession, type ProviderReport } from "./inference-device.ts";
 
@@ -58,8 +59,8 @@ export class DeviceGroup implements ModelDevice {
    * session description is the first device's (every device loads the same file); the provider names each distinct
    * one in use, e.g. "cuda" or, where a device fell back, "cuda,cpu".
    */
-  async load(instance: number, label: string, path: string, probeInput: { width: number; height: number }): Promise<LoadedSession> {
-    const results = await Promise.allSettled(this.devices.map((device) => device.load(instance, label, path, probeInput)));
+  async load(instance: number, label: string, path: string, probeInput: { width: number; height: number }, pixelEncoding: PixelEncoding | null): Promise<LoadedSession> {
+    const results = await Promise.allSettled(this.devices.map((device) => device.load(instance, label, path, probeInput, pixelEncoding)));
     const failure = results.find((result) => result.status === "rejected");
     if (failure) {
       results.forEach((result, i) => result.status === "fulfilled" && this.devices[i]!.unload(instance));

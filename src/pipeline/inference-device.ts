@@ -3,7 +3,8 @@
 // The session loader creates sessions (and times their batch sizes) so that the inference worker never stops running
 // batches of the models it has while another model loads; a session then moves to the inference worker by handle.
 import { InferenceError, fromWireError } from "../errors.ts";
-import type { SessionSignature } from "../models/model-io.ts";
+import type { LoadedSignature } from "../models/model-io.ts";
+import type { PixelEncoding } from "../models/input-encoding.ts";
 import {
   Control,
   type ArenaHandOver,
@@ -33,7 +34,7 @@ export interface ProviderReport {
 
 /** A session created for a model instance, before its arena exists. */
 export interface LoadedSession extends ProviderReport {
-  session: SessionSignature;
+  session: LoadedSignature;
 }
 
 type RuntimeInfo = { ortVersion: string; availableProviders: string[] };
@@ -96,12 +97,16 @@ export class InferenceDevice {
     return info;
   }
 
-  /** Creates a session for `path` (on the session loader) and learns its inputs, outputs and concrete output shapes; `label` names it in logs. */
-  load(instance: number, label: string, path: string, probeInput: { width: number; height: number }): Promise<LoadedSession> {
+  /**
+   * Creates a session for `path` (on the session loader) and learns its inputs, outputs and concrete output shapes;
+   * `label` names it in logs. With `pixelEncoding` the session takes such pixels and normalises them itself, where the
+   * model allows (models/onnx/pixel-input.ts); the signature's inputElement says whether it does.
+   */
+  load(instance: number, label: string, path: string, probeInput: { width: number; height: number }, pixelEncoding: PixelEncoding | null): Promise<LoadedSession> {
     const requestId = this.nextRequestId++;
     return new Promise((resolve, reject) => {
       this.loads.set(requestId, { instance, resolve, reject });
-      this.toLoader({ type: "load", requestId, instance, label, path, probeInput });
+      this.toLoader({ type: "load", requestId, instance, label, path, probeInput, pixelEncoding });
     });
   }
 

@@ -8,6 +8,7 @@ import { InferenceError } from "../errors.ts";
 import { SingleFlight } from "../single-flight.ts";
 import { requestedModel } from "../models/aliases.ts";
 import type { ModelId } from "../models/model-id.ts";
+import { expectedPixelEncoding, pixelEncodingFor, sameEncoding, type InputEncodingSetting } from "../models/input-encoding.ts";
 import { checkPackage, resolveModelSpec } from "../models/model-spec.ts";
 import { ModelNotFoundError, readModelPackage } from "../models/package.ts";
 import { RoboflowApiError } from "../models/roboflow/api.ts";
@@ -36,6 +37,8 @@ export interface ModelHostSettings {
   classificationSoftmax: SoftmaxRule;
   /** RFDETR_ONNX_MAX_RESOLUTION: RF-DETR packages of this resolution or more are refused with 507. */
   rfdetrOnnxMaxResolution: number;
+  /** INPUT_ENCODING: how arena slots hold inputs, pixels the model normalises itself where it can (docs/compatibility.md §4.1). */
+  inputEncoding: InputEncodingSetting;
 }
 
 /** Puts a model's package into the cache when it is missing (the Roboflow API download, see roboflow/download.ts). */
@@ -154,13 +157,23 @@ export class ModelHost {
     checkPackage(key, pkg, this.settings);
     const id = this.nextInstanceId++;
     const resize = pkg.preprocessing.resize;
-    const { session, activeProvider } = await this.device.load(id, key, pkg.weightsPath, { width: resize.width ?? 640, height: resize.height ?? 640 });
+    const probeInput = { width: resize.width ?? 640, height: resize.height ?? 640 };
+    // The family, and so the normalisation, is only certain once the session's outputs are known: the load asks for
+    // what the package's model type implies, and loads again in the rare case the outputs say otherwise.
+    const asked = expectedPixelEncoding(this.settings.inputEncoding, pkg);
+    let { session, activeProvider } = await this.device.load(id, key, pkg.weightsPath, probeInput, asked);
     let arena: Arena;
     let spec;
     try {
       spec = resolveModelSpec(key, pkg, session, { ...this.settings, maxBatchSize: this.batching.maxBatchSize });
+      const wanted = pixelEncodingFor(this.settings.inputEncoding, spec.input, spec.preprocessing.resize.method);
+      if (session.inputElement !== "float32" && !sameEncoding(asked, wanted)) {
+        this.device.unload(id);
+        ({ session, activeProvider } = await this.device.load(id, key, pkg.weightsPath, probeInput, wanted));
+        spec = resolveModelSpec(key, pkg, session, { ...this.settings, maxBatchSize: this.batching.maxBatchSize });
+      }
       const outputs = session.outputs.map((o, i) => ({ name: o.name, shape: session.outputShapes[i]! }));
-      const arenaLayout = arenaLayoutFor(spec.batch, this.settings.arenaSlots, { ...spec.input, element: "float32" }, outputs);
+      const arenaLayout = arenaLayoutFor(spec.batch, this.settings.arenaSlots, { ...spec.input, element: session.inputElement }, outputs);
       // A 400 naming MAX_ARENA_BYTES rather than a failed allocation's 500.
       checkArenaSize(key, arenaLayout, this.settings.maxArenaBytes);
       arena = Arena.allocate(arenaLayout);
@@ -184,7 +197,7 @@ export class ModelHost {
     const { batch, input } = spec;
     const mib = (arena.buffer.byteLength / 2 ** 20).toFixed(0);
     console.log(
-      `loaded ${key} (${spec.taskType}, ${spec.layout.family}, instance ${id}): input ${input.width}x${input.height}, batch ${batch.fixed ? `fixed ${batch.capacity}` : `dynamic <= ${batch.capacity}`}, ${arena.layout.slots} slots (${mib} MiB arena), provider ${activeProvider}`,
+      `loaded ${key} (${spec.taskType}, ${spec.layout.family}, instance ${id}): input ${input.width}x${input.height}, batch ${batch.fixed ? `fixed ${batch.capacity}` : `dynamic <= ${batch.capacity}`}, ${arena.layout.slots} ${arena.layout.inputElement} slots (${mib} MiB arena), provider ${activeProvider}`,
     );
     return instance;
   }

@@ -4,7 +4,7 @@ import { equalizeAdaptive, equalizeHistogram, stretchContrast, toGrayscale } fro
 import { decodeImage, type RgbImage } from "./decode.ts";
 import type { ContrastMethod, PreprocessConfig, StaticCrop } from "./preprocess-config.ts";
 import { normaliseThenResizeInto } from "./float-resize.ts";
-import { letterboxBytesInto, letterboxInto, stretchBytesInto, stretchInto } from "./resize.ts";
+import { letterboxInto, letterboxPixelsInto, stretchInto, stretchPixelsInto } from "./resize.ts";
 
 /** Per-request switches (the request's disable_preproc_* fields, already OR-ed with the DISABLE_PREPROC_* env vars). */
 export interface PreprocessSwitches {
@@ -44,22 +44,25 @@ export async function prepareImage(
 }
 
 /**
- * Decodes `bytes` and writes the model input for it into `target`: 3 x height x width normalised floats (CHW RGB),
- * or height x width x 3 bytes (HWC RGB) for a model that normalises its input itself (models/onnx/byte-input.ts).
- * Returns the decoded (oriented, uncropped) image size, which responses report.
+ * Decodes `bytes` and writes the model input for it into `target`: 3 x height x width normalised floats (CHW RGB), or
+ * height x width x 3 pixels (HWC RGB, 8-bit or 8.8 fixed point) for a model that normalises them itself
+ * (docs/compatibility.md §4.1). Returns the decoded (oriented, uncropped) image size, which responses report.
  */
 export async function preprocessInto(
   bytes: Uint8Array,
   config: PreprocessConfig,
   request: PreprocessSwitches,
   input: ModelInput,
-  target: Float32Array | Uint8Array,
+  target: Float32Array | Uint8Array | Uint16Array,
 ): Promise<{ width: number; height: number }> {
   const { image, decoded } = await prepareImage(bytes, config, request);
-  if (target instanceof Uint8Array) {
+  if (!(target instanceof Float32Array)) {
+    // input-encoding.ts gives pixel slots only to models that resize before normalising, and 8 bits to the letterbox.
     if (input.normalisesBeforeResizing) throw new Error("a model that normalises before resizing takes float inputs");
-    if (config.resize.method === "letterbox") letterboxBytesInto(image, input.width, input.height, config.resize.padRgb, target);
-    else stretchBytesInto(image, input.width, input.height, target);
+    if (config.resize.method === "letterbox") {
+      if (!(target instanceof Uint8Array)) throw new Error("the letterbox's pixels are whole levels: its slots hold 8 bits");
+      letterboxPixelsInto(image, input.width, input.height, config.resize.padRgb, target);
+    } else stretchPixelsInto(image, input.width, input.height, target);
     return decoded;
   }
   const norm = { mean: input.mean, std: input.std };

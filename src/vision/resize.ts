@@ -350,29 +350,33 @@ function blendRows(upper: Int32Array, lower: Int32Array, weightUpper: number, we
   }
 }
 
-function checkByteTarget(target: Uint8Array, width: number, height: number): void {
+function checkPixelTarget(target: Uint8Array | Uint16Array, width: number, height: number): void {
   if (target.length < 3 * width * height) {
-    throw new RangeError(`target holds ${target.length} bytes, a ${width}x${height} HWC image needs ${3 * width * height}`);
+    throw new RangeError(`target holds ${target.length} values, a ${width}x${height} HWC image needs ${3 * width * height}`);
   }
 }
 
-/** `image` copied unresized into a canvas of `canvasWidth` pixels per row at (left, top). */
-function copyBytesInto(image: RgbImage, target: Uint8Array, canvasWidth: number, left: number, top: number): void {
+/** `image` copied unresized into a canvas of `canvasWidth` pixels per row at (left, top), each level times `scale`. */
+function copyPixelsInto(image: RgbImage, target: Uint8Array | Uint16Array, canvasWidth: number, left: number, top: number, scale = 1): void {
   const rowLength = image.width * 3;
   for (let y = 0; y < image.height; y++) {
-    target.set(image.data.subarray(y * rowLength, (y + 1) * rowLength), ((top + y) * canvasWidth + left) * 3);
+    const row = image.data.subarray(y * rowLength, (y + 1) * rowLength);
+    const start = ((top + y) * canvasWidth + left) * 3;
+    if (scale === 1) target.set(row, start);
+    else for (let i = 0; i < rowLength; i++) target[start + i] = row[i]! * scale;
   }
 }
 
 /**
- * "Stretch to" for a byte input slot: stretchInto's float resize (the reference's cv2.resize of a float32 copy),
- * each value rounded to the nearest 8-bit level, HWC RGB. Rounding is the one difference from the reference: at
- * most half a level (docs/compatibility.md §4.1).
+ * "Stretch to" for a pixel-input slot (docs/compatibility.md §4.1): stretchInto's float resize (the reference's
+ * cv2.resize of a float32 copy), HWC RGB, each value rounded to the nearest 1/256 of a level into 16 bits (8.8 fixed
+ * point) or to the nearest level into 8 bits.
  */
-export function stretchBytesInto(image: RgbImage, width: number, height: number, target: Uint8Array): void {
-  checkByteTarget(target, width, height);
+export function stretchPixelsInto(image: RgbImage, width: number, height: number, target: Uint8Array | Uint16Array): void {
+  checkPixelTarget(target, width, height);
+  const scale = target instanceof Uint16Array ? 256 : 1;
   if (image.width === width && image.height === height) {
-    copyBytesInto(image, target, width, 0, 0);
+    copyPixelsInto(image, target, width, 0, 0, scale);
     return;
   }
   const columns = floatAxis(image.width, width);
@@ -398,17 +402,17 @@ export function stretchBytesInto(image: RgbImage, width: number, height: number,
   for (let y = 0; y < height; y++) {
     const upper = cache.row(rows.first[y]!, rows.second[y]!);
     const lower = cache.row(rows.second[y]!, rows.first[y]!);
-    const weightUpper = rows.weightFirst[y]!;
-    const weightLower = rows.weightSecond[y]!;
+    // Bilinear weights sum to 1, so values stay within 0..255 levels: adding a half and truncating rounds to nearest.
+    const weightUpper = rows.weightFirst[y]! * scale;
+    const weightLower = rows.weightSecond[y]! * scale;
     const start = y * rowLength;
-    // Bilinear weights sum to 1, so values stay within 0..255: adding a half and truncating rounds to nearest.
     for (let i = 0; i < rowLength; i++) target[start + i] = (upper[i]! * weightUpper + lower[i]! * weightLower + 0.5) | 0;
   }
 }
 
-/** The reference's "Fit (… edges) in" for a byte input slot: letterboxInto's pixels before normalisation, HWC RGB. */
-export function letterboxBytesInto(image: RgbImage, width: number, height: number, padRgb: readonly [number, number, number], target: Uint8Array): void {
-  checkByteTarget(target, width, height);
+/** The reference's "Fit (… edges) in" for an 8-bit pixel-input slot: letterboxInto's pixels before normalisation, HWC RGB. */
+export function letterboxPixelsInto(image: RgbImage, width: number, height: number, padRgb: readonly [number, number, number], target: Uint8Array): void {
+  checkPixelTarget(target, width, height);
   const geometry = letterboxGeometry(image.width, image.height, width, height);
   if (geometry.width <= 0 || geometry.height <= 0) {
     throw new RangeError(`a ${image.width}x${image.height} image letterboxes to nothing in ${width}x${height}`);
@@ -426,7 +430,7 @@ export function letterboxBytesInto(image: RgbImage, width: number, height: numbe
       target.set(padRow.subarray(right * 3), rowStart + right * 3);
     }
   }
-  if (geometry.width === image.width && geometry.height === image.height) copyBytesInto(image, target, width, left, top);
+  if (geometry.width === image.width && geometry.height === image.height) copyPixelsInto(image, target, width, left, top);
   else resizeBytesInto(image, geometry.width, geometry.height, target, width, left, top);
 }
 

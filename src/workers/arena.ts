@@ -1,13 +1,15 @@
 // Arena: one model's SharedArrayBuffer of slots (input tensor, raw outputs, state word, ready time per slot).
 //
-// A slot's input is the model's own float32 tensor, or 8-bit HWC pixels when the model was rewritten to convert
-// them itself (models/onnx/byte-input.ts): a quarter of the bytes for the same image.
+// A slot's input is the model's own float32 tensor, or HWC pixels (8-bit or 8.8 fixed point) when the model was
+// rewritten to convert them itself (models/input-encoding.ts): a quarter or a half of the bytes for the same image.
 //
 // The slot is the request's identity in shared memory: every thread that touches a request
 // (HTTP main thread, vision workers, inference worker) builds an Arena over the same buffer
 // and moves the slot through its states with compare-and-swap, only through slot-states.ts
 // (the diagram is there). Inputs and outputs of consecutive slots are contiguous, so a batch
 // is a start slot and a count.
+
+import type { InputElement } from "../models/input-encoding.ts";
 
 export const SlotState = {
   FREE: 0,
@@ -17,6 +19,8 @@ export const SlotState = {
   INFERRED: 4,
 } as const;
 export type SlotStateValue = (typeof SlotState)[keyof typeof SlotState];
+
+export type { InputElement };
 
 export interface ArenaOutputLayout {
   name: string;
@@ -29,19 +33,17 @@ export interface ArenaLayout {
   slots: number;
   /** Trailing scratch slots never assigned: they let a fixed-batch model run a full batch at the arena's end. */
   paddingSlots: number;
-  /** One image's input tensor shape without the batch axis: [3, 640, 640] for float32, [640, 640, 3] for uint8 pixels. */
+  /** One image's input tensor shape without the batch axis: [3, 640, 640] for float32, [640, 640, 3] for pixels. */
   inputShape: number[];
-  /** How an input is stored: the model's float32 tensor, or 8-bit pixels the model converts itself. */
+  /** How an input is stored: the model's float32 tensor, or pixels the model converts itself. */
   inputElement: InputElement;
   outputs: ArenaOutputLayout[];
 }
 
-export type InputElement = "float32" | "uint8";
+/** An input region as the threads see it, per the layout's inputElement. */
+export type InputData = Float32Array | Uint8Array | Uint16Array;
 
-/** An input region as the threads see it: floats or bytes, per the layout's inputElement. */
-export type InputData = Float32Array | Uint8Array;
-
-const BYTES_PER_INPUT_ELEMENT: Record<InputElement, number> = { float32: 4, uint8: 1 };
+const INPUT_ARRAY = { float32: Float32Array, uint8: Uint8Array, uint16: Uint16Array } as const;
 
 const product = (dims: readonly number[]): number => dims.reduce((a, b) => a * b, 1);
 
@@ -53,7 +55,7 @@ function regions(layout: ArenaLayout) {
   const readyAtOffset = align(statesOffset + total * 4);
   const inputOffset = align(readyAtOffset + total * 8);
   const inputElements = product(layout.inputShape);
-  let cursor = align(inputOffset + total * inputElements * BYTES_PER_INPUT_ELEMENT[layout.inputElement]);
+  let cursor = align(inputOffset + total * inputElements * INPUT_ARRAY[layout.inputElement].BYTES_PER_ELEMENT);
   const outputs = layout.outputs.map((o) => {
     const floats = product(o.shape);
     const region = { offset: cursor, floatsPerSlot: floats };
@@ -102,8 +104,15 @@ export class Arena {
   input(slot: number, count = 1): InputData {
     this.checkRange(slot, count);
     const n = this.geometry.inputElements;
-    if (this.layout.inputElement === "uint8") return new Uint8Array(this.buffer, this.geometry.inputOffset + slot * n, count * n);
-    return new Float32Array(this.buffer, this.geometry.inputOffset + slot * n * 4, count * n);
+    const offset = this.geometry.inputOffset + slot * n * INPUT_ARRAY[this.layout.inputElement].BYTES_PER_ELEMENT;
+    switch (this.layout.inputElement) {
+      case "float32":
+        return new Float32Array(this.buffer, offset, count * n);
+      case "uint8":
+        return new Uint8Array(this.buffer, offset, count * n);
+      case "uint16":
+        return new Uint16Array(this.buffer, offset, count * n);
+    }
   }
 
   /** Output `index` of `count` consecutive slots starting at `slot` (a view, no copy). */

@@ -5,10 +5,11 @@
 // model (README "Code map": instance).
 import type { WireError } from "../errors.ts";
 import type { ModelSpec } from "../models/model-spec.ts";
-import type { SessionSignature } from "../models/model-io.ts";
+import type { LoadedSignature } from "../models/model-io.ts";
 import type { TaskParams } from "../models/task.ts";
 import type { ImageInput } from "../vision/image-input.ts";
 import type { PreprocessSwitches } from "../vision/preprocess.ts";
+import type { PixelEncoding } from "../models/input-encoding.ts";
 import type { UrlInputSettings } from "../vision/url-policy.ts";
 import type { ArenaLayout } from "./arena.ts";
 import type { BatchingSettings } from "./batcher.ts";
@@ -135,8 +136,11 @@ export interface ArenaHandOver {
 
 // ---- main -> session loader ----
 export type SessionLoaderRequest =
-  /** Creates a session for the weights at `path`; `label` (the model id) names it in the logs and in errors. */
-  | { type: "load"; requestId: number; instance: number; label: string; path: string; probeInput: { width: number; height: number } }
+  /**
+   * Creates a session for the weights at `path`; `label` (the model id) names it in the logs and in errors. With
+   * `pixelEncoding`, the model is rewritten to take such pixels and normalise them itself (models/onnx/pixel-input.ts).
+   */
+  | { type: "load"; requestId: number; instance: number; label: string; path: string; probeInput: { width: number; height: number }; pixelEncoding: PixelEncoding | null }
   /** The instance's arena exists: probe batch sizes over it (BATCH_SIZE_PROBE), then detach the session. */
   | ({ type: "handOver"; requestId: number } & ArenaHandOver)
   /** Releases a loaded session that will not be handed over (its instance failed to set up or was unloaded). */
@@ -151,7 +155,7 @@ export type SessionLoaderReply =
   | { type: "started" }
   | { type: "ready"; ortVersion: string; availableProviders: string[] }
   /** `fallbacks`: why each provider preferred to `activeProvider` did not start or did not run (provider-fallback.ts). */
-  | { type: "loaded"; requestId: number; session: SessionSignature; activeProvider: string; fallbacks: string[] }
+  | { type: "loaded"; requestId: number; session: LoadedSignature; activeProvider: string; fallbacks: string[] }
   | { type: "loadFailed"; requestId: number; error: WireError }
   /**
    * `session` is null when no session was held for the instance (discarded meanwhile); `batchCapacity` is the probed cap.

@@ -8,10 +8,16 @@
 //
 // A GPU provider that fails at the validation run, or at the first size of the batch probe, gives way to the providers
 // listed after it (provider-fallback.ts): the session is opened again on them and the reasons travel with the reply.
+//
+// A load asked for pixel inputs opens the model rewritten to take them (models/onnx/pixel-input.ts), from memory; the
+// reply still describes the exported float input, and says what the arena must hold.
+import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import type { Pointer } from "bun:ffi";
-import { OrtRuntime, type ExecutionProvider, type OrtSession, type TensorRtOptions } from "../../native-bindings/ort.ts";
-import { inputShapeRange, resolveInputSize } from "../models/model-io.ts";
+import { OrtRuntime, type ExecutionProvider, type ModelSource, type OrtSession, type TensorRtOptions } from "../../native-bindings/ort.ts";
+import { inputShapeRange, resolveInputSize, type TensorSignature } from "../models/model-io.ts";
+import type { PixelEncoding } from "../models/input-encoding.ts";
+import { withPixelInput } from "../models/onnx/pixel-input.ts";
 import { Arena } from "./arena.ts";
 import { chooseBatchCap, nextProbeSize, type ProbeSample } from "./batch-probe.ts";
 import type { InferenceInit, SessionLoaderReply, SessionLoaderRequest } from "./protocol.ts";
@@ -22,12 +28,19 @@ declare const self: Worker;
 
 nameThread(THREAD_NAMES.sessionLoader);
 
+/** What a session is opened from: the weights file, or its rewrite for pixel inputs (then `exported` is the float input it replaces). */
+interface ModelToOpen {
+  source: ModelSource;
+  pixels: PixelEncoding | null;
+  exported: TensorSignature | null;
+}
+
 /** A session created and not yet handed over, with what it takes to open it again on other providers. */
 interface HeldSession {
   session: OrtSession;
   /** The model id the logs name it by. */
   label: string;
-  path: string;
+  model: ModelToOpen;
   probeInput: { width: number; height: number };
   /** The providers it was opened with: its own and those after it. */
   providers: string[];
@@ -44,41 +57,64 @@ function reply(message: SessionLoaderReply): void {
   self.postMessage(message);
 }
 
+/** The model as the session opens it: rewritten for pixel inputs when asked and when its input allows, else its file. */
+function modelToOpen(path: string, pixels: PixelEncoding | null): ModelToOpen {
+  const rewritten = pixels && withPixelInput(readFileSync(path), pixels);
+  if (!rewritten) return { source: path, pixels: null, exported: null };
+  return { source: { name: path, bytes: rewritten.model }, pixels, exported: { ...rewritten.exported, elementType: "float32" } };
+}
+
+/** The image input as exported, [batch, 3, height, width]: the rewrite's record of it, or the session's own input. */
+function exportedInput(session: OrtSession, model: ModelToOpen): TensorSignature {
+  const input = model.exported ?? session.inputs[0];
+  if (!input) throw new Error("the model has no input");
+  return input;
+}
+
+/** [n, 3, h, w] as the session takes it: [n, h, w, 3] for pixel inputs. */
+function sessionShape(model: ModelToOpen, nchw: number[]): number[] {
+  const [n, c, h, w] = nchw as [number, number, number, number];
+  return model.exported ? [n, h, w, c] : nchw;
+}
+
 /** TensorRT settings for a model: one engine covering every batch size the server will run (see inputShapeRange). */
-function tensorRtOptions(path: string, probeInput: { width: number; height: number }): TensorRtOptions {
+function tensorRtOptions(model: ModelToOpen, probeInput: { width: number; height: number }): TensorRtOptions {
   // The input's name and shape are needed before the TensorRT session exists: read them from a cheap CPU session.
-  const signature = runtime.createSession(path, { executionProviders: ["cpu"], graphOptimization: "disabled", intraOpThreads: 1 });
-  const input = signature.inputs[0];
+  const signature = runtime.createSession(model.source, { executionProviders: ["cpu"], graphOptimization: "disabled", intraOpThreads: 1 });
+  const input = exportedInput(signature, model);
   signature.release();
-  const range = input ? inputShapeRange(input.shape, probeInput, init.batching.maxBatchSize) : null;
+  const range = inputShapeRange(input.shape, probeInput, init.batching.maxBatchSize);
   return {
     engineCachePath: init.ort.tensorrt.engineCachePath || undefined,
     fp16: init.ort.tensorrt.fp16,
-    profile: input && range ? { min: { [input.name]: range.min }, opt: { [input.name]: range.opt }, max: { [input.name]: range.max } } : undefined,
+    profile: range
+      ? { min: { [input.name]: sessionShape(model, range.min) }, opt: { [input.name]: sessionShape(model, range.opt) }, max: { [input.name]: sessionShape(model, range.max) } }
+      : undefined,
   };
 }
 
 /** Runs one zero image (the model's fixed batch, else 1): validates the graph runs and learns each output's concrete per-image shape. */
-function validationRun(session: OrtSession, probeInput: { width: number; height: number }): number[][] {
-  const input = session.inputs[0];
-  if (!input) throw new Error("the model has no input");
+function validationRun(session: OrtSession, model: ModelToOpen, probeInput: { width: number; height: number }): number[][] {
+  const input = exportedInput(session, model);
   const size = resolveInputSize(input.shape, probeInput);
   const rows = typeof input.shape[0] === "number" && input.shape[0] > 0 ? input.shape[0] : 1;
-  const shape = [rows, 3, size.height, size.width];
-  const outputs = session.runAllocating([{ name: input.name, data: new Float32Array(shape.reduce((a, b) => a * b, 1)), shape }]);
+  const shape = sessionShape(model, [rows, 3, size.height, size.width]);
+  const elements = shape.reduce((a, b) => a * b, 1);
+  const data = model.pixels?.element === "uint16" ? new Uint16Array(elements) : model.pixels ? new Uint8Array(elements) : new Float32Array(elements);
+  const outputs = session.runAllocating([{ name: input.name, data, shape }]);
   return outputs.map((o) => o.shape.slice(1));
 }
 
-/** Opens `path` on the first of `providers` whose session starts and passes the validation run. */
-function openValidated(label: string, path: string, probeInput: { width: number; height: number }, providers: readonly string[]): { held: HeldSession; outputShapes: number[][] } {
-  const tensorrt = providers.includes("tensorrt") ? tensorRtOptions(path, probeInput) : undefined;
+/** Opens `model` on the first of `providers` whose session starts and passes the validation run. */
+function openValidated(label: string, model: ModelToOpen, probeInput: { width: number; height: number }, providers: readonly string[]): { held: HeldSession; outputShapes: number[][] } {
+  const tensorrt = providers.includes("tensorrt") ? tensorRtOptions(model, probeInput) : undefined;
   let outputShapes: number[][] = [];
   const runnable = openRunnableSession(
     providers,
     (list) =>
       // The session's intra-op threads start here and keep the name this thread has meanwhile.
       withThreadName(THREAD_NAMES.ortIntraOp, THREAD_NAMES.sessionLoader, () =>
-        runtime.createSession(path, {
+        runtime.createSession(model.source, {
           intraOpThreads: init.intraOpThreads,
           executionProviders: list,
           deviceId: init.deviceId,
@@ -87,16 +123,17 @@ function openValidated(label: string, path: string, probeInput: { width: number;
         }),
       ),
     (session) => {
-      outputShapes = validationRun(session, probeInput);
+      outputShapes = validationRun(session, model, probeInput);
     },
     (reason, next) => console.warn(`loading ${label}: ${reason}; trying ${providerLabel(next)}`),
   );
-  return { held: { session: runnable.session, label, path, probeInput, providers: runnable.providers, fallbacks: runnable.fallbacks }, outputShapes };
+  return { held: { session: runnable.session, label, model, probeInput, providers: runnable.providers, fallbacks: runnable.fallbacks }, outputShapes };
 }
 
 function load(request: Extract<SessionLoaderRequest, { type: "load" }>): void {
   try {
-    const { held, outputShapes } = openValidated(request.label, request.path, request.probeInput, init.ort.executionProviders);
+    const model = modelToOpen(request.path, request.pixelEncoding);
+    const { held, outputShapes } = openValidated(request.label, model, request.probeInput, init.ort.executionProviders);
     const { session } = held;
     sessions.get(request.instance)?.session.release();
     sessions.set(request.instance, held);
@@ -105,7 +142,13 @@ function load(request: Extract<SessionLoaderRequest, { type: "load" }>): void {
       requestId: request.requestId,
       activeProvider: session.activeProvider,
       fallbacks: held.fallbacks,
-      session: { inputs: session.inputs, outputs: session.outputs, outputShapes, metadata: session.metadata },
+      session: {
+        inputs: model.exported ? [model.exported] : session.inputs,
+        outputs: session.outputs,
+        outputShapes,
+        metadata: session.metadata,
+        inputElement: model.pixels?.element ?? "float32",
+      },
     });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
@@ -172,7 +215,7 @@ function probeWithFallback(request: Extract<SessionLoaderRequest, { type: "handO
       console.warn(`batch probe ${current.label}: ${reason}; trying ${providerLabel(remaining[0]!)}`);
       let replacement: HeldSession;
       try {
-        replacement = openValidated(current.label, current.path, current.probeInput, remaining).held;
+        replacement = openValidated(current.label, current.model, current.probeInput, remaining).held;
       } catch (reopenError) {
         console.warn(`batch probe ${current.label}: no other provider runs it (${(reopenError as Error).message}); keeping ${providerLabel(provider)} with batches of 1`);
         return { held: current, batchCapacity: 1 };

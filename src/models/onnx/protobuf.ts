@@ -1,4 +1,4 @@
-// Protocol Buffers wire format: just enough to read and rewrite ONNX's ModelProto (onnx/byte-input.ts) and to write
+// Protocol Buffers wire format: just enough to read and rewrite ONNX's ModelProto (onnx/pixel-input.ts) and to write
 // the test fixtures' models.
 
 const WIRE_VARINT = 0;

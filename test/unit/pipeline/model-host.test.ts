@@ -3,7 +3,7 @@
 // every load is a new instance that lives until its last slot is back.
 // The device and the vision pool are stand-ins; packages are real fixtures in a temporary cache.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ModelId } from "../../../src/models/model-id.ts";
@@ -18,6 +18,9 @@ let cache: string;
 beforeAll(() => {
   cache = mkdtempSync(join(tmpdir(), "registry-cache-"));
   for (const id of ["colour-probe/1", "coco/3"]) cpSync(join(FIXTURE_CACHE, "colour-probe/1"), join(cache, id), { recursive: true });
+  // An RF-DETR export whose package names a YOLO model type: only its outputs tell that it normalises before resizing.
+  cpSync(join(FIXTURE_CACHE, "rfdetr-probe/1"), join(cache, "mislabelled/1"), { recursive: true });
+  writeFileSync(join(cache, "mislabelled/1/model_type.json"), JSON.stringify({ project_task_type: "object-detection", model_type: "yolov8n" }));
 });
 
 afterAll(() => rmSync(cache, { recursive: true, force: true }));
@@ -37,6 +40,7 @@ function setup(provisioner?: ModelProvisioner, drainTimeoutMs = 1000) {
           outputs: [{ name: "output0", elementType: "float32", shape: ["batch", 7, 4] }],
           outputShapes: [[7, 4]],
           metadata: {},
+          inputElement: "float32",
         },
       };
     },
@@ -44,7 +48,7 @@ function setup(provisioner?: ModelProvisioner, drainTimeoutMs = 1000) {
     unload: (instance: number) => void unloads.push(instance),
   } as unknown as ModelDevice;
   const pool = { attach() {}, detach: (instance: number) => void detached.push(instance) } as unknown as VisionPool;
-  const settings = { modelCacheDir: cache, arenaSlots: 2, maxArenaBytes: 2 ** 32, unloadDrainTimeoutMs: drainTimeoutMs, classificationSoftmax: "logits" as const, rfdetrOnnxMaxResolution: 1600 };
+  const settings = { modelCacheDir: cache, arenaSlots: 2, maxArenaBytes: 2 ** 32, unloadDrainTimeoutMs: drainTimeoutMs, classificationSoftmax: "logits" as const, rfdetrOnnxMaxResolution: 1600, inputEncoding: "float32" as const };
   const batching = { maxBatchSize: 1, batchMaxWaitMs: 0, batchSizeProbe: false };
   const registry = new ModelHost(settings, { maxQueue: 8, maxQueueWaitMs: 0 }, batching, device, pool, () => {}, provisioner);
   return { registry, loads, unloads, detached };
@@ -156,5 +160,54 @@ describe("ModelHost instances", () => {
     expect(unloads).toEqual([old.id]);
     expect(detached).toEqual([old.id]);
     expect(registry.loaded("colour-probe/1")).toBe(reloaded);
+  });
+});
+
+describe("ModelHost pixel inputs (INPUT_ENCODING)", () => {
+  /** A device that answers like the session loader: pixel inputs whenever they were asked for. */
+  function pixelDevice(outputs: { name: string; shape: number[] }[]) {
+    const asked: unknown[] = [];
+    const unloads: number[] = [];
+    const device = {
+      async load(_instance: number, _label: string, _path: string, _probe: unknown, pixelEncoding: unknown) {
+        asked.push(pixelEncoding);
+        return {
+          activeProvider: "cpu",
+          fallbacks: [],
+          session: {
+            inputs: [{ name: "input", elementType: "float32", shape: ["batch", 3, 64, 64] }],
+            outputs: outputs.map((o) => ({ name: o.name, elementType: "float32", shape: ["batch", ...o.shape] })),
+            outputShapes: outputs.map((o) => o.shape),
+            metadata: {},
+            inputElement: (pixelEncoding as { element?: string } | null)?.element ?? "float32",
+          },
+        };
+      },
+      attach() {},
+      unload: (instance: number) => void unloads.push(instance),
+    } as unknown as ModelDevice;
+    const pool = { attach() {}, detach() {} } as unknown as VisionPool;
+    const settings = { modelCacheDir: cache, arenaSlots: 2, maxArenaBytes: 2 ** 32, unloadDrainTimeoutMs: 1000, classificationSoftmax: "logits" as const, rfdetrOnnxMaxResolution: 1600, inputEncoding: "compact" as const };
+    const host = new ModelHost(settings, { maxQueue: 8, maxQueueWaitMs: 0 }, { maxBatchSize: 1, batchMaxWaitMs: 0, batchSizeProbe: false }, device, pool, () => {});
+    return { host, asked, unloads };
+  }
+
+  test("asks for the encoding the model type and resize imply and gives the arena pixel slots", async () => {
+    const { host, asked } = pixelDevice([{ name: "output0", shape: [7, 4] }]);
+    const model = await host.get("colour-probe/1", null);
+    expect(asked).toEqual([{ element: "uint16", mean: [0, 0, 0], std: [1, 1, 1] }]);
+    expect(model.arena.layout).toMatchObject({ inputElement: "uint16", inputShape: [64, 64, 3] });
+  });
+
+  test("loads again with float inputs when the outputs name a family that normalises before resizing", async () => {
+    const { host, asked, unloads } = pixelDevice([
+      { name: "dets", shape: [10, 4] },
+      { name: "labels", shape: [10, 4] },
+    ]);
+    const model = await host.get("mislabelled/1", null);
+    expect(model.spec.layout.family).toBe("rfdetr");
+    expect(asked).toEqual([{ element: "uint16", mean: [0, 0, 0], std: [1, 1, 1] }, null]);
+    expect(unloads).toEqual([model.id]);
+    expect(model.arena.layout).toMatchObject({ inputElement: "float32", inputShape: [3, 64, 64] });
   });
 });

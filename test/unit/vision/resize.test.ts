@@ -2,7 +2,7 @@
 
 import { describe, expect, test } from "bun:test";
 import type { RgbImage } from "../../../src/vision/decode.ts";
-import { letterboxBytesInto, letterboxGeometry, letterboxInto, resizeRgb, stretchBytesInto, stretchInto, type Normalisation } from "../../../src/vision/resize.ts";
+import { letterboxPixelsInto, letterboxGeometry, letterboxInto, resizeRgb, stretchPixelsInto, stretchInto, type Normalisation } from "../../../src/vision/resize.ts";
 
 const UNIT: Normalisation = { mean: [0, 0, 0], std: [1, 1, 1] };
 
@@ -251,13 +251,13 @@ function noisyImage(width: number, height: number): RgbImage {
   return { data, width, height };
 }
 
-describe("byte input slots (8-bit HWC, converted to float by the model, docs/compatibility.md §4.1)", () => {
-  test("letterboxBytesInto holds the pixels letterboxInto normalises, padding included", () => {
+describe("pixel-input slots (HWC pixels the model converts itself, docs/compatibility.md §4.1)", () => {
+  test("letterboxPixelsInto holds the pixels letterboxInto normalises, padding included", () => {
     for (const [w, h] of [[37, 23], [23, 37], [64, 48], [640, 480]] as const) {
       const image = noisyImage(w, h);
       const bytes = new Uint8Array(48 * 40 * 3);
       const floats = new Float32Array(3 * 48 * 40);
-      letterboxBytesInto(image, 48, 40, [114, 115, 116], bytes);
+      letterboxPixelsInto(image, 48, 40, [114, 115, 116], bytes);
       letterboxInto(image, 48, 40, [114, 115, 116], floats, UNIT);
       for (let y = 0; y < 40; y++) {
         for (let x = 0; x < 48; x++) {
@@ -267,28 +267,37 @@ describe("byte input slots (8-bit HWC, converted to float by the model, docs/com
     }
   });
 
-  test("stretchBytesInto copies an image of the model's size", () => {
+  test("stretchPixelsInto copies an image of the model's size", () => {
     const image = noisyImage(53, 31);
     const same = new Uint8Array(53 * 31 * 3);
-    stretchBytesInto(image, 53, 31, same);
+    stretchPixelsInto(image, 53, 31, same);
     expect(Array.from(same)).toEqual(Array.from(image.data));
   });
 
-  test("stretchBytesInto is the reference's float resize rounded to the nearest 8-bit level", () => {
+  test("stretchPixelsInto is the reference's float resize rounded to the nearest level, or 1/256 level in 16 bits", () => {
     const image = noisyImage(101, 77);
-    const bytes = new Uint8Array(64 * 48 * 3);
     const floats = new Float32Array(3 * 64 * 48);
-    stretchBytesInto(image, 64, 48, bytes);
     stretchInto(image, 64, 48, floats, UNIT);
-    let worst = 0;
-    for (let i = 0; i < 64 * 48; i++) {
-      for (let c = 0; c < 3; c++) worst = Math.max(worst, Math.abs(bytes[i * 3 + c]! - floats[c * 64 * 48 + i]! * 255));
+    for (const [target, scale] of [[new Uint8Array(64 * 48 * 3), 1], [new Uint16Array(64 * 48 * 3), 256]] as const) {
+      stretchPixelsInto(image, 64, 48, target);
+      let worst = 0;
+      for (let i = 0; i < 64 * 48; i++) {
+        for (let c = 0; c < 3; c++) worst = Math.max(worst, Math.abs(target[i * 3 + c]! / scale - floats[c * 64 * 48 + i]! * 255));
+      }
+      expect(worst).toBeLessThanOrEqual(0.5 / scale + 1e-4);
+      expect(worst).toBeGreaterThan(0.25 / scale);
     }
-    expect(worst).toBeLessThanOrEqual(0.5 + 1e-4);
+  });
+
+  test("stretchPixelsInto writes whole levels times 256 in 16 bits when no resize is needed", () => {
+    const image = noisyImage(8, 6);
+    const target = new Uint16Array(8 * 6 * 3);
+    stretchPixelsInto(image, 8, 6, target);
+    expect(Array.from(target)).toEqual(Array.from(image.data, (v) => v * 256));
   });
 
   test("refuses a target too small for the image", () => {
-    expect(() => stretchBytesInto(noisyImage(4, 4), 8, 8, new Uint8Array(8 * 8 * 3 - 1))).toThrow(RangeError);
-    expect(() => letterboxBytesInto(noisyImage(4, 4), 8, 8, [0, 0, 0], new Uint8Array(10))).toThrow(RangeError);
+    expect(() => stretchPixelsInto(noisyImage(4, 4), 8, 8, new Uint8Array(8 * 8 * 3 - 1))).toThrow(RangeError);
+    expect(() => letterboxPixelsInto(noisyImage(4, 4), 8, 8, [0, 0, 0], new Uint8Array(10))).toThrow(RangeError);
   });
 });

@@ -1,13 +1,13 @@
-// Byte input: rewrites an image model so that it takes 8-bit HWC pixels and does its own conversion to the
-// normalised float CHW input it was exported with (docs/compatibility.md §4.1). Images then wait in the arena as
-// bytes (a quarter of the memory), the vision workers skip the float conversion, and on a GPU the host-to-device
-// copy shrinks 4x and the conversion runs on the device.
+// Pixel input: rewrites an image model so that it takes HWC pixels (8-bit, or 8.8 fixed point in 16 bits) and does
+// its own conversion to the normalised float CHW input it was exported with (docs/compatibility.md §4.1). Images then
+// wait in the arena in a half or a quarter of the bytes, and on a GPU the host-to-device copy shrinks as much and the
+// conversion runs on the device.
 //
 // The image input keeps its name; ahead of its former consumers come
-//   Transpose(perm 0,3,1,2) -> Cast(float) -> Div(255) [-> Sub(mean)] [-> Div(std)]
+//   Transpose(perm 0,3,1,2) -> Cast(float) -> Div(255 x level scale) [-> Sub(mean)] [-> Div(std)]
 // which are the reference's float32 steps in its order (docs/compatibility.md §4), Sub and Div left out where the
 // mean is 0 and the std 1.
-import type { Normalisation } from "../../vision/resize.ts";
+import { LEVEL_SCALE, type PixelEncoding } from "../input-encoding.ts";
 import { fieldText, ProtoWriter, readFields, type ProtoField } from "./protobuf.ts";
 
 // ONNX protobuf field numbers (onnx.proto).
@@ -23,7 +23,7 @@ const SHAPE = { dim: 1 } as const;
 const DIM = { value: 1, param: 2 } as const;
 const TENSOR = { dims: 1, dataType: 2, name: 8, rawData: 9 } as const;
 const ELEM_FLOAT = 1;
-const ELEM_UINT8 = 2;
+const ELEM_CODE: Record<PixelEncoding["element"], number> = { uint8: 2, uint16: 4 };
 
 /** The image input as the model was exported: its name and dims (a dim parameter's name, "?" for an unnamed one). */
 export interface ExportedInput {
@@ -31,19 +31,19 @@ export interface ExportedInput {
   shape: (number | string)[];
 }
 
-export interface ByteInputModel {
-  /** The rewritten model, whose image input is uint8 [batch, height, width, 3]. */
+export interface PixelInputModel {
+  /** The rewritten model, whose image input is [batch, height, width, 3] of the encoding's element. */
   model: Uint8Array;
   /** The float32 [batch, 3, height, width] input it replaces. */
   exported: ExportedInput;
 }
 
 /**
- * `model` with its image input taken as bytes and normalised by `norm` inside the graph; null when its image input is
- * not a float32 [batch, 3, height, width] tensor (then the model is served as it is). Throws on bytes that are not an
- * ONNX model.
+ * `model` with its image input taken as pixels of `encoding` and normalised inside the graph; null when its image input
+ * is not a float32 [batch, 3, height, width] tensor (then the model is served as it is). Throws on bytes that are not
+ * an ONNX model.
  */
-export function withByteInput(model: Uint8Array, norm: Normalisation): ByteInputModel | null {
+export function withPixelInput(model: Uint8Array, encoding: PixelEncoding): PixelInputModel | null {
   const modelFields = readFields(model);
   const graphField = modelFields.find((f) => f.field === MODEL.graph);
   if (!graphField) throw new Error("not an ONNX model: it has no graph");
@@ -58,18 +58,18 @@ export function withByteInput(model: Uint8Array, norm: Normalisation): ByteInput
 
   const taken = namesIn(graphFields);
   const fresh = (suffix: string): string => {
-    let name = `${image.name}/byte_input/${suffix}`;
-    for (let n = 2; taken.has(name); n++) name = `${image.name}/byte_input/${suffix}_${n}`;
+    let name = `${image.name}/pixel_input/${suffix}`;
+    for (let n = 2; taken.has(name); n++) name = `${image.name}/pixel_input/${suffix}_${n}`;
     taken.add(name);
     return name;
   };
-  const prefix = prefixNodes(image.name, norm, fresh);
+  const prefix = prefixNodes(image.name, encoding, fresh);
 
   const graph = new ProtoWriter();
   for (const node of prefix.nodes) graph.message(GRAPH.node, node);
   for (const f of graphFields) {
     if (f.field === GRAPH.node) graph.message(GRAPH.node, renameNodeInputs(f.payload, image.name, prefix.output));
-    else if (f.field === GRAPH.input && f === inputField) graph.message(GRAPH.input, byteValueInfo(image));
+    else if (f.field === GRAPH.input && f === inputField) graph.message(GRAPH.input, pixelValueInfo(image, encoding));
     else if (f.field === GRAPH.valueInfo && valueInfoName(f) === image.name) continue;
     else graph.raw(f);
   }
@@ -98,16 +98,16 @@ function imageInput(valueInfo: ProtoField): { name: string; dims: ProtoField[] }
   return { name: valueInfoName(valueInfo), dims };
 }
 
-/** The uint8 [N, H, W, 3] input, its dims those of the exported [N, 3, H, W] moved. */
-function byteValueInfo(image: { name: string; dims: ProtoField[] }): ProtoWriter {
+/** The [N, H, W, 3] pixel input, its dims those of the exported [N, 3, H, W] moved. */
+function pixelValueInfo(image: { name: string; dims: ProtoField[] }, encoding: PixelEncoding): ProtoWriter {
   const [batch, channels, height, width] = image.dims as [ProtoField, ProtoField, ProtoField, ProtoField];
   const shape = new ProtoWriter().raw(batch).raw(height).raw(width).raw(channels);
-  const tensorType = new ProtoWriter().varint(TENSOR_TYPE.elemType, ELEM_UINT8).message(TENSOR_TYPE.shape, shape);
+  const tensorType = new ProtoWriter().varint(TENSOR_TYPE.elemType, ELEM_CODE[encoding.element]).message(TENSOR_TYPE.shape, shape);
   return new ProtoWriter().string(VALUE_INFO.name, image.name).message(VALUE_INFO.type, new ProtoWriter().message(TYPE.tensor, tensorType));
 }
 
 /** The conversion's nodes and constants; `output` is the float CHW tensor the model's own nodes now read. */
-function prefixNodes(input: string, norm: Normalisation, fresh: (suffix: string) => string): { nodes: ProtoWriter[]; initializers: ProtoWriter[]; output: string } {
+function prefixNodes(input: string, encoding: PixelEncoding, fresh: (suffix: string) => string): { nodes: ProtoWriter[]; initializers: ProtoWriter[]; output: string } {
   const nodes: ProtoWriter[] = [];
   const initializers: ProtoWriter[] = [];
   const node = (opType: string, inputs: string[], attributes: ProtoWriter[] = []): string => {
@@ -128,9 +128,10 @@ function prefixNodes(input: string, norm: Normalisation, fresh: (suffix: string)
   const channels = [1, 3, 1, 1];
   const chw = node("Transpose", [input], [new ProtoWriter().string(ATTRIBUTE.name, "perm").packedVarints(ATTRIBUTE.ints, [0, 3, 1, 2]).varint(ATTRIBUTE.type, ATTRIBUTE_TYPE.ints)]);
   const float = node("Cast", [chw], [new ProtoWriter().string(ATTRIBUTE.name, "to").varint(ATTRIBUTE.i, ELEM_FLOAT).varint(ATTRIBUTE.type, ATTRIBUTE_TYPE.int)]);
-  let output = node("Div", [float, constant("255", [], [255])]);
-  if (norm.mean.some((m) => m !== 0)) output = node("Sub", [output, constant("mean", channels, norm.mean)]);
-  if (norm.std.some((s) => s !== 1)) output = node("Div", [output, constant("std", channels, norm.std)]);
+  // For 8.8 fixed point one Div by 255 x 256 stands for the reference's v / 255 (exact where v is a whole level).
+  let output = node("Div", [float, constant("white", [], [255 * LEVEL_SCALE[encoding.element]])]);
+  if (encoding.mean.some((m) => m !== 0)) output = node("Sub", [output, constant("mean", channels, encoding.mean)]);
+  if (encoding.std.some((s) => s !== 1)) output = node("Div", [output, constant("std", channels, encoding.std)]);
   return { nodes, initializers, output };
 }
 
