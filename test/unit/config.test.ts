@@ -151,6 +151,15 @@ describe("admission and unloading settings", () => {
   });
 });
 
+describe("INPUT_ENCODING", () => {
+  test("defaults to compact pixel inputs, accepts uint8 and float32, and names itself when wrong", () => {
+    expect(loadConfig({}).models.inputEncoding).toBe("compact");
+    expect(loadConfig({ INPUT_ENCODING: "uint8" }).models.inputEncoding).toBe("uint8");
+    expect(loadConfig({ INPUT_ENCODING: "float32" }).models.inputEncoding).toBe("float32");
+    expect(() => loadConfig({ INPUT_ENCODING: "float16" })).toThrow(/INPUT_ENCODING/);
+  });
+});
+
 describe("sections", () => {
   test("groups every setting in one section per component", () => {
     expect(Object.keys(loadConfig({})).sort()).toEqual(["admission", "batching", "http", "memory", "models", "ort", "preprocessing", "roboflow", "startup", "urlInput", "vision"]);
