@@ -9,7 +9,7 @@
 import { OrtRuntime, type BoundTensor, type OrtSession } from "../native-bindings/ort.ts";
 import { loadConfig } from "../src/config.ts";
 import { Pipeline } from "../src/pipeline/pipeline.ts";
-import { InferenceError } from "../src/errors.ts";
+import { HttpError } from "../src/errors.ts";
 import { confidenceValue, detectionParams, keypointDetectionParams, maskParams } from "../src/http/inference.ts";
 import { parseModelId } from "../src/models/model-id.ts";
 import { resolveInputSize } from "../src/models/model-io.ts";
@@ -88,8 +88,8 @@ function taskParams(task: TaskType, body: InferenceBody): TaskParams {
 async function infer(task: TaskType, body: InferenceBody): Promise<string> {
   const started = performance.now();
   const model = models.get(parseModelId(body.model_id).id);
-  if (!model) throw new InferenceError(404, `Model ${body.model_id} is not loaded by the baseline.`);
-  if (model.pkg.taskType !== task) throw new InferenceError(400, `Model ${body.model_id} is a ${model.pkg.taskType} model.`);
+  if (!model) throw new HttpError(404, `Model ${body.model_id} is not loaded by the baseline.`);
+  if (model.pkg.taskType !== task) throw new HttpError(400, `Model ${body.model_id} is a ${model.pkg.taskType} model.`);
   const { pkg } = model;
   const { input } = model.spec;
   const image = await preprocessInto(imageBytesFromInput(body.image), pkg.preprocessing, NO_SWITCHES, input, model.input);
@@ -139,7 +139,7 @@ const server = Bun.serve({
       const body = (await request.json()) as InferenceBody;
       return new Response(await serially(() => handler(body)), { headers: { "content-type": "application/json" } });
     } catch (error) {
-      const status = error instanceof InferenceError ? error.status : 500;
+      const status = error instanceof HttpError ? error.status : 500;
       return Response.json({ message: error instanceof Error ? error.message : String(error) }, { status });
     }
   },

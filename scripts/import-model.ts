@@ -1,7 +1,7 @@
 // bun run import-model: files a bring-your-own ONNX model (e.g. an Ultralytics export) as a model package in MODEL_CACHE_DIR.
 import { parseArgs } from "node:util";
 import { loadConfig } from "../src/config.ts";
-import { InferenceError } from "../src/errors.ts";
+import { HttpError } from "../src/errors.ts";
 import { importModel, parseClassList, parseImageSizeOption, type ImportOptions } from "../src/models/import-model.ts";
 import { inspectOnnx } from "../src/models/onnx-inspect.ts";
 import { PackageWriter } from "../src/models/package-writer.ts";
@@ -87,7 +87,7 @@ try {
   console.log(`  weights ${result.weightsFile}, input ${result.imageSize.width}x${result.imageSize.height}, ${batch}`);
   console.log(`  ${result.classNames.length} classes: ${result.classNames.slice(0, 10).join(", ")}${result.classNames.length > 10 ? ", ..." : ""}`);
 } catch (error) {
-  if (error instanceof InferenceError) fail(error.message);
+  if (error instanceof HttpError) fail(error.message);
   if (error instanceof Error && "code" in error) fail(`Cannot import the model: ${error.message}`);
   throw error;
 }

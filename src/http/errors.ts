@@ -1,5 +1,5 @@
 // HTTP errors: every failure becomes a status and a {"message": …} body; no stack traces leave the server.
-import { InferenceError } from "../errors.ts";
+import { HttpError } from "../errors.ts";
 
 interface SchemaLike {
   type?: string;
@@ -43,7 +43,7 @@ function issueText(issue: ValidationIssue): string {
 
 /** The body and status for an error Elysia caught, keyed by its error code. */
 export function errorResponse(code: string | number, error: unknown): Response {
-  if (error instanceof InferenceError) return json(error.status, { message: error.message }, error.headers);
+  if (error instanceof HttpError) return json(error.status, { message: error.message }, error.headers);
   if (code === "VALIDATION" && (error as { type?: string }).type === "response") {
     // A response that does not fit its schema is our bug, not the client's.
     console.error("response failed its schema:", (error as Error).message.slice(0, 2_000));
@@ -59,7 +59,7 @@ export function errorResponse(code: string | number, error: unknown): Response {
   if (code === "PARSE") {
     // Reading the body failed for a reason of ours (e.g. a chunked body over MAX_REQUEST_BYTES).
     const cause = (error as { cause?: unknown }).cause;
-    if (cause instanceof InferenceError) return json(cause.status, { message: cause.message }, cause.headers);
+    if (cause instanceof HttpError) return json(cause.status, { message: cause.message }, cause.headers);
     return json(400, { message: "Malformed request body: expected JSON." });
   }
   if (code === "NOT_FOUND") return json(404, { message: "Not Found" });

@@ -1,6 +1,6 @@
 // Inference request handling shared by the /infer/* routes and the legacy route: task checks, fan-out of image lists, response assembly.
 import { requestDeadline, untilAborted } from "../deadline.ts";
-import { InferenceError } from "../errors.ts";
+import { HttpError } from "../errors.ts";
 import { DETECTION_DEFAULTS, ROUTE_OF_TASK, type DetectionParams, type MaskDecodeMode, type MaskFormat, type MaskParams, type TaskParams, type TaskType } from "../models/task.ts";
 import type { ModelInstance } from "../pipeline/model-instance.ts";
 import type { Pipeline } from "../pipeline/pipeline.ts";
@@ -61,20 +61,20 @@ export function maskParams(mode: string | null | undefined, tradeoffFactor: numb
   const maskDecodeMode = mode ?? "accurate";
   const factor = tradeoffFactor ?? 0;
   if (!MASK_DECODE_MODES.includes(maskDecodeMode) || !(factor >= 0 && factor <= 1)) {
-    throw new InferenceError(
+    throw new HttpError(
       400,
       "Invalid mask decode argument sent. tradeoff_factor must be in [0.0, 1.0], mask_decode_mode: must be one of ['accurate', 'fast', 'tradeoff']",
     );
   }
   const maskFormat = format ?? "polygon";
-  if (!MASK_FORMATS.includes(maskFormat)) throw new InferenceError(422, `Invalid request: response_mask_format must be polygon or rle, got ${JSON.stringify(format)}`);
+  if (!MASK_FORMATS.includes(maskFormat)) throw new HttpError(422, `Invalid request: response_mask_format must be polygon or rle, got ${JSON.stringify(format)}`);
   return { maskDecodeMode: maskDecodeMode as MaskDecodeMode, tradeoffFactor: factor, maskFormat: maskFormat as MaskFormat };
 }
 
 /** Keypoint detection refuses `confidence: "best"` as the reference's request validator does (docs/model-families.md §4.2). */
 export function keypointDetectionParams(body: Parameters<typeof detectionParams>[0] & { keypoint_confidence?: number | null }): Extract<TaskParams, { task: "keypoint-detection" }> {
   if (body.confidence === "best") {
-    throw new InferenceError(
+    throw new HttpError(
       422,
       'Value error, confidence="best" is not supported for keypoint detection — model eval does not yet produce per-class thresholds for this task. Use a float or "default".',
     );
@@ -110,7 +110,7 @@ export async function runInference(pipeline: Pipeline, settings: HttpSettings, c
   const images = Array.isArray(call.image) ? call.image : [call.image];
   const cap = settings.maxImagesPerRequest;
   if (images.length > cap) {
-    throw new InferenceError(413, `Too many images: this server accepts at most ${cap} images per request (MAX_IMAGES_PER_REQUEST); send ${images.length} as several requests.`);
+    throw new HttpError(413, `Too many images: this server accepts at most ${cap} images per request (MAX_IMAGES_PER_REQUEST); send ${images.length} as several requests.`);
   }
   // The deadline covers waiting for the model to load too.
   const { signal, clear } = requestDeadline(settings.requestTimeoutMs, call.clientSignal);
@@ -118,7 +118,7 @@ export async function runInference(pipeline: Pipeline, settings: HttpSettings, c
     const instance = await modelFor(pipeline, call.modelId, call.apiKey, signal);
     const task = instance.spec.taskType;
     if (task !== call.task) {
-      throw new InferenceError(400, `Model ${call.modelId} is a ${task} model: send it to ${ROUTE_OF_TASK[task]} (this route serves ${call.task} models).`);
+      throw new HttpError(400, `Model ${call.modelId} is a ${task} model: send it to ${ROUTE_OF_TASK[task]} (this route serves ${call.task} models).`);
     }
     const results = await pipeline.dispatcher.infer(instance, { images, switches: call.switches, params: call.params, visualization: call.visualization, signal });
     return {

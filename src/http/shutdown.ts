@@ -3,9 +3,9 @@
 // listening. Stopping at once would close kept-alive connections under requests arriving on them (a reset).
 import type { Server } from "bun";
 import { errorAnswer, type EarlyAnswer } from "./guards/early-answer.ts";
-import { InferenceError } from "../errors.ts";
+import { HttpError } from "../errors.ts";
 
-export class ShuttingDownError extends InferenceError {
+export class ShuttingDownError extends HttpError {
   constructor() {
     super(503, "Server is shutting down. Retry on another connection.", { "Retry-After": "1", Connection: "close" });
     this.name = "ShuttingDownError";

@@ -7,7 +7,7 @@
 // staging area by the package writer and swapped into place whole).
 import { existsSync } from "node:fs";
 import { basename, dirname, relative, resolve, sep } from "node:path";
-import { InferenceError } from "../errors.ts";
+import { HttpError } from "../errors.ts";
 import {
   modelTypeFromDescription,
   parsePythonLiteral,
@@ -26,14 +26,14 @@ import type { TaskType } from "./task.ts";
 import { weightsFileName, type PackageWriter, type StagedPackage } from "./package-writer.ts";
 
 /** A model that cannot be imported as given: the message names what is missing or wrong. */
-export class ImportError extends InferenceError {
+export class ImportError extends HttpError {
   constructor(message: string) {
     super(400, `Cannot import the model: ${message}`);
     this.name = "ImportError";
   }
 }
 
-export class ModelExistsError extends InferenceError {
+export class ModelExistsError extends HttpError {
   constructor(id: string) {
     super(409, `Model ${id} already exists in the model cache; import it with overwrite (CLI: --force) to replace it.`);
     this.name = "ModelExistsError";

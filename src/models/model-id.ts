@@ -1,6 +1,6 @@
 // Model id: parsing and validating model ids before they touch the filesystem. As in the reference, `dataset/version`
 // with an integer version names a version of a dataset's model; any other id names an "instant" model (no version).
-import { InferenceError } from "../errors.ts";
+import { HttpError } from "../errors.ts";
 
 /** `dataset/version`: a trained version, fetched through the `ort` endpoint. */
 export interface VersionedModelId {
@@ -24,7 +24,7 @@ const VERSION = /^[0-9]{1,9}$/;
 /** What Python's int() also reads as a number among the segments SEGMENT lets through: `1 `, `1_000`, ten digits or more. */
 const INT_LIKE = /^[0-9]+(_[0-9]+)* *$/;
 
-export class InvalidModelIdError extends InferenceError {
+export class InvalidModelIdError extends HttpError {
   constructor() {
     super(400, "Invalid Model ID sent in request.");
   }

@@ -1,7 +1,7 @@
 // ONNX inspection: an ONNX file's signature, metadata and concrete output shapes, read with our ONNX Runtime bindings (CPU).
 import { basename } from "node:path";
 import { OrtRuntime } from "../../native-bindings/ort.ts";
-import { InferenceError, toWireError, type WireError } from "../errors.ts";
+import { HttpError, toWireError, type WireError } from "../errors.ts";
 import type { ImageSize } from "./export-metadata.ts";
 import { checkImageInput, importImageSize, ImportError, type OnnxInspection } from "./import-model.ts";
 
@@ -55,7 +55,7 @@ export function inspectForWorker(job: { path: string; requested?: ImageSize; ort
   try {
     return { type: "done", inspection: inspectOnnx(job.path, job.requested, job.ortLibPath) };
   } catch (error) {
-    if (!(error instanceof InferenceError)) console.error("onnx inspect failed:", error);
+    if (!(error instanceof HttpError)) console.error("onnx inspect failed:", error);
     return { type: "failed", error: toWireError(error) };
   }
 }

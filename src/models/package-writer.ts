@@ -4,7 +4,7 @@
 import { existsSync } from "node:fs";
 import { copyFile, mkdir, open, readdir, rename, rm, stat, statfs, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { InferenceError } from "../errors.ts";
+import { HttpError } from "../errors.ts";
 import { isCompletePackage, WEIGHTS_FILES } from "./package.ts";
 
 /** Where packages are assembled before they are renamed into place; the dot keeps it apart from model ids. */
@@ -32,7 +32,7 @@ export function weightsFileName(taskType: string, modelType: string): string {
 }
 
 /** MODEL_CACHE_DIR cannot take the package: the disk is full (507) or refuses the write (500); the path goes to the log only. */
-export class CacheWriteError extends InferenceError {
+export class CacheWriteError extends HttpError {
   constructor(readonly code: string | undefined) {
     super(
       code === "ENOSPC" || code === "EDQUOT" ? 507 : 500,
@@ -44,12 +44,12 @@ export class CacheWriteError extends InferenceError {
   }
 }
 
-/** Runs a file system write; its failure becomes a CacheWriteError (InferenceErrors pass through). */
+/** Runs a file system write; its failure becomes a CacheWriteError (HttpErrors pass through). */
 async function writing<T>(log: Pick<Console, "error">, what: string, write: () => Promise<T>): Promise<T> {
   try {
     return await write();
   } catch (error) {
-    if (error instanceof InferenceError) throw error;
+    if (error instanceof HttpError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     log.error(`model cache: ${what} failed: ${(error as Error).message}`);
     throw new CacheWriteError(code);

@@ -2,7 +2,7 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { InferenceError } from "../errors.ts";
+import { HttpError } from "../errors.ts";
 import { parseKeypointsMetadata, type KeypointsMetadata } from "../vision/keypoints.ts";
 import { parsePreprocessing, type PreprocessConfig } from "../vision/preprocess-config.ts";
 import { cacheSubdir, cacheSubdirCandidates } from "./cache-layout.ts";
@@ -32,19 +32,19 @@ export interface ModelPackage {
 /** The file a keypoint model's package must hold: the names (and skeleton edges) of every class's keypoints. */
 export const KEYPOINTS_METADATA_FILE = "keypoints_metadata.json";
 
-export class ModelNotFoundError extends InferenceError {
+export class ModelNotFoundError extends HttpError {
   constructor() {
     super(404, "Requested Roboflow resource not found. Make sure that workspace, project or model you referred in request exists.");
   }
 }
 
-export class UnsupportedTaskError extends InferenceError {
+export class UnsupportedTaskError extends HttpError {
   constructor(key: string, taskType: string) {
     super(501, `Task type "${taskType}" of model ${key} is not supported by this server.`);
   }
 }
 
-export class BrokenPackageError extends InferenceError {
+export class BrokenPackageError extends HttpError {
   constructor(detail: string) {
     super(500, `Model package is broken. ${detail}`);
   }
@@ -107,7 +107,7 @@ export async function readModelPackage(cacheDir: string, modelId: ModelId): Prom
   try {
     preprocessing = parsePreprocessing(environment.PREPROCESSING);
   } catch (error) {
-    throw new InferenceError(500, `Model configuration related to pre- or post-processing is invalid. ${(error as Error).message}`);
+    throw new HttpError(500, `Model configuration related to pre- or post-processing is invalid. ${(error as Error).message}`);
   }
 
   const modelTypePath = join(dir, "model_type.json");

@@ -1,6 +1,6 @@
 // Arena size: the slots a model's arena gets, and the MAX_ARENA_BYTES limit on the bytes they take. The model load
 // refuses an arena over the limit before allocating it; an import refuses such a model before filing it.
-import { InferenceError } from "../errors.ts";
+import { HttpError } from "../errors.ts";
 import { Arena, type ArenaLayout, type ArenaOutputLayout, type InputElement } from "../workers/arena.ts";
 
 /** The largest SharedArrayBuffer JavaScriptCore allocates (4 GiB): the ceiling of MAX_ARENA_BYTES. */
@@ -42,7 +42,7 @@ export function arenaSizeProblem(layout: ArenaLayout, maxArenaBytes: number): st
 }
 
 /** A model whose arena is over MAX_ARENA_BYTES: a 400 naming the limit, instead of a failed allocation's 500. */
-export class ArenaTooLargeError extends InferenceError {
+export class ArenaTooLargeError extends HttpError {
   constructor(modelKey: string, problem: string) {
     super(400, `Model ${modelKey} cannot be loaded: ${problem}`);
     this.name = "ArenaTooLargeError";

@@ -3,7 +3,7 @@
 // Each worker holds its own ONNX Runtime sessions but all of them batch the same model arenas: a model is loaded
 // on every device and its arena attached to every worker. Workers claim the slots of a batch by compare-and-swap
 // (src/workers/slot-claim.ts), so whichever device is free takes the next batch and no slot runs twice.
-import type { InferenceError } from "../errors.ts";
+import type { HttpError } from "../errors.ts";
 import type { PixelEncoding } from "../models/input-encoding.ts";
 import type { ArenaHandOver, BatchReport, InferenceInit } from "../workers/protocol.ts";
 import { InferenceDevice, type DeviceEvents, type LoadedSession, type ProviderReport } from "./inference-device.ts";
@@ -33,7 +33,7 @@ export class DeviceGroup implements ModelDevice {
               this.batches[index]!++;
               events.onInferred(batch);
             },
-            onBatchFailed: (instance: number, start: number, count: number, error: InferenceError) => events.onBatchFailed(instance, start, count, error),
+            onBatchFailed: (instance: number, start: number, count: number, error: HttpError) => events.onBatchFailed(instance, start, count, error),
           },
         ),
     );

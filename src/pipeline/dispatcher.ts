@@ -1,7 +1,7 @@
 // Dispatcher: carries a request's images through admission, preprocessing, batched inference and postprocessing (main thread).
 //
 // It only sequences stages: slots, queues and admission belong to each instance's ModelQueue, threads to the pools.
-import { fromWireError, InferenceError, toWireError } from "../errors.ts";
+import { fromWireError, HttpError, toWireError } from "../errors.ts";
 import type { TaskParams } from "../models/task.ts";
 import { ENCODED_BYTES_TYPE, type ImageInput } from "../vision/image-input.ts";
 import type { PreprocessSwitches } from "../vision/preprocess.ts";
@@ -69,10 +69,10 @@ export class Dispatcher {
     instance.queue.onInferred(batch.start, batch.count);
   }
 
-  onBatchFailed(instanceId: number, start: number, count: number, error: InferenceError): void {
+  onBatchFailed(instanceId: number, start: number, count: number, error: HttpError): void {
     const instance = this.host.instance(instanceId);
     console.error(`inference failed for ${instance?.spec.key ?? `instance ${instanceId}`} slots ${start}..${start + count - 1}: ${error.message}`);
-    instance?.queue.onBatchFailed(start, count, new InferenceError(500, "Internal error. Inference failed for this batch."));
+    instance?.queue.onBatchFailed(start, count, new HttpError(500, "Internal error. Inference failed for this batch."));
   }
 
   /** One image from its queue place to its response body; its slot goes back whatever happens. */
@@ -112,7 +112,7 @@ export class Dispatcher {
   private async downloaded(image: ImageInput): Promise<ImageInput> {
     if (image.type.toLowerCase() !== "url") return image;
     if (this.downloads >= this.urlInput.maxConcurrent) {
-      throw new InferenceError(503, "Server is downloading as many URL images as it may at once. Retry later.", { "Retry-After": "1" });
+      throw new HttpError(503, "Server is downloading as many URL images as it may at once. Retry later.", { "Retry-After": "1" });
     }
     this.downloads++;
     try {

@@ -2,7 +2,7 @@
 //
 // The session loader creates sessions (and times their batch sizes) so that the inference worker never stops running
 // batches of the models it has while another model loads; a session then moves to the inference worker by handle.
-import { InferenceError, fromWireError } from "../errors.ts";
+import { HttpError, fromWireError } from "../errors.ts";
 import type { LoadedSignature } from "../models/model-io.ts";
 import type { PixelEncoding } from "../models/input-encoding.ts";
 import {
@@ -23,7 +23,7 @@ const STOP_TIMEOUT_MS = 5000;
 
 export interface DeviceEvents {
   onInferred(batch: BatchReport): void;
-  onBatchFailed(instance: number, start: number, count: number, error: InferenceError): void;
+  onBatchFailed(instance: number, start: number, count: number, error: HttpError): void;
 }
 
 /** The execution provider an instance's session runs on here, and why each provider preferred to it did not start or run. */

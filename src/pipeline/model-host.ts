@@ -4,7 +4,7 @@
 // What a model is (id -> package -> spec) is resolved in src/models; this file hosts it. Every load is a new instance with
 // a new arena and a new id (model-instance.ts): an unload that gives up waiting for a slow batch leaves the old instance
 // to finish on its own, and nothing of it can ever reach a newer instance of the same model.
-import { InferenceError } from "../errors.ts";
+import { HttpError } from "../errors.ts";
 import { SingleFlight } from "../single-flight.ts";
 import { requestedModel } from "../models/aliases.ts";
 import type { ModelId } from "../models/model-id.ts";
@@ -135,7 +135,7 @@ export class ModelHost {
     if (stuck) {
       const key = instance.spec.key;
       console.warn(`unloading ${key}: ${instance.queue.slotsInUse} images still in flight after ${this.settings.unloadDrainTimeoutMs} ms; failing them, the instance goes once its batches report`);
-      instance.queue.abandon(new InferenceError(503, `Model ${key} was unloaded while this request was in flight. Retry the request.`, { "Retry-After": "1" }));
+      instance.queue.abandon(new HttpError(503, `Model ${key} was unloaded while this request was in flight. Retry the request.`, { "Retry-After": "1" }));
     }
     void instance.queue.drained.then(() => this.release(instance));
   }

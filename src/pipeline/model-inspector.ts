@@ -1,5 +1,5 @@
 // Model inspector: reads an ONNX file with ONNX Runtime in a short-lived worker, so the HTTP thread never blocks on it (POST /model/import).
-import { fromWireError, InferenceError } from "../errors.ts";
+import { fromWireError, HttpError } from "../errors.ts";
 import type { ImageSize } from "../models/export-metadata.ts";
 import type { OnnxInspection } from "../models/import-model.ts";
 import type { InspectReply } from "../models/onnx-inspect.ts";
@@ -8,7 +8,7 @@ import type { InspectReply } from "../models/onnx-inspect.ts";
 export function inspectOnnxInWorker(path: string, requested: ImageSize | undefined, ortLibPath?: string, timeoutMs = 120_000): Promise<OnnxInspection> {
   const worker = new Worker(new URL("../workers/onnx-inspect.worker.ts", import.meta.url));
   return new Promise<OnnxInspection>((resolve, reject) => {
-    const timer = setTimeout(() => finish(new InferenceError(500, `Inspecting the model took longer than ${timeoutMs / 1000} s.`)), timeoutMs);
+    const timer = setTimeout(() => finish(new HttpError(500, `Inspecting the model took longer than ${timeoutMs / 1000} s.`)), timeoutMs);
     function finish(result: OnnxInspection | Error): void {
       clearTimeout(timer);
       worker.terminate();
@@ -24,7 +24,7 @@ export function inspectOnnxInWorker(path: string, requested: ImageSize | undefin
     };
     worker.onerror = (event) => {
       console.error("onnx inspect worker failed:", event.message);
-      finish(new InferenceError(500, "Internal error."));
+      finish(new HttpError(500, "Internal error."));
     };
   });
 }

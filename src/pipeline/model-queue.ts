@@ -5,13 +5,13 @@
 // Slot state words change only through workers/slot-states.ts; on this thread, only through this class. Ring order
 // keeps requests that arrive together in consecutive slots, which is what lets the batcher run them as one contiguous
 // batch.
-import { InferenceError } from "../errors.ts";
+import { HttpError } from "../errors.ts";
 import { SlotState, type Arena } from "../workers/arena.ts";
 import { claim, releaseAssigned, releaseInferred, withdrawReady } from "../workers/slot-states.ts";
 import { admissionDecision, ServiceRate, type AdmissionSettings } from "./admission.ts";
 import { abortError } from "../deadline.ts";
 
-export class ModelNotReadyError extends InferenceError {
+export class ModelNotReadyError extends HttpError {
   constructor() {
     super(503, "Model is temporarily not ready - retry request.", { "Retry-After": "1" });
   }
@@ -81,7 +81,7 @@ export class ModelQueue {
     );
     if (!decision.admit) {
       const why = decision.reason === "queue-full" ? "its queue is full" : `the expected wait (${Math.round(decision.expectedWaitMs!)} ms) exceeds MAX_QUEUE_WAIT_MS`;
-      throw new InferenceError(503, `Server is at capacity for model ${this.key}: ${why}. Retry later.`, { "Retry-After": String(decision.retryAfterSeconds) });
+      throw new HttpError(503, `Server is at capacity for model ${this.key}: ${why}. Retry later.`, { "Retry-After": String(decision.retryAfterSeconds) });
     }
     return Array.from({ length: images }, () => this.slotFor(signal));
   }

@@ -1,5 +1,5 @@
 // Vision pool: the vision workers, as seen from the main thread (dispatch, broadcast, restart).
-import { InferenceError, fromWireError } from "../errors.ts";
+import { HttpError, fromWireError } from "../errors.ts";
 import type { ModelSpec } from "../models/model-spec.ts";
 import type { ArenaHandle, VisionInit, VisionReply, VisionRequest } from "../workers/protocol.ts";
 
@@ -109,7 +109,7 @@ export class VisionPool {
       console.error(`vision worker failed (${reason}); replacing it`);
       for (const task of pending.values()) {
         clearTimeout(task.watchdog);
-        task.reject(new InferenceError(500, "Internal error. An image worker failed while handling this request."));
+        task.reject(new HttpError(500, "Internal error. An image worker failed while handling this request."));
       }
       pending.clear();
       worker.terminate();

@@ -1,5 +1,5 @@
 // Instance masks from prototypes: the reference's accurate / fast / tradeoff decoding, computed only inside each box, as binary windows.
-import { InferenceError } from "../errors.ts";
+import { HttpError } from "../errors.ts";
 import type { DetectionCandidates } from "./nms.ts";
 
 export type MaskDecodeMode = "accurate" | "fast" | "tradeoff";
@@ -16,7 +16,7 @@ const MASK_DECODE_ERROR =
  */
 export function validateMaskDecodeArguments(mode: string, tradeoffFactor: number): asserts mode is MaskDecodeMode {
   const valid = mode === "accurate" || mode === "fast" || (mode === "tradeoff" && tradeoffFactor >= 0 && tradeoffFactor <= 1);
-  if (!valid) throw new InferenceError(400, MASK_DECODE_ERROR);
+  if (!valid) throw new HttpError(400, MASK_DECODE_ERROR);
 }
 
 /** One image's prototypes: MASK_COEFFICIENTS planes of height × width, channel-major (a view of the model's second output). */

@@ -2,7 +2,7 @@
 //
 // One pool of these serves both directions so they balance themselves. Work arrives as
 // messages naming a model and a slot; tensors are read and written in shared memory.
-import { InferenceError, toWireError } from "../errors.ts";
+import { HttpError, toWireError } from "../errors.ts";
 import type { ModelSpec } from "../models/model-spec.ts";
 import type { TaskParams } from "../models/task.ts";
 import { taskResponse, type TaskResponseBody } from "../models/tasks/task-response.ts";
@@ -123,7 +123,7 @@ async function handle(request: VisionRequest): Promise<void> {
           request.type === "fetch" ? await loadImageBytes(request.image, urlInput) : request.type === "preprocess" ? await preprocess(request) : await postprocess(request);
         reply = { type: "done", taskId: request.taskId, result };
       } catch (error) {
-        if (!(error instanceof InferenceError)) console.error(`vision worker: ${request.type} failed:`, error);
+        if (!(error instanceof HttpError)) console.error(`vision worker: ${request.type} failed:`, error);
         reply = { type: "failed", taskId: request.taskId, error: toWireError(error) };
       }
       // A downloaded image is this worker's own buffer: move it rather than copy it.

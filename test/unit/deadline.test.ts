@@ -1,7 +1,7 @@
 // Specification of a request's deadline: the 504 an aborted request is answered with, and waiting on work until it aborts.
 import { describe, expect, test } from "bun:test";
 import { abortError, requestDeadline, throwIfAborted, untilAborted } from "../../src/deadline.ts";
-import { InferenceError } from "../../src/errors.ts";
+import { HttpError } from "../../src/errors.ts";
 
 describe("abortError", () => {
   test("answers the deadline's own 504, naming REQUEST_TIMEOUT_MS, once it has passed", async () => {
@@ -16,7 +16,7 @@ describe("abortError", () => {
     const controller = new AbortController();
     controller.abort();
     const error = abortError(controller.signal);
-    expect(error).toBeInstanceOf(InferenceError);
+    expect(error).toBeInstanceOf(HttpError);
     expect([error.status, error.message]).toEqual([504, "The request did not finish within its deadline."]);
   });
 });

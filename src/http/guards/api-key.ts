@@ -2,10 +2,10 @@
 // or, on the routes whose JSON body may carry it, the body's `api_key` (checked once the body is parsed).
 import { Elysia } from "elysia";
 import { createHash, timingSafeEqual } from "node:crypto";
-import { InferenceError } from "../../errors.ts";
+import { HttpError } from "../../errors.ts";
 import { earlyAnswer, errorAnswer, type EarlyAnswer } from "./early-answer.ts";
 
-export class UnauthorizedError extends InferenceError {
+export class UnauthorizedError extends HttpError {
   constructor() {
     super(
       401,
@@ -100,7 +100,7 @@ export function apiKeyGuard(keys: ApiKeys, answer: EarlyAnswer = earlyAnswer()) 
       // A body that is not JSON cannot carry a key either: 401 rather than the parse error's 400 (but a body the body
       // guard refused while it arrived keeps its 413 or 503). Registered ahead of the app's own error mapping.
       .onError({ as: "global" }, ({ code, error, request, set }) => {
-        if (code !== "PARSE" || (error as { cause?: unknown }).cause instanceof InferenceError || !awaitsBodyKey(keys, request)) return;
+        if (code !== "PARSE" || (error as { cause?: unknown }).cause instanceof HttpError || !awaitsBodyKey(keys, request)) return;
         set.status = 401;
         return errorAnswer(new UnauthorizedError());
       })

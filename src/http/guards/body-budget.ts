@@ -1,14 +1,14 @@
 // Request bodies held at once, server-wide (MAX_REQUEST_BYTES_IN_FLIGHT): a body holds its bytes from the moment it is
 // let in until its request is answered. Bodies not yet authenticated (their key is inside the JSON, so the whole body
 // has to be read before a 401) may hold only a small share, so keyless clients cannot fill the server's memory.
-import { InferenceError } from "../../errors.ts";
+import { HttpError } from "../../errors.ts";
 
 /** The unauthenticated share of `maxBytes`: an eighth, but at least one largest body (and at most the whole). */
 export function unauthenticatedShare(maxBytes: number, maxRequestBytes: number): number {
   return Math.min(maxBytes, Math.max(maxRequestBytes, Math.floor(maxBytes / 8)));
 }
 
-export class BodyBudgetError extends InferenceError {
+export class BodyBudgetError extends HttpError {
   constructor(authenticated: boolean) {
     super(
       503,

@@ -3,11 +3,11 @@
 // reading, a chunked body as it arrives; either way a refused body is read and thrown away first (see early-answer.ts).
 // Every body let in is reported to the HTTP thread's collection pacer.
 import { Elysia } from "elysia";
-import { InferenceError } from "../../errors.ts";
+import { HttpError } from "../../errors.ts";
 import { BodyBudget, BodyBudgetError, type BodyHold } from "./body-budget.ts";
 import { DISCARD_BOUNDS, earlyAnswer, errorAnswer, type DiscardBounds, type EarlyAnswer } from "./early-answer.ts";
 
-export class BodyTooLargeError extends InferenceError {
+export class BodyTooLargeError extends HttpError {
   constructor(limit: number) {
     super(413, `Request body is too large: this server accepts at most ${limit} bytes.`);
     this.name = "BodyTooLargeError";
@@ -36,7 +36,7 @@ function limitedRequest(request: Request, limit: number, hold: BodyHold, setting
   const { countBodyBytes, countDiscarded, discardBounds } = settings;
   let seen = 0;
   let discarded = 0;
-  let refusal: InferenceError | null = null;
+  let refusal: HttpError | null = null;
   let timer: Timer | undefined;
   const body = request.body!.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({

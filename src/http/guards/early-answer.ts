@@ -1,7 +1,7 @@
 // Early answers: a guard that refuses a request before reading its body first reads and discards that body, within
 // bounds, so that a client that writes its whole body before reading (Python's urllib) gets the answer, not a broken
 // pipe: Bun closes a connection whose request body is unread once the answer is sent.
-import { InferenceError } from "../../errors.ts";
+import { HttpError } from "../../errors.ts";
 import { json } from "../errors.ts";
 
 /** How much of a refused body is read and thrown away before answering; a body beyond either bound is cut off (`Connection: close`). */
@@ -55,6 +55,6 @@ export async function discard(body: ReadableStream<Uint8Array>, bounds: DiscardB
 }
 
 /** An error's JSON answer, for guards that answer before any route runs. */
-export function errorAnswer(error: InferenceError): Response {
+export function errorAnswer(error: HttpError): Response {
   return json(error.status, { message: error.message }, error.headers);
 }

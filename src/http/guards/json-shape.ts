@@ -1,6 +1,6 @@
 // JSON shape guard: a parsed body nested too deep or holding too many values is refused (422) before validation.
 import { Elysia } from "elysia";
-import { InferenceError } from "../../errors.ts";
+import { HttpError } from "../../errors.ts";
 
 /**
  * Structural bounds of a JSON body, checked before validation: our bodies nest 4 levels and hold a
@@ -10,7 +10,7 @@ import { InferenceError } from "../../errors.ts";
 export const MAX_JSON_DEPTH = 32;
 export const MAX_JSON_VALUES = 100_000;
 
-export class BodyShapeError extends InferenceError {
+export class BodyShapeError extends HttpError {
   constructor(problem: "depth" | "values") {
     super(
       422,

@@ -1,7 +1,7 @@
 // Legacy route: POST/GET /{dataset_id}/{version_id} with the hosted API's query parameters and bodies.
 import { Elysia, t } from "elysia";
 import { requestDeadline } from "../../deadline.ts";
-import { InferenceError, InputImageError } from "../../errors.ts";
+import { HttpError, InputImageError } from "../../errors.ts";
 import type { Pipeline } from "../../pipeline/pipeline.ts";
 import { DETECTION_DEFAULTS, type TaskParams, type TaskType } from "../../models/task.ts";
 import type { ImageInput } from "../../vision/image-input.ts";
@@ -36,8 +36,8 @@ const LegacyQuery = t.Object({
 });
 type Query = typeof LegacyQuery.static;
 
-function invalidQuery(name: string, raw: string): InferenceError {
-  return new InferenceError(422, `Invalid request: query parameter ${name} must be a number, got "${raw}"`);
+function invalidQuery(name: string, raw: string): HttpError {
+  return new HttpError(422, `Invalid request: query parameter ${name} must be a number, got "${raw}"`);
 }
 
 function number(query: Query, name: keyof Query, fallback: number): number {
@@ -48,8 +48,8 @@ function number(query: Query, name: keyof Query, fallback: number): number {
   return value;
 }
 
-function outOfRange(name: string, range: string, raw: string): InferenceError {
-  return new InferenceError(422, `Invalid request: query parameter ${name} must be ${range}, got "${raw}"`);
+function outOfRange(name: string, range: string, raw: string): HttpError {
+  return new HttpError(422, `Invalid request: query parameter ${name} must be ${range}, got "${raw}"`);
 }
 
 /** A threshold given as a fraction in [0, 1] or a percentage in [1, 100]. */
@@ -112,7 +112,7 @@ function looksBinary(bytes: Uint8Array): boolean {
 async function imageOf(request: Request, query: Query): Promise<ImageInput> {
   if (query.image) return { type: "url", value: query.image };
   const contentType = request.headers.get("content-type");
-  if (!contentType) throw new InferenceError(400, "Content-Type header not provided with request.");
+  if (!contentType) throw new HttpError(400, "Content-Type header not provided with request.");
   if (contentType.toLowerCase().startsWith("multipart/form-data")) {
     const file = (await request.formData()).get("file");
     if (!(file instanceof Blob)) throw new InputImageError("Expected image to be send in part named 'file' of multipart/form-data request");
@@ -121,7 +121,7 @@ async function imageOf(request: Request, query: Query): Promise<ImageInput> {
   const bytes = new Uint8Array(await request.arrayBuffer());
   const imageType = query.image_type ?? "base64";
   if (imageType.toLowerCase() === "base64" && looksBinary(bytes)) {
-    throw new InferenceError(
+    throw new HttpError(
       400,
       "Invalid base64 input: the image payload contains raw bytes instead of a base64-encoded string. Please base64-encode the image before sending.",
     );
@@ -160,7 +160,7 @@ async function legacyAnswer(
   const task = model.spec.taskType;
   const format = (query.format ?? "json").toLowerCase();
   if (!["json", "image", "image_and_json"].includes(format)) {
-    throw new InferenceError(422, `Invalid request: format must be json, image or image_and_json, got "${query.format}"`);
+    throw new HttpError(422, `Invalid request: format must be json, image or image_and_json, got "${query.format}"`);
   }
   const answer = await runInference(pipeline, settings.http, {
     modelId,

@@ -1,5 +1,5 @@
 // RF-DETR families (detection and segmentation): query boxes, class logits and mask logits to detections in original-image pixels, polygons and binary masks (docs/model-families.md §1, §2).
-import { InferenceError } from "../../errors.ts";
+import { HttpError } from "../../errors.ts";
 import { roundHalfToEven } from "../../python-rounding.ts";
 import { staticCropRegion, type RescaleGeometry } from "../../vision/boxes.ts";
 import { maskToPolygon } from "../../vision/contours.ts";
@@ -348,7 +348,7 @@ const RFDETR_COMMON = {
   // The reference refuses a package whose resolution is RFDETR_ONNX_MAX_RESOLUTION or more, before any session (docs/model-families.md §1.2 step 2).
   checkPackage(environment: Record<string, unknown>, limits: { rfdetrOnnxMaxResolution: number }): void {
     const resolution = rfdetrResolution(environment);
-    if (resolution !== null && resolution >= limits.rfdetrOnnxMaxResolution) throw new InferenceError(507, RFDETR_RESOLUTION_REFUSAL);
+    if (resolution !== null && resolution >= limits.rfdetrOnnxMaxResolution) throw new HttpError(507, RFDETR_RESOLUTION_REFUSAL);
   },
   // Unrounded float32 boxes, with the static-crop fix (rfdetrBoxesToImage).
   rescaleBoxes: (boxes: Float64Array, layout: Omit<RfdetrDetectionLayout, "family">, geometry: RescaleGeometry) => rfdetrBoxesToImage(boxes, rfdetrGeometry(layout, geometry)),

@@ -1,7 +1,7 @@
 // Roboflow API protocol (docs/compatibility.md §3.1-3.2): the `ort` and `getWeights` URLs, what their answers describe, the reference's
 // statuses and messages for the API's refusals and failures, and one GET with the reference's headers and an inactivity
 // timeout. No file system here: see download.ts for what is done with the answers.
-import { InferenceError } from "../../errors.ts";
+import { HttpError } from "../../errors.ts";
 import { MODEL_ALIASES } from "../aliases.ts";
 import type { InstantModelId, VersionedModelId } from "../model-id.ts";
 import { BrokenPackageError, ModelNotFoundError } from "../package.ts";
@@ -25,7 +25,7 @@ export const PUBLIC_MODELS: ReadonlySet<string> = new Set(Object.values(MODEL_AL
 const KEY_HELP = "Visit https://docs.roboflow.com/api-reference/authentication#retrieve-an-api-key to learn how to retrieve one.";
 
 /** An answer of (or a failure to reach) the Roboflow API, with the reference's status and message (docs/compatibility.md §2.9). */
-export class RoboflowApiError extends InferenceError {
+export class RoboflowApiError extends HttpError {
   constructor(
     status: number,
     message: string,
@@ -179,7 +179,7 @@ export async function apiGet(url: string, timeoutMs: number, sink: BodySink, rep
     clearTimeout(timer);
     timer = setTimeout(() => ((timedOut = true), controller.abort()), timeoutMs);
   };
-  const networkFailure = (error: unknown): InferenceError => {
+  const networkFailure = (error: unknown): HttpError => {
     if (timedOut) return timeoutError();
     report(`failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
     return connectionError();

@@ -2,7 +2,7 @@
 // through the `ort` endpoint, then its signed environment and weights URLs, an instant model (no version) through
 // `getWeights`, whose answer carries the environment itself, and writes its package through the package writer.
 import { hostname } from "node:os";
-import { InferenceError } from "../../errors.ts";
+import { HttpError } from "../../errors.ts";
 import { SingleFlight } from "../../single-flight.ts";
 import { cacheSubdir } from "../cache-layout.ts";
 import type { ModelId } from "../model-id.ts";
@@ -111,9 +111,9 @@ export class RoboflowDownloader {
       this.log.log(`cached ${modelId.id} (${described.taskType}, ${described.modelType}, ${weightsName} ${mib(weightsBytes)} MiB) in ${target} after ${((performance.now() - started) / 1000).toFixed(1)} s`);
       return target;
     } catch (error) {
-      const message = error instanceof InferenceError ? `${error.status} ${error.message}` : String(error);
+      const message = error instanceof HttpError ? `${error.status} ${error.message}` : String(error);
       this.log.error(`downloading ${modelId.id} failed: ${scrubKey(message, apiKey)}`);
-      throw error instanceof InferenceError ? error : new InferenceError(500, "Internal error. Could not write the downloaded model into MODEL_CACHE_DIR.");
+      throw error instanceof HttpError ? error : new HttpError(500, "Internal error. Could not write the downloaded model into MODEL_CACHE_DIR.");
     } finally {
       await staged?.discard();
     }

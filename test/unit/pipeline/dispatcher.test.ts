@@ -5,7 +5,7 @@
 // the slot states (preprocess marks READY; postprocess reads and leaves the slot INFERRED), and the test plays the
 // inference worker (READY -> RUNNING -> INFERRED, then the batch report).
 import { describe, expect, test } from "bun:test";
-import { InferenceError } from "../../../src/errors.ts";
+import { HttpError } from "../../../src/errors.ts";
 import type { TaskParams } from "../../../src/models/task.ts";
 import { Dispatcher } from "../../../src/pipeline/dispatcher.ts";
 import { ServerMetrics } from "../../../src/pipeline/metrics.ts";
@@ -33,12 +33,12 @@ function setup(slots: number, maxQueue = 8, crashOn = new Set<string>()) {
     async run(request: VisionRequest) {
       // A worker that dies mid-task: the pool fails its tasks with a 500 and the slot keeps the state it had.
       if ((request.type === "preprocess" || request.type === "postprocess") && crashOn.has(request.type)) {
-        throw new InferenceError(500, "Internal error. An image worker failed while handling this request.");
+        throw new HttpError(500, "Internal error. An image worker failed while handling this request.");
       }
       if (request.type === "preprocess") {
         if (request.image.value === BAD_IMAGE.value) {
           await Bun.sleep(20);
-          throw new InferenceError(400, "Could not load input image.");
+          throw new HttpError(400, "Could not load input image.");
         }
         inputWritten(arena, request.slot);
         return { width: 1, height: 1, staticCropApplied: false };
@@ -67,7 +67,7 @@ function setup(slots: number, maxQueue = 8, crashOn = new Set<string>()) {
 }
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
-const deadline = () => new InferenceError(504, "deadline passed");
+const deadline = () => new HttpError(504, "deadline passed");
 
 describe("Dispatcher deadlines and cancellation", () => {
   test("a request waiting for its batch answers 504 at its deadline and its READY slot is freed before any batch takes it", async () => {
@@ -124,7 +124,7 @@ describe("Dispatcher deadlines and cancellation", () => {
     const answer = infer(controller.signal);
     await tick();
     controller.abort();
-    await expect(answer).rejects.toBeInstanceOf(InferenceError);
+    await expect(answer).rejects.toBeInstanceOf(HttpError);
     await tick();
     expect(arena.state(0)).toBe(SlotState.FREE);
   });
@@ -152,7 +152,7 @@ describe("Dispatcher deadlines and cancellation", () => {
     try {
       // As the inference worker does on an ORT error: the batch's slots go back to ASSIGNED, then it reports.
       batchFailed(arena.states, 0, 2);
-      dispatcher.onBatchFailed(7, 0, 2, new InferenceError(500, "ORT said no"));
+      dispatcher.onBatchFailed(7, 0, 2, new HttpError(500, "ORT said no"));
     } finally {
       console.error = original;
     }

@@ -1,7 +1,7 @@
 // Tests of mask decoding from prototypes: the three modes, the box crop, the prototype crop, coefficient gathering and argument validation.
 // Hand-worked expectations were also checked against the reference's functions run with OpenCV 4.6 / NumPy.
 import { describe, expect, test } from "bun:test";
-import { InferenceError } from "../../../src/errors.ts";
+import { HttpError } from "../../../src/errors.ts";
 import {
   decodeMasks,
   gatherMaskCoefficients,
@@ -64,9 +64,9 @@ describe("validateMaskDecodeArguments", () => {
       } catch (caught) {
         error = caught;
       }
-      expect(error).toBeInstanceOf(InferenceError);
-      expect((error as InferenceError).status).toBe(400);
-      expect((error as InferenceError).message).toBe(MESSAGE);
+      expect(error).toBeInstanceOf(HttpError);
+      expect((error as HttpError).status).toBe(400);
+      expect((error as HttpError).message).toBe(MESSAGE);
     }
   });
 });

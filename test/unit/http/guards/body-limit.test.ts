@@ -2,7 +2,7 @@
 // their size, and the bytes of bodies it lets be held at once.
 import { describe, expect, test } from "bun:test";
 import { Elysia, t } from "elysia";
-import { InferenceError } from "../../../../src/errors.ts";
+import { HttpError } from "../../../../src/errors.ts";
 import { ApiKeys, apiKeyGuard, awaitsBodyKey } from "../../../../src/http/guards/api-key.ts";
 import { BodyBudget } from "../../../../src/http/guards/body-budget.ts";
 import { bodyLimitGuard } from "../../../../src/http/guards/body-limit.ts";
@@ -81,7 +81,7 @@ describe("bodyLimitGuard's budget", () => {
       .use(bodyLimitGuard(5_000, { budget, awaitsAuthentication: (request) => awaitsBodyKey(keys, request) }))
       .onError(({ code, error }) => {
         const cause = (error as { cause?: unknown }).cause;
-        const known = error instanceof InferenceError ? error : cause instanceof InferenceError ? cause : null;
+        const known = error instanceof HttpError ? error : cause instanceof HttpError ? cause : null;
         return new Response(JSON.stringify({ message: known?.message ?? code }), { status: known?.status ?? (code === "NOT_FOUND" ? 404 : code === "VALIDATION" ? 422 : 400), headers: known?.headers });
       })
       .post("/infer/object_detection", ({ body }) => ({ got: (body as { image: string }).image.length }), { body: t.Object({ api_key: t.Optional(t.String()), image: t.String() }) })

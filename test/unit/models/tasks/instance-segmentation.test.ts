@@ -1,6 +1,6 @@
 // Tests of instance segmentation: the YOLOv8-seg and YOLOv5-seg families' decoding, and the task's pipeline order end to end.
 import { describe, expect, test } from "bun:test";
-import { InferenceError } from "../../../../src/errors.ts";
+import { HttpError } from "../../../../src/errors.ts";
 import { YOLOV5_SEG } from "../../../../src/models/families/yolov5-seg.ts";
 import { YOLOV8_SEG } from "../../../../src/models/families/yolov8-seg.ts";
 import type { DetectionParams, MaskParams } from "../../../../src/models/task.ts";
@@ -233,7 +233,7 @@ describe("instance-segmentation predictions", () => {
   });
 
   test("with a detection, a bad mask mode or tradeoff factor is the reference's 400", () => {
-    expect(() => run("yolov8", { maskDecodeMode: "bogus" as MaskDecodeMode })).toThrow(InferenceError);
+    expect(() => run("yolov8", { maskDecodeMode: "bogus" as MaskDecodeMode })).toThrow(HttpError);
     expect(() => run("yolov8", { maskDecodeMode: "tradeoff", tradeoffFactor: 2 })).toThrow(/Invalid mask decode argument sent/);
   });
 });
