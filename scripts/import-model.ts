@@ -3,7 +3,7 @@ import { parseArgs } from "node:util";
 import { loadConfig } from "../src/config.ts";
 import { HttpError } from "../src/errors.ts";
 import { importModel, parseClassList, parseImageSizeOption, type ImportOptions } from "../src/models/import-model.ts";
-import { inspectOnnx } from "../src/models/onnx-inspect.ts";
+import { inspectOnnx } from "../src/models/onnx/inspect.ts";
 import { PackageWriter } from "../src/models/package-writer.ts";
 import { importArenaProblem } from "../src/pipeline/arena-size.ts";
 import { Pipeline } from "../src/pipeline/pipeline.ts";

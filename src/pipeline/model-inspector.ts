@@ -2,7 +2,7 @@
 import { fromWireError, HttpError } from "../errors.ts";
 import type { ImageSize } from "../models/export-metadata.ts";
 import type { OnnxInspection } from "../models/import-model.ts";
-import type { InspectReply } from "../models/onnx-inspect.ts";
+import type { InspectReply } from "../models/onnx/inspect.ts";
 
 /** inspectOnnx in a short-lived worker, so the caller's thread (the HTTP thread) never blocks on ONNX Runtime. */
 export function inspectOnnxInWorker(path: string, requested: ImageSize | undefined, ortLibPath?: string, timeoutMs = 120_000): Promise<OnnxInspection> {

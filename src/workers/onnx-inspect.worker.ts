@@ -1,5 +1,5 @@
 // ONNX inspect worker: reads one ONNX file with ONNX Runtime (signature, metadata, output shapes) off the HTTP thread, answers once.
-import { inspectForWorker, type InspectReply } from "../models/onnx-inspect.ts";
+import { inspectForWorker, type InspectReply } from "../models/onnx/inspect.ts";
 import { nameThread, THREAD_NAMES } from "./thread-name.ts";
 
 declare const self: Worker;

@@ -1,9 +1,9 @@
 // ONNX inspection: an ONNX file's signature, metadata and concrete output shapes, read with our ONNX Runtime bindings (CPU).
 import { basename } from "node:path";
-import { OrtRuntime } from "../../native-bindings/ort.ts";
-import { HttpError, toWireError, type WireError } from "../errors.ts";
-import type { ImageSize } from "./export-metadata.ts";
-import { checkImageInput, importImageSize, ImportError, type OnnxInspection } from "./import-model.ts";
+import { OrtRuntime } from "../../../native-bindings/ort.ts";
+import { HttpError, toWireError, type WireError } from "../../errors.ts";
+import type { ImageSize } from "../export-metadata.ts";
+import { checkImageInput, importImageSize, ImportError, type OnnxInspection } from "../import-model.ts";
 
 /**
  * Opens `path` on the CPU provider, reads its inputs, outputs and metadata_props, and runs one zero
