@@ -3,7 +3,6 @@ import { describe, expect, test } from "bun:test";
 import { placeCandidates } from "./rfdetr-boxes.ts";
 import {
   decodeRfdetrMask,
-  rfdetrBoxesToImage,
   rfdetrClasses,
   rfdetrResolution,
   selectRfdetrDetections,

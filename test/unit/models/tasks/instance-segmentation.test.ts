@@ -4,7 +4,7 @@ import { HttpError } from "../../../../src/errors.ts";
 import { YOLOV5_SEG } from "../../../../src/models/families/yolov5-seg.ts";
 import { YOLOV8_SEG } from "../../../../src/models/families/yolov8-seg.ts";
 import type { DetectionParams, MaskParams } from "../../../../src/models/task.ts";
-import { instanceSegmentationPredictions, type PolygonPrediction, type RlePrediction } from "../../../../src/models/tasks/instance-segmentation.ts";
+import { instanceSegmentationPredictions, type PolygonPrediction, } from "../../../../src/models/tasks/instance-segmentation.ts";
 import type { RescaleGeometry } from "../../../../src/vision/boxes.ts";
 import { MASK_COEFFICIENTS, type MaskDecodeMode } from "../../../../src/vision/masks.ts";
 
