@@ -136,8 +136,21 @@ const BASELINE_RATIO: Record<BenchTaskName, { comparison: ">=" | ">"; ratio: num
 /** How close to the bare model each task must come at concurrency 32 (issue #5 for detection, #16 for classification). */
 const BARE_RATIO: Partial<Record<BenchTaskName, number>> = { "object-detection": 0.85, classification: 0.45 };
 
-/** Issue #5's targets, each a ratio (or a latency bound) within this one run. */
-export function checkTaskTargets(result: TaskResult): TargetCheck[] {
+/**
+ * The wait admission allows at the highest level: MAX_QUEUE_WAIT_MS plus the time of the largest batch the server ran
+ * there (the bare model's p99 per call at that batch, or the nearest larger batch measured). Null when the rule is off.
+ */
+function admissionBound(level: ServerLevel, bare: BareModelResult | undefined, maxQueueWaitMs: number): { ms: number; detail: string } | null {
+  if (maxQueueWaitMs <= 0 || !bare) return null;
+  const largest = Math.max(1, ...Object.keys(level.batchSizes).map(Number));
+  const sorted = [...bare.batches].sort((a, b) => a.batch - b.batch);
+  const batch = sorted.find((b) => b.batch >= largest) ?? sorted.at(-1);
+  if (!batch) return null;
+  return { ms: maxQueueWaitMs + batch.callMs.p99, detail: `MAX_QUEUE_WAIT_MS ${maxQueueWaitMs} + ${batch.callMs.p99.toFixed(0)} ms (bare p99 of a batch of ${batch.batch}; the server's largest there was ${largest})` };
+}
+
+/** Issue #5's targets, each a ratio (or a latency bound) within this one run; issue #14's admission bound at the highest level. */
+export function checkTaskTargets(result: TaskResult, maxQueueWaitMs: number): TargetCheck[] {
   const { server, bare, baseline, preprocess } = result;
   if (!server || server.closedLoop.length === 0) return [];
   const checks: TargetCheck[] = [];
@@ -161,6 +174,10 @@ export function checkTaskTargets(result: TaskResult): TargetCheck[] {
   const top = server.closedLoop.reduce((a, b) => (b.concurrency > a.concurrency ? b : a));
   if (top.concurrency > at32.concurrency) {
     checks.push(check(`no collapse: req/s at concurrency ${top.concurrency} vs 32`, top.reqPerSec / at32.reqPerSec, ">=", 0.9, `${top.reqPerSec.toFixed(2)} req/s / ${at32.detail}`));
+    const bound = admissionBound(top, bare, maxQueueWaitMs);
+    if (bound) {
+      checks.push(check(`admission: p99 of answered requests at concurrency ${top.concurrency} (ms)`, top.latencyMs.p99, "<=", bound.ms, `${top.latencyMs.p99.toFixed(0)} ms <= ${bound.detail}`));
+    }
   }
   const unanswered = [...server.closedLoop, ...(server.closedLoopRepeat ? [server.closedLoopRepeat] : []), ...server.openLoop].reduce((n, l) => n + unansweredOrFailed(l.outcomes), 0);
   checks.push(check("requests neither answered nor refused with 503 (timeouts, failures, other errors)", unanswered, "<=", 0, "every closed- and open-loop request"));

@@ -112,7 +112,7 @@ const loadAverageAtStart = loadavg()[0]!;
 const log = (message: string) => console.log(`[bench ${((Date.now() - startedAt.getTime()) / 1000).toFixed(0).padStart(4)} s] ${message}`);
 
 function commandLine(): string {
-  const settings = ["NUM_WORKERS", "ORT_INTRA_OP_THREADS", "MAX_BATCH_SIZE", "BATCH_MAX_WAIT_MS", "BATCH_SIZE_PROBE", "ARENA_SLOTS", "MAX_QUEUE", "EXECUTION_PROVIDERS", "CUDA_DEVICES", "INFERENCE_WORKERS_PER_DEVICE", "GC_EVERY_MB"]
+  const settings = ["NUM_WORKERS", "ORT_INTRA_OP_THREADS", "MAX_BATCH_SIZE", "BATCH_MAX_WAIT_MS", "BATCH_SIZE_PROBE", "ARENA_SLOTS", "INPUT_ENCODING", "MAX_QUEUE", "MAX_QUEUE_WAIT_MS", "EXECUTION_PROVIDERS", "CUDA_DEVICES", "INFERENCE_WORKERS_PER_DEVICE", "GC_EVERY_MB"]
     .filter((name) => process.env[name] !== undefined)
     .map((name) => `${name}=${process.env[name]}`);
   return [...settings, "bun run bench", ...process.argv.slice(2)].join(" ");
@@ -204,7 +204,7 @@ async function measureTask(task: BenchTask, images: BenchImage[]): Promise<TaskR
     result.server = server;
   }
   if (runs("baseline")) result.baseline = await measureBaseline(task, modelId, bodies);
-  result.targets = checkTaskTargets(result);
+  result.targets = checkTaskTargets(result, config.admission.maxQueueWaitMs);
   return result;
 }
 
