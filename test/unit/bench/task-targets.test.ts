@@ -4,7 +4,7 @@ import type { BareModelResult } from "../../../bench/bare-model.ts";
 import { checkTaskTargets, type ServerLevel, type TaskResult } from "../../../bench/results.ts";
 import { emptyOutcomes } from "../../../bench/request-sender.ts";
 
-const latency = (p99: number) => ({ p50: p99 / 2, p90: p99 * 0.9, p99, mean: p99 / 2, max: p99 });
+const latency = (p99: number) => ({ count: 10, p50: p99 / 2, p90: p99 * 0.9, p99, mean: p99 / 2, max: p99 });
 
 function level(concurrency: number, reqPerSec: number, p99: number, batchSizes: Record<string, number>): ServerLevel {
   return {
