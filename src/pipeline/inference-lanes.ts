@@ -3,11 +3,9 @@
 //
 // Every worker holds its own session of each model and batches the same arenas (see device-group.ts). On a GPU one
 // worker per device keeps it busy. On the CPU, ONNX Runtime's intra-op threads split each operator of a small model
-// and wait for each other after every one, while sessions on their own cores never wait: on 2 cores YOLOv8n at batch 1
-// ran 38 images/s as two single-threaded sessions against 24 as one two-threaded session, and the server went from
-// ~19.5 to ~29.5 req/s at 32 clients. So on the CPU several workers ("lanes") share out the cores by default, each
-// thread count named explicitly: ONNX Runtime's own default (0) ran the same model at 49–56 ms per image against
-// 40 ms with two threads named.
+// and wait for each other after every one, while sessions on their own cores never wait (BENCHMARKS.md, "Inference
+// lanes"). So on the CPU several workers ("lanes") share out the cores by default, each thread count named
+// explicitly: ONNX Runtime's own default (0) was slower than the same count named.
 //
 // On a GPU the session's intra-op threads only run the few nodes left to the CPU (shape arithmetic), while ORT's default
 // pool (one thread per core, spinning while idle) would compete with the vision workers for the cores: one thread,

@@ -1,8 +1,9 @@
 // Batch probe policy: which batch sizes to time when a model loads, and the batch cap the timings call for.
 //
 // Batching pays on a GPU (a batch of 32 costs little more than one image) but not always on a
-// CPU: measured on 2 cores, YOLOv8n ran 16.4 images/s at batch 1 and 10.1 at batch 32, so a
-// server that batched up to MAX_BATCH_SIZE under load got slower the busier it was. The
+// CPU, where a large batch can cost more per image than a single one, so a server that batched up
+// to MAX_BATCH_SIZE under load got slower the busier it was (BENCHMARKS.md, "Batching on a CPU
+// hurt; the batch probe fixed it"). The
 // device's session loader times doubling batch sizes once per model, and its batches are capped
 // where the time per image stops improving.
 

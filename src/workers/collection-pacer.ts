@@ -3,13 +3,13 @@
 // A request's body (on the HTTP thread) and its decoded pixels (in a vision worker; sharp allocates
 // them outside the JavaScript heap) are garbage once the request is answered, but JavaScriptCore
 // hardly counts such memory towards its own collection schedule: under steady load a server kept
-// 2 to 3 GiB of it. The live heaps of these threads are small, so collecting them is cheap, and
+// gigabytes of it. The live heaps of these threads are small, so collecting them is cheap, and
 // collecting after a fixed number of bytes bounds the garbage at about that many.
 //
-// The collection is JavaScriptCore's synchronous full collection (bun:jsc fullGC). Measured at
-// ~165 req/s on 2 cores, it paused the HTTP thread ~20 ms and a vision worker ~9 ms, against 70 and
-// 19 ms for Bun.gc(true), which does more than collect; an eden collection (edenGC) is cheap but
-// frees none of this memory, as the bodies and pixels outlive the young generation.
+// The collection is JavaScriptCore's synchronous full collection (bun:jsc fullGC): it pauses a thread for less
+// than Bun.gc(true), which does more than collect; an eden collection (edenGC) is cheap but frees none of this
+// memory, as the bodies and pixels outlive the young generation (BENCHMARKS.md, "Memory: garbage collected on a
+// byte budget").
 import { fullGC } from "bun:jsc";
 
 /** The memory section of the configuration, handed to the HTTP thread and every vision worker. */
