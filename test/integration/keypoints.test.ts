@@ -24,6 +24,8 @@ const MODELS: Record<Family, string> = {
 };
 const NO_METADATA = cache.add("pose-probe-v8/1", "pose-no-metadata/1", { remove: ["keypoints_metadata.json"] });
 const DETECTOR = cache.add("colour-probe/1", "colour-probe/1");
+/** Not preloaded: the client flow loads it. */
+const CLIENT_FLOW_MODEL = cache.add("pose-probe-v8/1", "pose-client/1");
 const PREDICTION_KEYS = ["x", "y", "width", "height", "confidence", "class", "class_id", "detection_id", "keypoints"];
 const BEST_REFUSAL = 'confidence="best" is not supported for keypoint detection — model eval does not yet produce per-class thresholds for this task. Use a float or "default".';
 /** The probes' COLORS (the default palette in class order). */
@@ -212,6 +214,29 @@ describe.each(["yolov8", "yolo26"] as Family[])("POST /infer/keypoints_detection
 });
 
 describe("keypoint models beyond the route's answers", () => {
+  test("Roboflow's Python client flow (docs/compatibility.md §2.10, v1): registry, /model/add, registry again, then the keypoint route with the client's body", async () => {
+    const listed = async () => (await (await fetch(`${server.url}/model/registry?api_key=K`)).json()).models.map((m: any) => [m.model_id, m.task_type]);
+    expect(await listed()).not.toContainEqual([CLIENT_FLOW_MODEL, "keypoint-detection"]);
+    expect((await server.post("/model/add", { model_id: CLIENT_FLOW_MODEL, api_key: "K" })).status).toBe(200);
+    expect(await listed()).toContainEqual([CLIENT_FLOW_MODEL, "keypoint-detection"]);
+    // What InferenceHTTPClient.infer sends for a keypoint model: the key, the model id, the options set, and always
+    // visualize_predictions and disable_active_learning false.
+    const body = {
+      api_key: "K",
+      model_id: CLIENT_FLOW_MODEL,
+      confidence: 0.5,
+      keypoint_confidence: 0.65,
+      visualize_predictions: false,
+      disable_active_learning: false,
+      image: base64Image(await solidPng(FIGURE, 320, 240)),
+    };
+    const res = await server.post("/infer/keypoints_detection", body);
+    expect(res.status).toBe(200);
+    const answer = await res.json();
+    expect(answer.image).toEqual({ width: 320, height: 240 });
+    expectPoses(answer.predictions, expectedPoses("yolov8", FIGURE, 320, 240, 0.5, 0.65));
+  });
+
   test("/model/registry lists the pose models with task_type keypoint-detection", async () => {
     const registry = await (await fetch(`${server.url}/model/registry`)).json();
     const tasks = Object.fromEntries(registry.models.map((m: any) => [m.model_id, m.task_type]));
