@@ -12,7 +12,7 @@ import { familySelectedBy } from "./families/table.ts";
 import type { ModelPackage } from "./package.ts";
 import { TASK_TYPES, type TaskType } from "./task.ts";
 
-/** What a slot's input holds: the model's float32 tensor, or HWC pixels in 8 bits or 8.8 fixed point. */
+/** What a slot's input holds: the model's float32 tensor, or CHW pixels in 8 bits or 8.8 fixed point. */
 export type InputElement = "float32" | "uint8" | "uint16";
 
 /** INPUT_ENCODING: "compact" (exact: uint8 for the letterbox, uint16 for Stretch to), "uint8" everywhere, or "float32". */

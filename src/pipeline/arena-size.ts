@@ -8,7 +8,7 @@ export const ARENA_BYTES_CEILING = 2 ** 32;
 
 /**
  * The arena of a model: ARENA_SLOTS rounded up to whole batches (at least one), and for a fixed batch the scratch
- * slots that let a full batch run at the arena's end. Inputs are float32 CHW tensors, or HWC pixels for a model that
+ * slots that let a full batch run at the arena's end. Inputs are float32 CHW tensors, or CHW pixels for a model that
  * converts them itself (models/input-encoding.ts).
  */
 export function arenaLayoutFor(
@@ -20,7 +20,7 @@ export function arenaLayoutFor(
   return {
     slots: Math.max(batch.capacity, Math.ceil(arenaSlots / batch.capacity) * batch.capacity),
     paddingSlots: batch.fixed ? batch.capacity - 1 : 0,
-    inputShape: input.element === "float32" ? [3, input.height, input.width] : [input.height, input.width, 3],
+    inputShape: [3, input.height, input.width],
     inputElement: input.element,
     outputs,
   };
@@ -33,7 +33,7 @@ export function arenaSizeProblem(layout: ArenaLayout, maxArenaBytes: number): st
   const bytes = Arena.byteLength(layout);
   if (bytes <= maxArenaBytes) return null;
   const slots = layout.slots + layout.paddingSlots;
-  const [height, width] = layout.inputElement === "float32" ? layout.inputShape.slice(1) : layout.inputShape;
+  const [, height, width] = layout.inputShape;
   return (
     `its arena would take ${mib(bytes)} MiB (${slots} slots of ${mib(bytes / slots)} MiB for a ${width}x${height} input and its outputs), ` +
     `more than MAX_ARENA_BYTES (${mib(maxArenaBytes)} MiB). Lower ARENA_SLOTS or MAX_BATCH_SIZE, raise MAX_ARENA_BYTES ` +

@@ -44,9 +44,8 @@ export async function prepareImage(
 }
 
 /**
- * Decodes `bytes` and writes the model input for it into `target`: 3 x height x width normalised floats (CHW RGB), or
- * height x width x 3 pixels (HWC RGB, 8-bit or 8.8 fixed point) for a model that normalises them itself
- * (docs/compatibility.md §4.1). Returns the decoded (oriented, uncropped) image size, which responses report.
+ * Decodes `bytes` and writes the model input for it into `target`, 3 x height x width (CHW RGB): normalised floats, or
+ * pixels (8-bit or 8.8 fixed point) for a model that normalises them itself (docs/compatibility.md §4.1). Returns the decoded (oriented, uncropped) image size, which responses report.
  */
 export async function preprocessInto(
   bytes: Uint8Array,

@@ -302,136 +302,101 @@ function resizeRowsFixed(image: RgbImage, width: number, height: number, emit: (
 /** cv2.resize(image, (width, height)) on an 8-bit image, bit-exact with OpenCV's INTER_LINEAR. */
 export function resizeRgb(image: RgbImage, width: number, height: number): RgbImage {
   const data = new Uint8Array(width * height * 3);
-  resizeBytesInto(image, width, height, data, width, 0, 0);
+  resizeRowsFixed(image, width, height, (y, row) => {
+    const rowStart = y * width * 3;
+    for (let x = 0; x < width; x++) {
+      data[rowStart + x * 3] = row[x]!;
+      data[rowStart + x * 3 + 1] = row[width + x]!;
+      data[rowStart + x * 3 + 2] = row[2 * width + x]!;
+    }
+  });
   return { data, width, height };
-}
-
-/**
- * OpenCV's 8-bit INTER_LINEAR resize of `image` to width x height, written as HWC rows into a canvas of
- * `canvasWidth` pixels per row with its top-left corner at (left, top). resizeRowsFixed's arithmetic, with
- * the rows kept interleaved as the canvas is.
- */
-function resizeBytesInto(image: RgbImage, width: number, height: number, target: Uint8Array, canvasWidth: number, left: number, top: number): void {
-  const columns = fixedAxis(image.width, width, "clamp-position");
-  const rows = fixedAxis(image.height, height, "clamp-indices");
-  const cache = new RowCache(
-    () => new Int32Array(width * 3),
-    (row, out: Int32Array) => resizeRowFixedInterleaved(image, row, columns, out),
-  );
-  const rowLength = width * 3;
-  for (let y = 0; y < height; y++) {
-    const upper = cache.row(rows.first[y]!, rows.second[y]!);
-    const lower = cache.row(rows.second[y]!, rows.first[y]!);
-    blendRows(upper, lower, rows.weightFirst[y]!, rows.weightSecond[y]!, target, ((top + y) * canvasWidth + left) * 3, rowLength);
-  }
-}
-
-/** Horizontal pass of one source row into interleaved fixed point (value x 2048), resizeRowFixed's arithmetic. */
-function resizeRowFixedInterleaved(image: RgbImage, row: number, columns: Axis<Int32Array>, out: Int32Array): void {
-  const source = image.data;
-  const rowStart = row * image.width * 3;
-  const { first, second, weightFirst, weightSecond } = columns;
-  const width = first.length;
-  for (let x = 0, o = 0; x < width; x++, o += 3) {
-    const a = rowStart + first[x]! * 3;
-    const b = rowStart + second[x]! * 3;
-    const wa = weightFirst[x]!;
-    const wb = weightSecond[x]!;
-    out[o] = source[a]! * wa + source[b]! * wb;
-    out[o + 1] = source[a + 1]! * wa + source[b + 1]! * wb;
-    out[o + 2] = source[a + 2]! * wa + source[b + 2]! * wb;
-  }
-}
-
-/** OpenCV's vertical pass and rounding (resizeRowsFixed) of two fixed-point rows into `length` bytes at `start`. */
-function blendRows(upper: Int32Array, lower: Int32Array, weightUpper: number, weightLower: number, target: Uint8Array, start: number, length: number): void {
-  for (let i = 0; i < length; i++) {
-    target[start + i] = (((weightUpper * (upper[i]! >> 4)) >> 16) + ((weightLower * (lower[i]! >> 4)) >> 16) + 2) >> 2;
-  }
 }
 
 function checkPixelTarget(target: Uint8Array | Uint16Array, width: number, height: number): void {
   if (target.length < 3 * width * height) {
-    throw new RangeError(`target holds ${target.length} values, a ${width}x${height} HWC image needs ${3 * width * height}`);
+    throw new RangeError(`target holds ${target.length} values, a ${width}x${height} CHW image needs ${3 * width * height}`);
   }
 }
 
-/** `image` copied unresized into a canvas of `canvasWidth` pixels per row at (left, top), each level times `scale`. */
-function copyPixelsInto(image: RgbImage, target: Uint8Array | Uint16Array, canvasWidth: number, left: number, top: number, scale = 1): void {
-  const rowLength = image.width * 3;
+/** `image` copied unresized into CHW planes of canvasWidth x canvasHeight at (left, top), each level times `scale`. */
+function copyPixelsInto(image: RgbImage, target: Uint8Array | Uint16Array, canvasWidth: number, canvasHeight: number, left: number, top: number, scale = 1): void {
+  const plane = canvasWidth * canvasHeight;
+  const source = image.data;
   for (let y = 0; y < image.height; y++) {
-    const row = image.data.subarray(y * rowLength, (y + 1) * rowLength);
-    const start = ((top + y) * canvasWidth + left) * 3;
-    if (scale === 1) target.set(row, start);
-    else for (let i = 0; i < rowLength; i++) target[start + i] = row[i]! * scale;
+    const rowStart = (top + y) * canvasWidth + left;
+    const sourceStart = y * image.width * 3;
+    for (let c = 0; c < 3; c++) {
+      const out = c * plane + rowStart;
+      for (let x = 0, i = sourceStart + c; x < image.width; x++, i += 3) target[out + x] = source[i]! * scale;
+    }
   }
 }
 
 /**
  * "Stretch to" for a pixel-input slot (docs/compatibility.md §4.1): stretchInto's float resize (the reference's
- * cv2.resize of a float32 copy), HWC RGB, each value rounded to the nearest 1/256 of a level into 16 bits (8.8 fixed
- * point) or to the nearest level into 8 bits.
+ * cv2.resize of a float32 copy) into CHW planes, each value rounded to the nearest 1/256 of a level into 16 bits (8.8
+ * fixed point), or to the nearest level into 8 bits.
  */
 export function stretchPixelsInto(image: RgbImage, width: number, height: number, target: Uint8Array | Uint16Array): void {
   checkPixelTarget(target, width, height);
   const scale = target instanceof Uint16Array ? 256 : 1;
   if (image.width === width && image.height === height) {
-    copyPixelsInto(image, target, width, 0, 0, scale);
+    copyPixelsInto(image, target, width, height, 0, 0, scale);
     return;
   }
   const columns = floatAxis(image.width, width);
   const rows = floatAxis(image.height, height);
-  const source = image.data;
+  const plane = width * height;
   const cache = new RowCache(
     () => new Float32Array(width * 3),
-    (row, out: Float32Array) => {
-      const rowStart = row * image.width * 3;
-      const { first, second, weightFirst, weightSecond } = columns;
-      for (let x = 0, o = 0; x < width; x++, o += 3) {
-        const a = rowStart + first[x]! * 3;
-        const b = rowStart + second[x]! * 3;
-        const wa = weightFirst[x]!;
-        const wb = weightSecond[x]!;
-        out[o] = source[a]! * wa + source[b]! * wb;
-        out[o + 1] = source[a + 1]! * wa + source[b + 1]! * wb;
-        out[o + 2] = source[a + 2]! * wa + source[b + 2]! * wb;
-      }
-    },
+    (row, out: Float32Array) => resizeRowFloat(image, row, columns, out),
   );
-  const rowLength = width * 3;
   for (let y = 0; y < height; y++) {
     const upper = cache.row(rows.first[y]!, rows.second[y]!);
     const lower = cache.row(rows.second[y]!, rows.first[y]!);
     // Bilinear weights sum to 1, so values stay within 0..255 levels: adding a half and truncating rounds to nearest.
     const weightUpper = rows.weightFirst[y]! * scale;
     const weightLower = rows.weightSecond[y]! * scale;
-    const start = y * rowLength;
-    for (let i = 0; i < rowLength; i++) target[start + i] = (upper[i]! * weightUpper + lower[i]! * weightLower + 0.5) | 0;
+    for (let c = 0; c < 3; c++) {
+      const out = c * plane + y * width;
+      const row = c * width;
+      for (let x = 0; x < width; x++) target[out + x] = (upper[row + x]! * weightUpper + lower[row + x]! * weightLower + 0.5) | 0;
+    }
   }
 }
 
-/** The reference's "Fit (… edges) in" for an 8-bit pixel-input slot: letterboxInto's pixels before normalisation, HWC RGB. */
+/** The reference's "Fit (… edges) in" for an 8-bit pixel-input slot: letterboxInto's pixels before normalisation, CHW. */
 export function letterboxPixelsInto(image: RgbImage, width: number, height: number, padRgb: readonly [number, number, number], target: Uint8Array): void {
   checkPixelTarget(target, width, height);
   const geometry = letterboxGeometry(image.width, image.height, width, height);
   if (geometry.width <= 0 || geometry.height <= 0) {
     throw new RangeError(`a ${image.width}x${image.height} image letterboxes to nothing in ${width}x${height}`);
   }
+  const plane = width * height;
   const { left, top } = geometry;
   const right = left + geometry.width;
   const bottom = top + geometry.height;
-  const padRow = new Uint8Array(width * 3);
-  for (let x = 0; x < width; x++) padRow.set(padRgb, x * 3);
-  for (let y = 0; y < height; y++) {
-    const rowStart = y * width * 3;
-    if (y < top || y >= bottom) target.set(padRow, rowStart);
-    else {
-      target.set(padRow.subarray(0, left * 3), rowStart);
-      target.set(padRow.subarray(right * 3), rowStart + right * 3);
+  for (let c = 0; c < 3; c++) {
+    const pad = padRgb[c]!;
+    const planeStart = c * plane;
+    target.fill(pad, planeStart, planeStart + top * width);
+    target.fill(pad, planeStart + bottom * width, planeStart + plane);
+    for (let y = top; y < bottom; y++) {
+      const rowStart = planeStart + y * width;
+      target.fill(pad, rowStart, rowStart + left);
+      target.fill(pad, rowStart + right, rowStart + width);
     }
   }
-  if (geometry.width === image.width && geometry.height === image.height) copyPixelsInto(image, target, width, left, top);
-  else resizeBytesInto(image, geometry.width, geometry.height, target, width, left, top);
+  if (geometry.width === image.width && geometry.height === image.height) {
+    copyPixelsInto(image, target, width, height, left, top);
+    return;
+  }
+  const resizedWidth = geometry.width;
+  resizeRowsFixed(image, resizedWidth, geometry.height, (y, row) => {
+    const rowStart = (top + y) * width + left;
+    for (let c = 0; c < 3; c++) target.set(row.subarray(c * resizedWidth, (c + 1) * resizedWidth), c * plane + rowStart);
+  });
 }
 
 /**

@@ -1,6 +1,6 @@
 // Arena: one model's SharedArrayBuffer of slots (input tensor, raw outputs, state word, ready time per slot).
 //
-// A slot's input is the model's own float32 tensor, or HWC pixels (8-bit or 8.8 fixed point) when the model was
+// A slot's input is the model's own float32 tensor, or CHW pixels (8-bit or 8.8 fixed point) when the model was
 // rewritten to convert them itself (models/input-encoding.ts): a quarter or a half of the bytes for the same image.
 //
 // The slot is the request's identity in shared memory: every thread that touches a request
@@ -33,7 +33,7 @@ export interface ArenaLayout {
   slots: number;
   /** Trailing scratch slots never assigned: they let a fixed-batch model run a full batch at the arena's end. */
   paddingSlots: number;
-  /** One image's input tensor shape without the batch axis: [3, 640, 640] for float32, [640, 640, 3] for pixels. */
+  /** One image's input tensor shape without the batch axis, e.g. [3, 640, 640]. */
   inputShape: number[];
   /** How an input is stored: the model's float32 tensor, or pixels the model converts itself. */
   inputElement: InputElement;

@@ -64,17 +64,11 @@ function modelToOpen(path: string, pixels: PixelEncoding | null): ModelToOpen {
   return { source: { name: path, bytes: rewritten.model }, pixels, exported: { ...rewritten.exported, elementType: "float32" } };
 }
 
-/** The image input as exported, [batch, 3, height, width]: the rewrite's record of it, or the session's own input. */
+/** The image input as exported (its name and shape; a pixel input keeps both): the rewrite's record of it, or the session's own input. */
 function exportedInput(session: OrtSession, model: ModelToOpen): TensorSignature {
   const input = model.exported ?? session.inputs[0];
   if (!input) throw new Error("the model has no input");
   return input;
-}
-
-/** [n, 3, h, w] as the session takes it: [n, h, w, 3] for pixel inputs. */
-function sessionShape(model: ModelToOpen, nchw: number[]): number[] {
-  const [n, c, h, w] = nchw as [number, number, number, number];
-  return model.exported ? [n, h, w, c] : nchw;
 }
 
 /** TensorRT settings for a model: one engine covering every batch size the server will run (see inputShapeRange). */
@@ -87,9 +81,7 @@ function tensorRtOptions(model: ModelToOpen, probeInput: { width: number; height
   return {
     engineCachePath: init.ort.tensorrt.engineCachePath || undefined,
     fp16: init.ort.tensorrt.fp16,
-    profile: range
-      ? { min: { [input.name]: sessionShape(model, range.min) }, opt: { [input.name]: sessionShape(model, range.opt) }, max: { [input.name]: sessionShape(model, range.max) } }
-      : undefined,
+    profile: range ? { min: { [input.name]: range.min }, opt: { [input.name]: range.opt }, max: { [input.name]: range.max } } : undefined,
   };
 }
 
@@ -98,7 +90,7 @@ function validationRun(session: OrtSession, model: ModelToOpen, probeInput: { wi
   const input = exportedInput(session, model);
   const size = resolveInputSize(input.shape, probeInput);
   const rows = typeof input.shape[0] === "number" && input.shape[0] > 0 ? input.shape[0] : 1;
-  const shape = sessionShape(model, [rows, 3, size.height, size.width]);
+  const shape = [rows, 3, size.height, size.width];
   const elements = shape.reduce((a, b) => a * b, 1);
   const data = model.pixels?.element === "uint16" ? new Uint16Array(elements) : model.pixels ? new Uint8Array(elements) : new Float32Array(elements);
   const outputs = session.runAllocating([{ name: input.name, data, shape }]);

@@ -1,12 +1,13 @@
-// Pixel input: rewrites an image model so that it takes HWC pixels (8-bit, or 8.8 fixed point in 16 bits) and does
-// its own conversion to the normalised float CHW input it was exported with (docs/compatibility.md §4.1). Images then
+// Pixel input: rewrites an image model so that it takes CHW pixels (8-bit, or 8.8 fixed point in 16 bits) and does
+// its own conversion to the normalised float input it was exported with (docs/compatibility.md §4.1). Images then
 // wait in the arena in a half or a quarter of the bytes, and on a GPU the host-to-device copy shrinks as much and the
 // conversion runs on the device.
 //
-// The image input keeps its name; ahead of its former consumers come
-//   Transpose(perm 0,3,1,2) -> Cast(float) -> Div(255 x level scale) [-> Sub(mean)] [-> Div(std)]
+// The image input keeps its name and its dims; ahead of its former consumers come
+//   Cast(float) -> Div(255 x level scale) [-> Sub(mean)] [-> Div(std)]
 // which are the reference's float32 steps in its order (docs/compatibility.md §4), Sub and Div left out where the
-// mean is 0 and the std 1.
+// mean is 0 and the std 1. The layout stays planar: a Transpose from HWC would cost ONNX Runtime more than the
+// planar writes cost the vision workers.
 import { LEVEL_SCALE, type PixelEncoding } from "../input-encoding.ts";
 import { fieldText, ProtoWriter, readFields, type ProtoField } from "./protobuf.ts";
 
@@ -14,8 +15,8 @@ import { fieldText, ProtoWriter, readFields, type ProtoField } from "./protobuf.
 const MODEL = { graph: 7 } as const;
 const GRAPH = { node: 1, initializer: 5, input: 11, output: 12, valueInfo: 13 } as const;
 const NODE = { input: 1, output: 2, name: 3, opType: 4, attribute: 5 } as const;
-const ATTRIBUTE = { name: 1, i: 3, g: 6, ints: 8, graphs: 11, type: 20 } as const;
-const ATTRIBUTE_TYPE = { int: 2, ints: 7 } as const;
+const ATTRIBUTE = { name: 1, i: 3, g: 6, graphs: 11, type: 20 } as const;
+const ATTRIBUTE_TYPE = { int: 2 } as const;
 const VALUE_INFO = { name: 1, type: 2 } as const;
 const TYPE = { tensor: 1 } as const;
 const TENSOR_TYPE = { elemType: 1, shape: 2 } as const;
@@ -32,7 +33,7 @@ export interface ExportedInput {
 }
 
 export interface PixelInputModel {
-  /** The rewritten model, whose image input is [batch, height, width, 3] of the encoding's element. */
+  /** The rewritten model, whose image input is [batch, 3, height, width] of the encoding's element. */
   model: Uint8Array;
   /** The float32 [batch, 3, height, width] input it replaces. */
   exported: ExportedInput;
@@ -98,10 +99,10 @@ function imageInput(valueInfo: ProtoField): { name: string; dims: ProtoField[] }
   return { name: valueInfoName(valueInfo), dims };
 }
 
-/** The [N, H, W, 3] pixel input, its dims those of the exported [N, 3, H, W] moved. */
+/** The pixel input: the exported [N, 3, H, W] dims, the encoding's element. */
 function pixelValueInfo(image: { name: string; dims: ProtoField[] }, encoding: PixelEncoding): ProtoWriter {
-  const [batch, channels, height, width] = image.dims as [ProtoField, ProtoField, ProtoField, ProtoField];
-  const shape = new ProtoWriter().raw(batch).raw(height).raw(width).raw(channels);
+  const shape = new ProtoWriter();
+  for (const dim of image.dims) shape.raw(dim);
   const tensorType = new ProtoWriter().varint(TENSOR_TYPE.elemType, ELEM_CODE[encoding.element]).message(TENSOR_TYPE.shape, shape);
   return new ProtoWriter().string(VALUE_INFO.name, image.name).message(VALUE_INFO.type, new ProtoWriter().message(TYPE.tensor, tensorType));
 }
@@ -126,8 +127,7 @@ function prefixNodes(input: string, encoding: PixelEncoding, fresh: (suffix: str
     return name;
   };
   const channels = [1, 3, 1, 1];
-  const chw = node("Transpose", [input], [new ProtoWriter().string(ATTRIBUTE.name, "perm").packedVarints(ATTRIBUTE.ints, [0, 3, 1, 2]).varint(ATTRIBUTE.type, ATTRIBUTE_TYPE.ints)]);
-  const float = node("Cast", [chw], [new ProtoWriter().string(ATTRIBUTE.name, "to").varint(ATTRIBUTE.i, ELEM_FLOAT).varint(ATTRIBUTE.type, ATTRIBUTE_TYPE.int)]);
+  const float = node("Cast", [input], [new ProtoWriter().string(ATTRIBUTE.name, "to").varint(ATTRIBUTE.i, ELEM_FLOAT).varint(ATTRIBUTE.type, ATTRIBUTE_TYPE.int)]);
   // For 8.8 fixed point one Div by 255 x 256 stands for the reference's v / 255 (exact where v is a whole level).
   let output = node("Div", [float, constant("white", [], [255 * LEVEL_SCALE[encoding.element]])]);
   if (encoding.mean.some((m) => m !== 0)) output = node("Sub", [output, constant("mean", channels, encoding.mean)]);

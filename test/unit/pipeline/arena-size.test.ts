@@ -13,10 +13,10 @@ describe("arenaLayoutFor", () => {
     expect(arenaLayoutFor({ capacity: 8, fixed: true }, 4, size, yolov8nOutputs)).toMatchObject({ slots: 8, paddingSlots: 7 });
   });
 
-  test("pixel inputs are HWC, a quarter (8 bits) or a half (16 bits) of the float tensor's bytes", () => {
+  test("pixel inputs take a quarter (8 bits) or a half (16 bits) of the float tensor's bytes", () => {
     const floats = arenaLayoutFor({ capacity: 32, fixed: false }, 64, { width: 640, height: 640, element: "float32" }, yolov8nOutputs);
     const bytes = arenaLayoutFor({ capacity: 32, fixed: false }, 64, { width: 640, height: 640, element: "uint8" }, yolov8nOutputs);
-    expect(bytes).toMatchObject({ inputShape: [640, 640, 3], inputElement: "uint8" });
+    expect(bytes).toMatchObject({ inputShape: [3, 640, 640], inputElement: "uint8" });
     const outputBytes = 64 * 84 * 8400 * 4;
     expect(Arena.byteLength(floats) - outputBytes).toBeGreaterThan(4 * (Arena.byteLength(bytes) - outputBytes) - 4096);
     expect(new Arena(bytes, new SharedArrayBuffer(Arena.byteLength(bytes))).input(0)).toBeInstanceOf(Uint8Array);

@@ -196,7 +196,7 @@ describe("ModelHost pixel inputs (INPUT_ENCODING)", () => {
     const { host, asked } = pixelDevice([{ name: "output0", shape: [7, 4] }]);
     const model = await host.get("colour-probe/1", null);
     expect(asked).toEqual([{ element: "uint16", mean: [0, 0, 0], std: [1, 1, 1] }]);
-    expect(model.arena.layout).toMatchObject({ inputElement: "uint16", inputShape: [64, 64, 3] });
+    expect(model.arena.layout).toMatchObject({ inputElement: "uint16", inputShape: [3, 64, 64] });
   });
 
   test("loads again with float inputs when the outputs name a family that normalises before resizing", async () => {
