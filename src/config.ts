@@ -228,6 +228,8 @@ export function loadConfig(env: Env = process.env): ServerConfig {
       numWorkers: integer(env, "NUM_WORKERS", availableParallelism(), 1, 256),
       visionTaskTimeoutMs,
       maxImagePixels: integer(env, "MAX_IMAGE_PIXELS", 50_000_000, 1, 2 ** 32),
+      // Off by default: it changes the pixels the model sees (README "Configuration").
+      decodeAtReducedSize: boolean(env, "DECODE_AT_REDUCED_SIZE", false),
     },
     urlInput: urlInputSettings(env, visionTaskTimeoutMs),
     roboflow: {

@@ -1,10 +1,11 @@
 // The whole preprocessing of one image (spec §4): encoded bytes -> normalised CHW RGB float32 model input.
 
 import { equalizeAdaptive, equalizeHistogram, stretchContrast, toGrayscale } from "./contrast.ts";
-import { decodeImage, type RgbImage } from "./decode.ts";
+import { decodeAtReducedSize, type RgbImage } from "./decode.ts";
+import { decodeReduction, type DecodeReduction, type Size } from "./decode-reduction.ts";
 import type { ContrastMethod, PreprocessConfig, StaticCrop } from "./preprocess-config.ts";
-import { normaliseThenResizeInto } from "./float-resize.ts";
-import { letterboxInto, stretchInto } from "./resize.ts";
+import { letterboxTarget, normaliseThenResizeInto } from "./float-resize.ts";
+import { letterboxGeometry, letterboxInto, stretchInto } from "./resize.ts";
 
 /** Per-request switches (the request's disable_preproc_* fields, already OR-ed with the DISABLE_PREPROC_* env vars). */
 export interface PreprocessSwitches {
@@ -29,15 +30,22 @@ export interface ModelInput {
  * model's PREPROCESSING and the request's switches say. Returns the image ready for resizing and
  * the decoded (oriented, uncropped) size, which responses report. Families whose resizing differs
  * (RF-DETR, float-resize.ts `normaliseThenResizeInto`) start from here.
+ *
+ * Given the model `input` the image will be resized to, a JPEG may be decoded at a reduced size
+ * (DECODE_AT_REDUCED_SIZE, decode.ts `decodeAtReducedSize`): `image` is then smaller than `decoded`,
+ * and rescaling to `decoded` maps answers back by the exact ratio between the two.
  */
 export async function prepareImage(
   bytes: Uint8Array,
   config: PreprocessConfig,
   request: PreprocessSwitches,
+  input?: ModelInput,
 ): Promise<{ image: RgbImage; decoded: { width: number; height: number } }> {
-  let image = await decodeImage(bytes, { autoOrient: config.autoOrient && !request.disableAutoOrient });
-  const decoded = { width: image.width, height: image.height };
-  if (config.staticCrop && !request.disableStaticCrop) image = cropStatic(image, config.staticCrop);
+  const crop = config.staticCrop && !request.disableStaticCrop ? config.staticCrop : null;
+  const options = { autoOrient: config.autoOrient && !request.disableAutoOrient };
+  const reductionFor = (full: Size): DecodeReduction => (input ? decodeReduction(full, (size) => resizeOf(size, crop, config, input)) : 1);
+  let { image, decoded } = await decodeAtReducedSize(bytes, options, reductionFor);
+  if (crop) image = cropStatic(image, crop);
   if (config.contrast && !request.disableContrast) image = adjustContrast(image, config.contrast);
   if (config.grayscale && !request.disableGrayscale) image = toGrayscale(image);
   return { image, decoded };
@@ -54,7 +62,7 @@ export async function preprocessInto(
   input: ModelInput,
   target: Float32Array,
 ): Promise<{ width: number; height: number }> {
-  const { image, decoded } = await prepareImage(bytes, config, request);
+  const { image, decoded } = await prepareImage(bytes, config, request, input);
   const norm = { mean: input.mean, std: input.std };
   if (input.normalisesBeforeResizing) {
     normaliseThenResizeInto(image, config.resize, input.width, input.height, target, norm);
@@ -64,6 +72,20 @@ export async function preprocessInto(
     stretchInto(image, input.width, input.height, target, norm);
   }
   return decoded;
+}
+
+/**
+ * What resizing an image of `size` to the model `input` reads and writes: the static crop's region,
+ * and the size it becomes (the input for a stretch, the letterbox's resized size inside it).
+ */
+export function resizeOf(size: Size, crop: StaticCrop | null, config: PreprocessConfig, input: ModelInput): { region: Size; resized: Size } {
+  const bounds = crop ? staticCropBounds(size.width, size.height, crop) : { left: 0, top: 0, right: size.width, bottom: size.height };
+  const region = { width: bounds.right - bounds.left, height: bounds.bottom - bounds.top };
+  if (config.resize.method !== "letterbox") return { region, resized: { width: input.width, height: input.height } };
+  // RF-DETR letterboxes into its own target size (float-resize.ts), the others into the input.
+  const box = input.normalisesBeforeResizing ? letterboxTarget(config.resize, input.width, input.height) : input;
+  const { width, height } = letterboxGeometry(region.width, region.height, box.width, box.height);
+  return { region, resized: { width, height } };
 }
 
 /** The pixel bounds of a static crop: `int(percent / 100 * size)`, then Python slice rules. */

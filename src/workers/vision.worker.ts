@@ -19,7 +19,7 @@ import {
   type VisualizationRequest,
 } from "./protocol.ts";
 import type { RescaleGeometry } from "../vision/boxes.ts";
-import { decodeImage, setDecodeLimits } from "../vision/decode.ts";
+import { decodeImage, reducedDecodingAvailable, setDecodeSettings } from "../vision/decode.ts";
 import { drawClassification, drawPredictions } from "../vision/draw.ts";
 import { loadImageBytes } from "../vision/image-input.ts";
 import { preprocessInto } from "../vision/preprocess.ts";
@@ -139,7 +139,8 @@ self.onmessage = (event: MessageEvent<VisionInit | VisionRequest>) => {
   const message = event.data;
   if ("control" in message) {
     control = new Int32Array(message.control);
-    setDecodeLimits({ maxImagePixels: message.vision.maxImagePixels });
+    setDecodeSettings(message.vision);
+    if (message.vision.decodeAtReducedSize && !reducedDecodingAvailable) console.warn("vision worker: DECODE_AT_REDUCED_SIZE is on, but libvips cannot be called here (native-bindings/libvips.ts): decoding in full");
     urlInput = message.urlInput;
     pacer = new CollectionPacer(message.memory.gcEveryBytes);
   } else void handle(message);

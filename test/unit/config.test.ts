@@ -93,6 +93,12 @@ describe("limits and access settings", () => {
     }
   });
 
+  test("decode images in full unless DECODE_AT_REDUCED_SIZE is true", () => {
+    expect(loadConfig({}).vision.decodeAtReducedSize).toBe(false);
+    expect(loadConfig({ DECODE_AT_REDUCED_SIZE: "true" }).vision.decodeAtReducedSize).toBe(true);
+    expect(() => loadConfig({ DECODE_AT_REDUCED_SIZE: "half" })).toThrow(/DECODE_AT_REDUCED_SIZE/);
+  });
+
   test("allow an arena of up to 4 GiB, the engine's largest shared buffer, unless MAX_ARENA_BYTES says less", () => {
     expect(loadConfig({}).models.maxArenaBytes).toBe(2 ** 32);
     expect(loadConfig({ MAX_ARENA_BYTES: String(2 ** 30) }).models.maxArenaBytes).toBe(2 ** 30);
