@@ -93,6 +93,12 @@ describe("limits and access settings", () => {
     }
   });
 
+  test("keep large buffers in malloc's heaps unless MALLOC_KEEP_LARGE_BUFFERS is false", () => {
+    expect(loadConfig({}).memory.keepLargeBuffers).toBe(true);
+    expect(loadConfig({ MALLOC_KEEP_LARGE_BUFFERS: "false" }).memory.keepLargeBuffers).toBe(false);
+    expect(() => loadConfig({ MALLOC_KEEP_LARGE_BUFFERS: "maybe" })).toThrow(/MALLOC_KEEP_LARGE_BUFFERS/);
+  });
+
   test("decode images in full unless DECODE_AT_REDUCED_SIZE is true", () => {
     expect(loadConfig({}).vision.decodeAtReducedSize).toBe(false);
     expect(loadConfig({ DECODE_AT_REDUCED_SIZE: "true" }).vision.decodeAtReducedSize).toBe(true);
