@@ -101,9 +101,8 @@ function jpegHeader(bytes: Uint8Array): JpegHeader | null {
 
 function decodeJpegScaled(bytes: Uint8Array, shrink: 2 | 4 | 8, autoOrient: boolean): ScaledJpeg | null {
   const vips = symbols!;
-  // Sequential reading streams the decode into the output; rotating needs the image in memory (random access).
-  const access = autoOrient ? "random" : "sequential";
-  const loaded = vips.vips_image_new_from_buffer(ptr(bytes), bytes.length, ptr(options(`shrink=${shrink},fail_on=error,access=${access}`)), null) as Pointer | null;
+  // libvips' default random access decodes the whole image in one pass (its sequential mode measured slower at 1/2: BENCHMARKS.md "Feed").
+  const loaded = vips.vips_image_new_from_buffer(ptr(bytes), bytes.length, ptr(options(`shrink=${shrink},fail_on=error`)), null) as Pointer | null;
   if (loaded === null) {
     vips.vips_error_clear();
     return null;
