@@ -2,7 +2,7 @@
 //
 // sharp picks its own shrink-on-load factor from a resize target, and never one that leaves nothing to resize (it
 // halves the factor when the shrink is the factor itself), so it cannot return the DCT-scaled image alone
-// (README "Configuration": DECODE_AT_REDUCED_SIZE). These calls go to the very libvips sharp has loaded: the library is
+// (BENCHMARKS.md "Lever 5: reduced-size decoding"; README "Reduced-size decoding"). These calls go to the very libvips sharp has loaded: the library is
 // found among the process's mapped files, so it is already initialised, and sharp's settings (one thread per
 // operation, no operation cache) apply to these calls too. Linux only; elsewhere, or when the library cannot be
 // found, `libvips` is null and callers decode in full.
