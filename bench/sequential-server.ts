@@ -92,7 +92,7 @@ async function infer(task: TaskType, body: InferenceBody): Promise<string> {
   if (model.pkg.taskType !== task) throw new HttpError(400, `Model ${body.model_id} is a ${model.pkg.taskType} model.`);
   const { pkg } = model;
   const { input } = model.spec;
-  const image = await preprocessInto(imageBytesFromInput(body.image), pkg.preprocessing, NO_SWITCHES, input, model.input);
+  const { decoded: image } = await preprocessInto(imageBytesFromInput(body.image), pkg.preprocessing, NO_SWITCHES, input, model.input);
   model.session.run([{ name: input.name, data: model.input, shape: [1, 3, input.height, input.width] }], model.outputs);
   const geometry = {
     inputWidth: input.width,

@@ -9,6 +9,7 @@ import type { PreprocessSwitches } from "./vision/preprocess.ts";
 import { DEFAULT_URL_INPUT_SETTINGS, invalidHostEntry, normaliseHost, type UrlInputSettings } from "./vision/url-policy.ts";
 import type { BatchingSettings } from "./workers/batcher.ts";
 import type { MemorySettings } from "./workers/collection-pacer.ts";
+import type { MallocSettings } from "./workers/memory-release.ts";
 import type { OrtSettings, VisionSettings } from "./workers/protocol.ts";
 
 /** What `bun run start` does on its own: the built-in demo, and the models loaded before the first request. */
@@ -28,7 +29,7 @@ export interface ServerConfig {
   http: HttpSettings;
   /** DISABLE_PREPROC_*: server-wide kill switches for preprocessing steps, as in the reference. */
   preprocessing: PreprocessSwitches;
-  memory: MemorySettings;
+  memory: MemorySettings & MallocSettings;
   models: ModelHostSettings;
   admission: AdmissionSettings;
   batching: BatchingSettings;
@@ -204,7 +205,10 @@ export function loadConfig(env: Env = process.env): ServerConfig {
       disableGrayscale: boolean(env, "DISABLE_PREPROC_GRAYSCALE", false),
       disableStaticCrop: boolean(env, "DISABLE_PREPROC_STATIC_CROP", false),
     },
-    memory: { gcEveryBytes: integer(env, "GC_EVERY_MB", 64, 0, 1_000_000) * 2 ** 20 },
+    memory: {
+      gcEveryBytes: integer(env, "GC_EVERY_MB", 64, 0, 1_000_000) * 2 ** 20,
+      keepLargeBuffers: boolean(env, "MALLOC_KEEP_LARGE_BUFFERS", true),
+    },
     models: {
       modelCacheDir,
       // 0: planned for the inference workers (src/pipeline/inference-lanes.ts).
@@ -241,6 +245,8 @@ export function loadConfig(env: Env = process.env): ServerConfig {
       numWorkers: integer(env, "NUM_WORKERS", availableParallelism(), 1, 256),
       visionTaskTimeoutMs,
       maxImagePixels: integer(env, "MAX_IMAGE_PIXELS", 50_000_000, 1, 2 ** 32),
+      // Off by default: it changes the pixels the model sees (README "Configuration").
+      decodeAtReducedSize: boolean(env, "DECODE_AT_REDUCED_SIZE", false),
     },
     urlInput: urlInputSettings(env, visionTaskTimeoutMs),
     roboflow: {

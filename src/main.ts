@@ -9,6 +9,7 @@ import { parseModelId } from "./models/model-id.ts";
 import { packageDir } from "./models/package.ts";
 import { describeLanes } from "./pipeline/inference-lanes.ts";
 import { Pipeline } from "./pipeline/pipeline.ts";
+import { keepLargeBuffers } from "./workers/memory-release.ts";
 
 export interface RunningServer {
   url: string;
@@ -27,6 +28,8 @@ async function ensureDemoModel(config: ServerConfig): Promise<void> {
 }
 
 export async function startServer(config: ServerConfig = loadConfig()): Promise<RunningServer> {
+  // Process-wide (every thread's malloc arenas), so before any worker starts decoding.
+  if (config.memory.keepLargeBuffers) keepLargeBuffers();
   await ensureDemoModel(config);
   const pipeline = await Pipeline.start(config);
   for (const id of config.startup.preloadModels) await pipeline.host.get(id);

@@ -1,7 +1,9 @@
 // Image decoding: encoded bytes -> 8-bit RGB pixels (HWC), behaving like OpenCV's imdecode(IMREAD_COLOR).
 
 import sharp from "sharp";
+import { libvips } from "../../native-bindings/libvips.ts";
 import { InputImageError } from "../errors.ts";
+import type { DecodeReduction, Size } from "./decode-reduction.ts";
 
 /** Decoded pixels: `data` is height x width x 3 (R, G, B), row-major, no padding. */
 export interface RgbImage {
@@ -17,18 +19,28 @@ export interface DecodeOptions {
 
 // libvips settings are per process, shared by every vision worker (Bun Workers are threads).
 // One libvips thread per operation: we run one vision worker per core and a decode is
-// sequential anyway. Measured on 2 cores with a 1280x720 JPEG: 2 threads gave the same
-// single-image latency (~4.7 ms) and 4.3 instead of 3.6 ms per image with many in flight.
+// sequential anyway; more threads cost more per image with many in flight (BENCHMARKS.md, feed).
 sharp.concurrency(1);
 // Every request brings a new image: libvips' operation cache would only hold memory.
 sharp.cache(false);
 
-/** Limits every decode in this thread obeys (MAX_IMAGE_PIXELS); each vision worker sets them from its init message. */
-const limits = { maxImagePixels: 50_000_000 };
-
-export function setDecodeLimits(next: { maxImagePixels: number }): void {
-  limits.maxImagePixels = next.maxImagePixels;
+/** What every decode in this thread follows; each vision worker sets it from its init message. */
+export interface DecodeSettings {
+  /** MAX_IMAGE_PIXELS: the largest width x height a header may claim. */
+  maxImagePixels: number;
+  /** DECODE_AT_REDUCED_SIZE: decodeAtReducedSize may decode a JPEG at 1/2, 1/4 or 1/8 of its size. */
+  decodeAtReducedSize: boolean;
 }
+
+const settings: DecodeSettings = { maxImagePixels: 50_000_000, decodeAtReducedSize: false };
+
+export function setDecodeSettings(next: DecodeSettings): void {
+  settings.maxImagePixels = next.maxImagePixels;
+  settings.decodeAtReducedSize = next.decodeAtReducedSize;
+}
+
+/** Whether this process can decode JPEGs at a reduced size (the libvips calls of native-bindings/libvips.ts are reachable). */
+export const reducedDecodingAvailable = libvips !== null;
 
 /**
  * Decodes the first frame/page of an image (animated GIF/WebP and multi-page TIFF included, as
@@ -41,7 +53,7 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions): Pr
     const { data, info } = await sharp(bytes, {
       autoOrient: options.autoOrient,
       // Checked against the header's width x height before any pixel is decoded (decompression bombs).
-      limitInputPixels: limits.maxImagePixels,
+      limitInputPixels: settings.maxImagePixels,
       // The first page/frame only, explicitly.
       pages: 1,
       page: 0,
@@ -68,6 +80,49 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions): Pr
   }
 }
 
+/**
+ * Decodes like decodeImage, but with DECODE_AT_REDUCED_SIZE on, a JPEG at 1/2, 1/4 or 1/8 of its size, the factor
+ * `reductionFor` gives for its oriented full size (decode-reduction.ts). Returns the pixels and the full decoded size,
+ * which answers report and rescale to. Anything else (other formats, CMYK, a factor of 1, a header over
+ * MAX_IMAGE_PIXELS, data libvips refuses) goes through decodeImage, errors included.
+ */
+export async function decodeAtReducedSize(
+  bytes: Uint8Array,
+  options: DecodeOptions,
+  reductionFor: (full: Size) => DecodeReduction,
+): Promise<{ image: RgbImage; decoded: Size }> {
+  const reduced = settings.decodeAtReducedSize && libvips !== null && isJpeg(bytes) ? decodeJpegReduced(bytes, options, reductionFor) : null;
+  if (reduced) return reduced;
+  const image = await decodeImage(bytes, options);
+  return { image, decoded: { width: image.width, height: image.height } };
+}
+
+function decodeJpegReduced(bytes: Uint8Array, options: DecodeOptions, reductionFor: (full: Size) => DecodeReduction): { image: RgbImage; decoded: Size } | null {
+  const header = libvips!.jpegHeader(bytes);
+  if (!header || header.width * header.height > settings.maxImagePixels) return null;
+  // EXIF orientations 5 to 8 turn the image a quarter.
+  const turned = options.autoOrient && header.orientation >= 5 && header.orientation <= 8;
+  const decoded = turned ? { width: header.height, height: header.width } : { width: header.width, height: header.height };
+  const factor = reductionFor(decoded);
+  if (factor === 1) return null;
+  const scaled = libvips!.decodeJpegScaled(bytes, factor, options.autoOrient && header.orientation !== 1);
+  if (!scaled) return null;
+  const data = scaled.bands === 3 ? scaled.data : greyToRgb(scaled.data);
+  return { image: { data, width: scaled.width, height: scaled.height }, decoded };
+}
+
+/** IMREAD_COLOR's grey to RGB: the one channel three times. */
+function greyToRgb(grey: Uint8Array): Uint8Array {
+  const rgb = new Uint8Array(grey.length * 3);
+  for (let i = 0, j = 0; i < grey.length; i++, j += 3) rgb[j] = rgb[j + 1] = rgb[j + 2] = grey[i]!;
+  return rgb;
+}
+
+/** A JPEG's start-of-image marker and the first marker after it. */
+function isJpeg(bytes: Uint8Array): boolean {
+  return bytes.length > 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff;
+}
+
 /** The refusal of an image over MAX_IMAGE_PIXELS, naming its size (read from the header only). */
 async function tooLarge(bytes: Uint8Array): Promise<InputImageError> {
   let size = "";
@@ -75,7 +130,7 @@ async function tooLarge(bytes: Uint8Array): Promise<InputImageError> {
     const { width, height } = await sharp(bytes, { limitInputPixels: false }).metadata();
     if (width && height) size = ` (${width}x${height})`;
   } catch {}
-  return new InputImageError(`Image is too large${size}: this server accepts at most ${limits.maxImagePixels} pixels.`);
+  return new InputImageError(`Image is too large${size}: this server accepts at most ${settings.maxImagePixels} pixels.`);
 }
 
 // sharp renders SVG (and other XML/text); OpenCV does not decode text formats, so neither do we.

@@ -1,10 +1,11 @@
 // The whole preprocessing of one image (docs/compatibility.md §4): encoded bytes -> normalised CHW RGB float32 model input.
 
 import { equalizeAdaptive, equalizeHistogram, stretchContrast, toGrayscale } from "./contrast.ts";
-import { decodeImage, type RgbImage } from "./decode.ts";
+import { decodeAtReducedSize, type RgbImage } from "./decode.ts";
+import { decodeReduction, type DecodeReduction, type Size } from "./decode-reduction.ts";
 import type { ContrastMethod, PreprocessConfig, StaticCrop } from "./preprocess-config.ts";
-import { normaliseThenResizeInto } from "./float-resize.ts";
-import { letterboxInto, letterboxPixelsInto, stretchInto, stretchPixelsInto } from "./resize.ts";
+import { letterboxTarget, normaliseThenResizeInto } from "./float-resize.ts";
+import { letterboxGeometry, letterboxInto, letterboxPixelsInto, stretchInto, stretchPixelsInto } from "./resize.ts";
 
 /** Per-request switches (the request's disable_preproc_* fields, already OR-ed with the DISABLE_PREPROC_* env vars). */
 export interface PreprocessSwitches {
@@ -29,23 +30,41 @@ export interface ModelInput {
  * model's PREPROCESSING and the request's switches say. Returns the image ready for resizing and
  * the decoded (oriented, uncropped) size, which responses report. Families whose resizing differs
  * (RF-DETR, float-resize.ts `normaliseThenResizeInto`) start from here.
+ *
+ * Given the model `input` the image will be resized to, a JPEG may be decoded at a reduced size
+ * (DECODE_AT_REDUCED_SIZE, decode.ts `decodeAtReducedSize`): `image` is then smaller than `decoded`,
+ * and rescaling to `decoded` maps answers back by the exact ratio between the two.
  */
 export async function prepareImage(
   bytes: Uint8Array,
   config: PreprocessConfig,
   request: PreprocessSwitches,
-): Promise<{ image: RgbImage; decoded: { width: number; height: number } }> {
-  let image = await decodeImage(bytes, { autoOrient: config.autoOrient && !request.disableAutoOrient });
-  const decoded = { width: image.width, height: image.height };
-  if (config.staticCrop && !request.disableStaticCrop) image = cropStatic(image, config.staticCrop);
+  input?: ModelInput,
+): Promise<PreparedImage> {
+  const crop = config.staticCrop && !request.disableStaticCrop ? config.staticCrop : null;
+  const options = { autoOrient: config.autoOrient && !request.disableAutoOrient };
+  const reductionFor = (full: Size): DecodeReduction => (input ? decodeReduction(full, (size) => resizeOf(size, crop, config, input)) : 1);
+  let { image, decoded } = await decodeAtReducedSize(bytes, options, reductionFor);
+  const decodedBytes = image.data.byteLength;
+  if (crop) image = cropStatic(image, crop);
   if (config.contrast && !request.disableContrast) image = adjustContrast(image, config.contrast);
   if (config.grayscale && !request.disableGrayscale) image = toGrayscale(image);
-  return { image, decoded };
+  return { image, decoded, decodedBytes };
+}
+
+/** An image ready for resizing, with the size responses report and the bytes of pixels its decode allocated. */
+export interface PreparedImage {
+  image: RgbImage;
+  /** The decoded, oriented, uncropped size, at full scale even when the decode was reduced (DECODE_AT_REDUCED_SIZE). */
+  decoded: { width: number; height: number };
+  /** The pixels sharp allocated outside the JavaScript heap (collection-pacer.ts counts them). */
+  decodedBytes: number;
 }
 
 /**
  * Decodes `bytes` and writes the model input for it into `target`, 3 x height x width (CHW RGB): normalised floats, or
- * pixels (8-bit or 8.8 fixed point) for a model that normalises them itself (docs/compatibility.md §4.1). Returns the decoded (oriented, uncropped) image size, which responses report.
+ * pixels (8-bit or 8.8 fixed point) for a model that normalises them itself (docs/compatibility.md §4.1). Returns the
+ * decoded size responses report and the bytes the decode allocated.
  */
 export async function preprocessInto(
   bytes: Uint8Array,
@@ -53,8 +72,8 @@ export async function preprocessInto(
   request: PreprocessSwitches,
   input: ModelInput,
   target: Float32Array | Uint8Array | Uint16Array,
-): Promise<{ width: number; height: number }> {
-  const { image, decoded } = await prepareImage(bytes, config, request);
+): Promise<Omit<PreparedImage, "image">> {
+  const { image, decoded, decodedBytes } = await prepareImage(bytes, config, request, input);
   if (!(target instanceof Float32Array)) {
     // input-encoding.ts gives pixel slots only to models that resize before normalising, and 8 bits to the letterbox.
     if (input.normalisesBeforeResizing) throw new Error("a model that normalises before resizing takes float inputs");
@@ -62,7 +81,7 @@ export async function preprocessInto(
       if (!(target instanceof Uint8Array)) throw new Error("the letterbox's pixels are whole levels: its slots hold 8 bits");
       letterboxPixelsInto(image, input.width, input.height, config.resize.padRgb, target);
     } else stretchPixelsInto(image, input.width, input.height, target);
-    return decoded;
+    return { decoded, decodedBytes };
   }
   const norm = { mean: input.mean, std: input.std };
   if (input.normalisesBeforeResizing) {
@@ -72,7 +91,21 @@ export async function preprocessInto(
   } else {
     stretchInto(image, input.width, input.height, target, norm);
   }
-  return decoded;
+  return { decoded, decodedBytes };
+}
+
+/**
+ * What resizing an image of `size` to the model `input` reads and writes: the static crop's region,
+ * and the size it becomes (the input for a stretch, the letterbox's resized size inside it).
+ */
+export function resizeOf(size: Size, crop: StaticCrop | null, config: PreprocessConfig, input: ModelInput): { region: Size; resized: Size } {
+  const bounds = crop ? staticCropBounds(size.width, size.height, crop) : { left: 0, top: 0, right: size.width, bottom: size.height };
+  const region = { width: bounds.right - bounds.left, height: bounds.bottom - bounds.top };
+  if (config.resize.method !== "letterbox") return { region, resized: { width: input.width, height: input.height } };
+  // RF-DETR letterboxes into its own target size (float-resize.ts), the others into the input.
+  const box = input.normalisesBeforeResizing ? letterboxTarget(config.resize, input.width, input.height) : input;
+  const { width, height } = letterboxGeometry(region.width, region.height, box.width, box.height);
+  return { region, resized: { width, height } };
 }
 
 /** The pixel bounds of a static crop: `int(percent / 100 * size)`, then Python slice rules. */

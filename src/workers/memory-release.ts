@@ -15,6 +15,7 @@ const libc = (() => {
   try {
     return dlopen("libc.so.6", {
       madvise: { args: [FFIType.u64, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
+      mallopt: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
       malloc_trim: { args: [FFIType.u64], returns: FFIType.i32 },
       sysconf: { args: [FFIType.i32], returns: FFIType.i64 },
     }).symbols;
@@ -38,4 +39,42 @@ export function releasePages(buffer: SharedArrayBuffer | ArrayBuffer): number {
 /** Returns free heap memory to the system (glibc's malloc_trim), e.g. after ONNX Runtime released a session. */
 export function trimHeap(): void {
   libc?.malloc_trim(0);
+}
+
+/** The allocator part of the memory section of the configuration, applied once per process at start-up (src/main.ts). */
+export interface MallocSettings {
+  /** MALLOC_KEEP_LARGE_BUFFERS: keepLargeBuffers() at start-up. */
+  keepLargeBuffers: boolean;
+}
+
+/** glibc's mallopt parameters (malloc.h). */
+const M_TRIM_THRESHOLD = -1;
+const M_MMAP_THRESHOLD = -3;
+
+/**
+ * MALLOC_KEEP_LARGE_BUFFERS' glibc parameters: allocations up to 128 MiB come from malloc's heaps instead of a fresh mmap each
+ * (a decoded 12 MP image is 36 MB, past glibc's 32 MiB ceiling for its own adaptive threshold), and up to 256 MiB of free
+ * memory at a heap's top is kept for the next image instead of being returned at once (BENCHMARKS.md "Feed").
+ */
+export const KEPT_LARGE_BUFFERS = { mmapThresholdBytes: 128 * 2 ** 20, trimThresholdBytes: 256 * 2 ** 20 } as const;
+
+/** Which of the two parameters the environment leaves to us: glibc reads MALLOC_*_ and GLIBC_TUNABLES itself at start, and those win. */
+export function mallocParametersLeftToUs(env: Record<string, string | undefined>): { mmapThreshold: boolean; trimThreshold: boolean } {
+  const tunables = env.GLIBC_TUNABLES ?? "";
+  return {
+    mmapThreshold: env.MALLOC_MMAP_THRESHOLD_ === undefined && !tunables.includes("glibc.malloc.mmap_threshold"),
+    trimThreshold: env.MALLOC_TRIM_THRESHOLD_ === undefined && !tunables.includes("glibc.malloc.trim_threshold"),
+  };
+}
+
+/**
+ * Applies KEPT_LARGE_BUFFERS process-wide (every thread's malloc arenas), except a parameter the environment sets.
+ * Returns which parameters it set (none where glibc is not reachable).
+ */
+export function keepLargeBuffers(env: Record<string, string | undefined> = process.env): { mmapThreshold: boolean; trimThreshold: boolean } {
+  const left = mallocParametersLeftToUs(env);
+  return {
+    mmapThreshold: left.mmapThreshold && libc?.mallopt(M_MMAP_THRESHOLD, KEPT_LARGE_BUFFERS.mmapThresholdBytes) === 1,
+    trimThreshold: left.trimThreshold && libc?.mallopt(M_TRIM_THRESHOLD, KEPT_LARGE_BUFFERS.trimThresholdBytes) === 1,
+  };
 }

@@ -76,6 +76,8 @@ export interface VisionSettings {
   visionTaskTimeoutMs: number;
   /** Largest image accepted, in pixels (width x height, read from the header before decoding); larger ones get 400. */
   maxImagePixels: number;
+  /** DECODE_AT_REDUCED_SIZE: decode a JPEG at 1/2, 1/4 or 1/8 of its size when the model input still fits (src/vision/decode-reduction.ts). */
+  decodeAtReducedSize: boolean;
 }
 
 export interface VisionInit {

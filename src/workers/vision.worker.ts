@@ -19,7 +19,7 @@ import {
   type VisualizationRequest,
 } from "./protocol.ts";
 import type { RescaleGeometry } from "../vision/boxes.ts";
-import { decodeImage, setDecodeLimits } from "../vision/decode.ts";
+import { decodeImage, reducedDecodingAvailable, setDecodeSettings } from "../vision/decode.ts";
 import { drawClassification, drawPredictions } from "../vision/draw.ts";
 import { loadImageBytes } from "../vision/image-input.ts";
 import { preprocessInto } from "../vision/preprocess.ts";
@@ -55,19 +55,14 @@ function modelFor(instance: number): AttachedModel {
 async function preprocess(request: Extract<VisionRequest, { type: "preprocess" }>): Promise<ImageMeta> {
   const { spec, arena } = modelFor(request.instance);
   const bytes = await loadImageBytes(request.image, urlInput);
-  const size = await preprocessInto(bytes, spec.preprocessing, request.switches, spec.input, arena.input(request.slot));
-  pacer.count(bytes.length + decodedBytes(size));
+  const { decoded, decodedBytes } = await preprocessInto(bytes, spec.preprocessing, request.switches, spec.input, arena.input(request.slot));
+  pacer.count(bytes.length + decodedBytes);
   if (inputWritten(arena, request.slot)) ringDoorbell();
   return {
-    width: size.width,
-    height: size.height,
+    width: decoded.width,
+    height: decoded.height,
     staticCropApplied: spec.preprocessing.staticCrop !== null && !request.switches.disableStaticCrop,
   };
-}
-
-/** RGB pixels sharp decoded an image into (outside the JavaScript heap: see collection-pacer.ts). */
-function decodedBytes(size: { width: number; height: number }): number {
-  return size.width * size.height * 3;
 }
 
 /** The response body (without inference_id and time) for one slot's raw outputs. */
@@ -86,7 +81,7 @@ function responseBody(spec: ModelSpec, arena: Arena, slot: number, meta: ImageMe
 async function visualization(spec: ModelSpec, body: TaskResponseBody, request: VisualizationRequest): Promise<Uint8Array> {
   const bytes = await loadImageBytes(request.image, urlInput);
   const image = await decodeImage(bytes, { autoOrient: request.autoOrient });
-  pacer.count(bytes.length + decodedBytes(image));
+  pacer.count(bytes.length + image.data.byteLength);
   if ("top" in body || "predicted_classes" in body) {
     return drawClassification(image, body, { colors: spec.colors, strokeWidth: request.strokeWidth });
   }
@@ -139,7 +134,8 @@ self.onmessage = (event: MessageEvent<VisionInit | VisionRequest>) => {
   const message = event.data;
   if ("control" in message) {
     control = new Int32Array(message.control);
-    setDecodeLimits({ maxImagePixels: message.vision.maxImagePixels });
+    setDecodeSettings(message.vision);
+    if (message.vision.decodeAtReducedSize && !reducedDecodingAvailable) console.warn("vision worker: DECODE_AT_REDUCED_SIZE is on, but libvips cannot be called here (native-bindings/libvips.ts): decoding in full");
     urlInput = message.urlInput;
     pacer = new CollectionPacer(message.memory.gcEveryBytes);
   } else void handle(message);

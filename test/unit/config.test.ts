@@ -100,6 +100,18 @@ describe("limits and access settings", () => {
     }
   });
 
+  test("keep large buffers in malloc's heaps unless MALLOC_KEEP_LARGE_BUFFERS is false", () => {
+    expect(loadConfig({}).memory.keepLargeBuffers).toBe(true);
+    expect(loadConfig({ MALLOC_KEEP_LARGE_BUFFERS: "false" }).memory.keepLargeBuffers).toBe(false);
+    expect(() => loadConfig({ MALLOC_KEEP_LARGE_BUFFERS: "maybe" })).toThrow(/MALLOC_KEEP_LARGE_BUFFERS/);
+  });
+
+  test("decode images in full unless DECODE_AT_REDUCED_SIZE is true", () => {
+    expect(loadConfig({}).vision.decodeAtReducedSize).toBe(false);
+    expect(loadConfig({ DECODE_AT_REDUCED_SIZE: "true" }).vision.decodeAtReducedSize).toBe(true);
+    expect(() => loadConfig({ DECODE_AT_REDUCED_SIZE: "half" })).toThrow(/DECODE_AT_REDUCED_SIZE/);
+  });
+
   test("allow an arena of up to 4 GiB, the engine's largest shared buffer, unless MAX_ARENA_BYTES says less", () => {
     expect(loadConfig({}).models.maxArenaBytes).toBe(2 ** 32);
     expect(loadConfig({ MAX_ARENA_BYTES: String(2 ** 30) }).models.maxArenaBytes).toBe(2 ** 30);

@@ -1,10 +1,10 @@
 // Specification of the decoder's limits: MAX_IMAGE_PIXELS is read from the header, before decoding; only the first frame is decoded.
 import { afterAll, describe, expect, test } from "bun:test";
 import sharp from "sharp";
-import { decodeImage, setDecodeLimits } from "../../../src/vision/decode.ts";
+import { decodeImage, setDecodeSettings } from "../../../src/vision/decode.ts";
 import { jpegClaiming, pngClaiming, solid, twoFrames } from "../../integration/hostile-fixtures.ts";
 
-afterAll(() => setDecodeLimits({ maxImagePixels: 50_000_000 }));
+afterAll(() => setDecodeSettings({ maxImagePixels: 50_000_000, decodeAtReducedSize: false }));
 
 async function refusal(bytes: Uint8Array): Promise<string> {
   try {
@@ -23,13 +23,13 @@ describe("decodeImage limits", () => {
     expect(performance.now() - started).toBeLessThan(500);
   });
 
-  test("follows setDecodeLimits: an image exactly at the limit decodes, one pixel more does not", async () => {
-    setDecodeLimits({ maxImagePixels: 100 * 100 });
+  test("follows setDecodeSettings: an image exactly at the limit decodes, one pixel more does not", async () => {
+    setDecodeSettings({ maxImagePixels: 100 * 100, decodeAtReducedSize: false });
     try {
       expect((await decodeImage(new Uint8Array(await solid([1, 2, 3], 100, 100)), { autoOrient: true })).width).toBe(100);
       expect(await refusal(new Uint8Array(await solid([1, 2, 3], 101, 100)))).toMatch(/at most 10000 pixels/);
     } finally {
-      setDecodeLimits({ maxImagePixels: 50_000_000 });
+      setDecodeSettings({ maxImagePixels: 50_000_000, decodeAtReducedSize: false });
     }
   });
 

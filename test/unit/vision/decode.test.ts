@@ -1,9 +1,9 @@
 // Tests for src/vision/decode.ts: encoded bytes become 8-bit RGB like OpenCV's imdecode(IMREAD_COLOR).
 
-import { describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import sharp from "sharp";
 import { InputImageError } from "../../../src/errors.ts";
-import { decodeImage } from "../../../src/vision/decode.ts";
+import { decodeAtReducedSize, decodeImage, reducedDecodingAvailable, setDecodeSettings, type RgbImage } from "../../../src/vision/decode.ts";
 
 /** A width x height image whose pixel (x, y) has channel values fill(x, y). */
 function pixels(width: number, height: number, channels: number, fill: (x: number, y: number) => number[]): Uint8Array {
@@ -120,5 +120,105 @@ describe("decodeImage", () => {
       .toBuffer();
     const truncated = new Uint8Array(jpeg.subarray(0, jpeg.length >> 1));
     expect((await decodeError(truncated)).message).toBe("Could not load input image. Cause: Data is not image.");
+  });
+});
+
+/** A smooth width x height JPEG (gradients, no edges: its DCT-scaled decode is close to a block average of the full one). */
+async function smoothJpeg(width: number, height: number, options: { orientation?: number; channels?: 1 | 3 } = {}): Promise<Uint8Array> {
+  const channels = options.channels ?? 3;
+  const fill = (x: number, y: number) => [40 + Math.round((x / width) * 170), 30 + Math.round((y / height) * 190), 120].slice(0, channels);
+  let encoder = sharp(pixels(width, height, channels, fill), { raw: { width, height, channels } })
+    .toColourspace(channels === 1 ? "b-w" : "srgb")
+    .jpeg({ quality: 95 });
+  if (options.orientation) encoder = encoder.withMetadata({ orientation: options.orientation });
+  return new Uint8Array(await encoder.toBuffer());
+}
+
+/** The largest difference between `reduced` and the full image averaged over factor x factor blocks. */
+function differenceFromBlockAverage(full: RgbImage, reduced: RgbImage, factor: number): number {
+  let worst = 0;
+  for (let y = 0; y < reduced.height; y++) {
+    for (let x = 0; x < reduced.width; x++) {
+      for (let c = 0; c < 3; c++) {
+        let sum = 0;
+        for (let dy = 0; dy < factor; dy++) for (let dx = 0; dx < factor; dx++) sum += full.data[((y * factor + dy) * full.width + x * factor + dx) * 3 + c]!;
+        worst = Math.max(worst, Math.abs(sum / factor ** 2 - reduced.data[(y * reduced.width + x) * 3 + c]!));
+      }
+    }
+  }
+  return worst;
+}
+
+describe.skipIf(!reducedDecodingAvailable)("decodeAtReducedSize (DECODE_AT_REDUCED_SIZE)", () => {
+  const REDUCED = { maxImagePixels: 50_000_000, decodeAtReducedSize: true };
+  beforeAll(() => setDecodeSettings(REDUCED));
+  afterAll(() => setDecodeSettings({ ...REDUCED, decodeAtReducedSize: false }));
+
+  test("decodes a JPEG at the factor asked for its full size, and reports the full size", async () => {
+    const jpeg = await smoothJpeg(1024, 768);
+    const asked: { width: number; height: number }[] = [];
+    const { image, decoded } = await decodeAtReducedSize(jpeg, { autoOrient: true }, (full) => (asked.push(full), 4));
+    expect(asked).toEqual([{ width: 1024, height: 768 }]);
+    expect(decoded).toEqual({ width: 1024, height: 768 });
+    expect([image.width, image.height, image.data.length]).toEqual([256, 192, 256 * 192 * 3]);
+    expect(differenceFromBlockAverage(await decodeImage(jpeg, { autoOrient: true }), image, 4)).toBeLessThan(4);
+  });
+
+  test("rounds the reduced size down like libjpeg's scaling in libvips", async () => {
+    const { image, decoded } = await decodeAtReducedSize(await smoothJpeg(1001, 750), { autoOrient: true }, () => 2);
+    expect(decoded).toEqual({ width: 1001, height: 750 });
+    expect([image.width, image.height]).toEqual([500, 375]);
+  });
+
+  test("a factor of 1, a PNG or the setting off decode in full", async () => {
+    const jpeg = await smoothJpeg(512, 256);
+    expect((await decodeAtReducedSize(jpeg, { autoOrient: true }, () => 1)).image.width).toBe(512);
+    const png8 = await png(64, 32, 3, (x) => [x, x, x]);
+    expect((await decodeAtReducedSize(png8, { autoOrient: true }, () => 2)).image.width).toBe(64);
+    setDecodeSettings({ ...REDUCED, decodeAtReducedSize: false });
+    try {
+      expect((await decodeAtReducedSize(jpeg, { autoOrient: true }, () => 2)).image.width).toBe(512);
+    } finally {
+      setDecodeSettings(REDUCED);
+    }
+  });
+
+  test("applies the EXIF orientation: the factor is asked for the oriented size, and the pixels turn as in a full decode", async () => {
+    // Stored 1024x512, orientation 6 (turn a quarter clockwise): displayed 512x1024.
+    const jpeg = await smoothJpeg(1024, 512, { orientation: 6 });
+    const asked: { width: number; height: number }[] = [];
+    const { image, decoded } = await decodeAtReducedSize(jpeg, { autoOrient: true }, (full) => (asked.push(full), 2));
+    expect(asked).toEqual([{ width: 512, height: 1024 }]);
+    expect(decoded).toEqual({ width: 512, height: 1024 });
+    expect([image.width, image.height]).toEqual([256, 512]);
+    expect(differenceFromBlockAverage(await decodeImage(jpeg, { autoOrient: true }), image, 2)).toBeLessThan(4);
+    const asStored = await decodeAtReducedSize(jpeg, { autoOrient: false }, () => 2);
+    expect([asStored.decoded, asStored.image.width, asStored.image.height]).toEqual([{ width: 1024, height: 512 }, 512, 256]);
+  });
+
+  test("a greyscale JPEG (one channel) becomes three equal channels", async () => {
+    const grey = await smoothJpeg(256, 256, { channels: 1 });
+    expect((await sharp(grey).metadata()).channels).toBe(1);
+    const { image } = await decodeAtReducedSize(grey, { autoOrient: true }, () => 2);
+    expect([image.width, image.data.length]).toEqual([128, 128 * 128 * 3]);
+    for (let i = 0; i < image.data.length; i += 3) expect(image.data[i + 1] === image.data[i] && image.data[i + 2] === image.data[i]).toBe(true);
+  });
+
+  test("a CMYK JPEG decodes in full, through sharp's colour conversion", async () => {
+    const cmyk = new Uint8Array(await sharp(await smoothJpeg(256, 128)).toColourspace("cmyk").jpeg().toBuffer());
+    const { image, decoded } = await decodeAtReducedSize(cmyk, { autoOrient: true }, () => 2);
+    expect([image.width, image.height, decoded.width]).toEqual([256, 128, 256]);
+  });
+
+  test("refuses a header over MAX_IMAGE_PIXELS and corrupt data as a full decode does", async () => {
+    const jpeg = await smoothJpeg(1024, 768);
+    setDecodeSettings({ ...REDUCED, maxImagePixels: 1024 * 767 });
+    try {
+      await expect(decodeAtReducedSize(jpeg, { autoOrient: true }, () => 2)).rejects.toThrow(/Image is too large \(1024x768\)/);
+    } finally {
+      setDecodeSettings(REDUCED);
+    }
+    const truncated = jpeg.slice(0, jpeg.length >> 1);
+    await expect(decodeAtReducedSize(truncated, { autoOrient: true }, () => 2)).rejects.toThrow("Data is not image.");
   });
 });

@@ -1,10 +1,10 @@
 // Tests for src/vision/preprocess.ts: the whole §4 order from encoded bytes to the model's input tensor.
 
-import { describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import sharp from "sharp";
-import { decodeImage, type RgbImage } from "../../../src/vision/decode.ts";
+import { decodeImage, reducedDecodingAvailable, setDecodeSettings, type RgbImage } from "../../../src/vision/decode.ts";
 import { parsePreprocessing, type PreprocessConfig } from "../../../src/vision/preprocess-config.ts";
 import { prepareImage, preprocessInto, staticCropBounds, type ModelInput, type PreprocessSwitches } from "../../../src/vision/preprocess.ts";
 
@@ -27,8 +27,8 @@ async function png(width: number, height: number, fill: (x: number, y: number) =
 
 async function run(bytes: Uint8Array, config: PreprocessConfig, input: ModelInput, switches = NO_SWITCHES) {
   const target = new Float32Array(3 * input.width * input.height);
-  const size = await preprocessInto(bytes, config, switches, input, target);
-  return { size, target };
+  const { decoded: size, decodedBytes } = await preprocessInto(bytes, config, switches, input, target);
+  return { size, target, decodedBytes };
 }
 
 /** Plane c of a CHW tensor, scaled back to 0..255 and rounded. */
@@ -98,6 +98,44 @@ describe("preprocessInto", () => {
     expect(Array.from(image.data.subarray(0, 3))).toEqual([29, 29, 29]);
     const untouched = await prepareImage(bytes, config, { ...NO_SWITCHES, disableStaticCrop: true, disableGrayscale: true });
     expect([untouched.image.width, Array.from(untouched.image.data.subarray(0, 3))]).toEqual([8, [255, 0, 0]]);
+  });
+
+  describe.skipIf(!reducedDecodingAvailable)("with DECODE_AT_REDUCED_SIZE", () => {
+    beforeAll(() => setDecodeSettings({ maxImagePixels: 50_000_000, decodeAtReducedSize: true }));
+    afterAll(() => setDecodeSettings({ maxImagePixels: 50_000_000, decodeAtReducedSize: false }));
+
+    async function jpeg(width: number, height: number, fill: (x: number, y: number) => [number, number, number]): Promise<Uint8Array> {
+      return new Uint8Array(await sharp(await png(width, height, fill)).jpeg({ quality: 95 }).toBuffer());
+    }
+
+    test("prepareImage decodes a JPEG at the largest DCT scale the model input allows, and reports the full size", async () => {
+      const bytes = await jpeg(2600, 1400, (x) => (x < 1300 ? [250, 0, 0] : [0, 0, 250]));
+      const { image, decoded } = await prepareImage(bytes, parsePreprocessing({}), NO_SWITCHES, detectionInput(640, 640));
+      // 1/2 leaves 1300x700, 1/4 would leave 650x350: fewer rows than the input's 640.
+      expect(decoded).toEqual({ width: 2600, height: 1400 });
+      expect([image.width, image.height]).toEqual([1300, 700]);
+      const withoutInput = await prepareImage(bytes, parsePreprocessing({}), NO_SWITCHES);
+      expect([withoutInput.image.width, withoutInput.image.height]).toEqual([2600, 1400]);
+    });
+
+    test("the static crop is part of the choice, and is applied to the reduced image", async () => {
+      // The right quarter, 650x1400: 1/2 leaves 325x700 of it, 1/4 would leave 162x350 (the whole image would allow 1/4).
+      const config = parsePreprocessing({ "static-crop": { enabled: true, x_min: 75, y_min: 0, x_max: 100, y_max: 100 } });
+      const bytes = await jpeg(2600, 1400, (x) => (x < 1950 ? [250, 0, 0] : [0, 0, 250]));
+      const { image, decoded } = await prepareImage(bytes, config, NO_SWITCHES, detectionInput(320, 320));
+      expect(decoded).toEqual({ width: 2600, height: 1400 });
+      expect([image.width, image.height]).toEqual([325, 700]);
+      expect(image.data[0]!).toBeLessThan(10);
+      expect(image.data[2]!).toBeGreaterThan(240);
+    });
+
+    test("preprocessInto writes the model input from the reduced image and returns the full size and the reduced decode's bytes", async () => {
+      const input = detectionInput(640, 640);
+      const { size, target, decodedBytes } = await run(await jpeg(2600, 1400, () => [20, 140, 230]), parsePreprocessing({}), input);
+      expect(size).toEqual({ width: 2600, height: 1400 });
+      expect(decodedBytes).toBe(1300 * 700 * 3);
+      for (let c = 0; c < 3; c++) expect(Math.abs(plane(target, input, c)[320 * 640 + 320]! - [20, 140, 230][c]!)).toBeLessThanOrEqual(2);
+    });
   });
 
   test("staticCropBounds truncates like Python's int()", () => {
