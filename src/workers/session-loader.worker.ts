@@ -59,8 +59,16 @@ function reply(message: SessionLoaderReply): void {
 
 /** The model as the session opens it: rewritten for pixel inputs when asked and when its input allows, else its file. */
 function modelToOpen(path: string, pixels: PixelEncoding | null): ModelToOpen {
-  const rewritten = pixels && withPixelInput(readFileSync(path), pixels);
-  if (!rewritten) return { source: path, pixels: null, exported: null };
+  const asIs = { source: path, pixels: null, exported: null };
+  if (!pixels) return asIs;
+  let rewritten;
+  try {
+    rewritten = withPixelInput(readFileSync(path), pixels);
+  } catch {
+    // Not a model we can read: ONNX Runtime opens the file as it is and says why it cannot.
+    return asIs;
+  }
+  if (!rewritten) return asIs;
   return { source: { name: path, bytes: rewritten.model }, pixels, exported: { ...rewritten.exported, elementType: "float32" } };
 }
 

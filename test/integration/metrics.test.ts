@@ -37,10 +37,12 @@ test("/metrics counts answers by route and status and times every stage of the i
   }
   expect(text).toContain('inference_batches_by_size_total{model_id="colour-probe/1",size="1"} 3\n');
   expect(text).toMatch(/arena_slots\{model_id="colour-probe\/1"\} \d+\n/);
-  // The colour probe's arena: per slot a 3x640x640 float input and a 7x4 float output, at least.
+  // The colour probe's arena (Stretch to: 8.8 fixed-point pixel slots): per slot a 3x640x640 input of 2 bytes and a
+  // 7x4 float output, and a little alignment.
   const arenaBytes = Number(/arena_bytes\{model_id="colour-probe\/1"\} (\d+)\n/.exec(text)?.[1]);
   const slots = Number(/arena_slots\{model_id="colour-probe\/1"\} (\d+)\n/.exec(text)?.[1]);
-  expect(arenaBytes).toBeGreaterThanOrEqual(slots * (3 * 640 * 640 + 7 * 4) * 4);
+  expect(arenaBytes).toBeGreaterThanOrEqual(slots * (3 * 640 * 640 * 2 + 7 * 4 * 4));
+  expect(arenaBytes).toBeLessThan(slots * (3 * 640 * 640 * 2 + 7 * 4 * 4) + 64 * 1024);
   expect(text).toContain('arena_slots_in_use{model_id="colour-probe/1"} 0\n');
   expect(text).toContain('inference_images_queued{model_id="colour-probe/1"} 0\n');
   expect(text).toContain("vision_worker_restarts_total 0\n");

@@ -32,8 +32,9 @@ beforeAll(() => {
   // No metadata at all, as YOLO-NAS exports come.
   write("yolonas.onnx", buildDetectionProbe({ family: "yolonas", batch: "batch" }));
   write("garbage.onnx", "this is not a protobuf");
-  // A fixed 3000 x 3000 input: 108 MB per arena slot, more than one arena of the default 64 slots can hold.
-  write("huge-input.onnx", buildColourProbeDetector({ numClasses: 3, inputSize: 3000, batch: "batch" }));
+  // A fixed 4000 x 4000 input: 192 MB per float slot (96 MB as 8.8 fixed-point pixels), more than an arena of the
+  // default 64 slots can hold either way.
+  write("huge-input.onnx", buildColourProbeDetector({ numClasses: 3, inputSize: 4000, batch: "batch" }));
 });
 
 afterAll(() => {
