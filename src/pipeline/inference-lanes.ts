@@ -43,10 +43,12 @@ export interface LanePlan {
 /**
  * Arena slots per model when ARENA_SLOTS is not set. On GPUs every worker can run a full batch while the next one
  * fills, so (workers + 1) x MAX_BATCH_SIZE: two GPUs do not share the slots one would have. CPU lanes run the small
- * batches the probe allows (BENCHMARKS.md), so 2 x MAX_BATCH_SIZE already keeps each of them fed.
+ * batches the probe allows, so one MAX_BATCH_SIZE of slots keeps them fed (at least four per lane): twice as many
+ * served no more (BENCHMARKS.md, "Pixel inputs and arena slots") and only held more memory.
  */
 export function plannedArenaSlots(plan: LanePlan, maxBatchSize: number): number {
-  return plan.onGpu ? (plan.workerDeviceIds.length + 1) * maxBatchSize : 2 * maxBatchSize;
+  const workers = plan.workerDeviceIds.length;
+  return plan.onGpu ? (workers + 1) * maxBatchSize : Math.max(maxBatchSize, 4 * workers);
 }
 
 export function planInferenceLanes(settings: LaneSettings): LanePlan {

@@ -88,14 +88,11 @@ export class Pipeline {
   static mostArenaSlots(settings: Pick<PipelineSettings, "ort" | "models" | "batching">): number {
     if (settings.models.arenaSlots > 0) return settings.models.arenaSlots;
     const { ort } = settings;
-    const lanes = planInferenceLanes({
-      workersPerDevice: ort.inferenceWorkersPerDevice,
-      intraOpThreads: ort.ortIntraOpThreads,
-      deviceIds: ort.cudaDevices,
-      cores: availableParallelism(),
-      gpuProviders: gpuProvidersAhead(ort.executionProviders),
-    });
-    return Math.max(plannedArenaSlots(lanes, settings.batching.maxBatchSize), 2 * settings.batching.maxBatchSize);
+    const plan = (gpuProviders: string[]) =>
+      planInferenceLanes({ workersPerDevice: ort.inferenceWorkersPerDevice, intraOpThreads: ort.ortIntraOpThreads, deviceIds: ort.cudaDevices, cores: availableParallelism(), gpuProviders });
+    // The GPUs' plan, or the CPU's when the provider check falls back to it.
+    const { maxBatchSize } = settings.batching;
+    return Math.max(plannedArenaSlots(plan(gpuProvidersAhead(ort.executionProviders)), maxBatchSize), plannedArenaSlots(plan([]), maxBatchSize));
   }
 
   /** The inference workers and intra-op threads the ONNX Runtime settings call for on this machine (see plan). */

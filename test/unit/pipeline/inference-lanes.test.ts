@@ -54,16 +54,18 @@ describe("arena slots when ARENA_SLOTS is not set", () => {
     expect(plannedArenaSlots(planInferenceLanes(gpu({ deviceIds: [0, 1], workersPerDevice: 2 })), 16)).toBe(80);
   });
 
-  test("on the CPU, two batches whatever the lanes: their batches are the probe's small ones", () => {
-    expect(plannedArenaSlots(planInferenceLanes(cpu({ cores: 16 })), 32)).toBe(64);
-    expect(plannedArenaSlots(planInferenceLanes(cpu({ cores: 1 })), 8)).toBe(16);
+  test("on the CPU, one batch's worth, at least four per lane: their batches are the probe's small ones", () => {
+    expect(plannedArenaSlots(planInferenceLanes(cpu({ cores: 16 })), 32)).toBe(32);
+    expect(plannedArenaSlots(planInferenceLanes(cpu({ cores: 2 })), 8)).toBe(8);
+    expect(plannedArenaSlots(planInferenceLanes(cpu({ cores: 2 })), 1)).toBe(8);
+    expect(plannedArenaSlots(planInferenceLanes(cpu({ cores: 16 })), 1)).toBe(16);
   });
 });
 
 test("an import outside the server checks the most slots the plan can give: ARENA_SLOTS, else as if every GPU asked for ran", () => {
   const settings = (env: Record<string, string>) => loadConfig({ MAX_BATCH_SIZE: "16", ...env });
   expect(Pipeline.mostArenaSlots(settings({ ARENA_SLOTS: "40" }))).toBe(40);
-  expect(Pipeline.mostArenaSlots(settings({ EXECUTION_PROVIDERS: "cpu" }))).toBe(32);
+  expect(Pipeline.mostArenaSlots(settings({ EXECUTION_PROVIDERS: "cpu" }))).toBe(16);
   expect(Pipeline.mostArenaSlots(settings({ EXECUTION_PROVIDERS: "cuda,cpu", CUDA_DEVICES: "0,1,2" }))).toBe(64);
 });
 
