@@ -27,6 +27,7 @@ import { openLoop } from "./open-loop.ts";
 import { measurePreprocessCost } from "./preprocess-cost.ts";
 import { markdownReport, replaceGeneratedSection } from "./report.ts";
 import { sendRequest, type LoadTarget } from "./request-sender.ts";
+import { keepLargeBuffers } from "../src/workers/memory-release.ts";
 import { checkSoakTargets, checkTaskTargets, levelAt, type BenchResult, type FeedResult, type OpenLoopLevel, type ServerLevel, type TaskResult } from "./results.ts";
 import { measureServerLevel } from "./server-level.ts";
 import { arenaBytes, scrapeMetrics } from "./server-metrics.ts";
@@ -106,6 +107,8 @@ const outDir = args.out ?? (smoke ? mkdtempSync(join(tmpdir(), "bench-smoke-")) 
 const runs = (phase: Phase) => !options.skip.has(phase);
 
 const config = loadConfig(process.env);
+// The decode floor runs in this process: it decodes under the allocator settings the server gives itself (src/main.ts).
+if (config.memory.keepLargeBuffers) keepLargeBuffers();
 const cacheDir = DEFAULT_FIXTURE_CACHE;
 const startedAt = new Date();
 const loadAverageAtStart = loadavg()[0]!;
