@@ -45,8 +45,10 @@ export function admissionDecision(state: QueueState, images: number, settings: A
     return { admit: false, reason: "queue-full", retryAfterSeconds: retryAfter(expectedWaitMs ?? 0), expectedWaitMs };
   }
   if (settings.maxQueueWaitMs > 0 && expectedWaitMs !== null && expectedWaitMs > settings.maxQueueWaitMs) {
-    // Once the work ahead has shrunk to what MAX_QUEUE_WAIT_MS allows, a retry is admitted.
-    return { admit: false, reason: "expected-wait", retryAfterSeconds: retryAfter(expectedWaitMs - settings.maxQueueWaitMs), expectedWaitMs };
+    // Come back once the work queued now is done. The clients admitted meanwhile keep the model busy; asking for less
+    // (when the queue first has room) brings every refused client back at once, and under a load of hundreds of
+    // clients the refusals alone took a third of the throughput (BENCHMARKS.md, "Admission by expected wait").
+    return { admit: false, reason: "expected-wait", retryAfterSeconds: retryAfter(expectedWaitMs), expectedWaitMs };
   }
   return { admit: true };
 }

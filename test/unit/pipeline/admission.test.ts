@@ -17,10 +17,10 @@ describe("admissionDecision", () => {
     expect(admissionDecision(busy, 6, settings)).toMatchObject({ admit: false, reason: "queue-full" });
   });
 
-  test("refuses images whose expected wait exceeds MAX_QUEUE_WAIT_MS, with a Retry-After for when the work ahead allows them", () => {
-    // 8 ahead + 2 new at 1 image/s: 10 s expected, 5 s allowed -> retry in 5 s.
+  test("refuses images whose expected wait exceeds MAX_QUEUE_WAIT_MS, with a Retry-After for when the work queued now is done", () => {
+    // 8 ahead + 2 new at 1 image/s: 10 s expected, 5 s allowed -> retry in 10 s.
     const state = { freeSlots: 0, inSlots: 4, queued: 4, imagesPerSecond: 1 };
-    expect(admissionDecision(state, 2, settings)).toEqual({ admit: false, reason: "expected-wait", retryAfterSeconds: 5, expectedWaitMs: 10_000 });
+    expect(admissionDecision(state, 2, settings)).toEqual({ admit: false, reason: "expected-wait", retryAfterSeconds: 10, expectedWaitMs: 10_000 });
     expect(admissionDecision({ ...state, imagesPerSecond: 2 }, 2, settings)).toEqual({ admit: true });
   });
 
