@@ -32,9 +32,9 @@ beforeAll(() => {
   // No metadata at all, as YOLO-NAS exports come.
   write("yolonas.onnx", buildDetectionProbe({ family: "yolonas", batch: "batch" }));
   write("garbage.onnx", "this is not a protobuf");
-  // A fixed 4000 x 4000 input: 192 MB per float slot (96 MB as 8.8 fixed-point pixels), more than an arena of the
-  // default 64 slots can hold either way.
-  write("huge-input.onnx", buildColourProbeDetector({ numClasses: 3, inputSize: 4000, batch: "batch" }));
+  // A fixed 5000 x 5000 input: 300 MB per float slot (150 MB as 8.8 fixed-point pixels), more than an arena of the
+  // default 32 slots on the CPU can hold either way.
+  write("huge-input.onnx", buildColourProbeDetector({ numClasses: 3, inputSize: 5000, batch: "batch" }));
 });
 
 afterAll(() => {
@@ -239,7 +239,7 @@ describe("POST /model/import and serving imported models", () => {
     expect(refused.status).toBe(400);
     expect((await refused.json()).message).toMatch(/^Cannot import the model: .*MAX_ARENA_BYTES/);
     expect(existsSync(join(cache, "huge-http"))).toBe(false);
-    // Imported where one slot per model is enough, then loaded by a server with the default 64 slots.
+    // Imported where one slot per model is enough, then loaded by a server with the default slots.
     const cli = await importCliWith({ MAX_BATCH_SIZE: "1", ARENA_SLOTS: "1" }, files["huge-input.onnx"]!, "--id", "huge-cli/1");
     expect(cli.code).toBe(0);
     for (let attempt = 0; attempt < 2; attempt++) {
