@@ -1,5 +1,6 @@
 // Server configuration: every environment variable, parsed and validated once at start-up.
 import { availableParallelism } from "node:os";
+import { demoPackages } from "./demo/install.ts";
 import { DEFAULT_URL_INPUT_SETTINGS, invalidHostEntry, normaliseHost, type UrlInputSettings } from "./vision/url-policy.ts";
 
 export interface ServerConfig {
@@ -7,7 +8,7 @@ export interface ServerConfig {
   port: number;
   /** Where model packages live, in the reference's cache layout (`<dataset>/<version>/`). */
   modelCacheDir: string;
-  /** Model id served by `bun run start` out of the box; built on first start when absent. Empty disables it. */
+  /** Id of the demo detector served by `bun run start` out of the box; the demo models are installed on first start. Empty disables them. */
   demoModelId: string;
   /** Models loaded at start-up (comma-separated ids), so their first request is not a cold start. */
   preloadModels: string[];
@@ -199,7 +200,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     port: integer(env, "PORT", 9001, 0, 65535),
     modelCacheDir,
     demoModelId,
-    preloadModels: list(env, "PRELOAD_MODELS", demoModelId ? [demoModelId] : []),
+    preloadModels: list(env, "PRELOAD_MODELS", demoModelId ? demoPackages(demoModelId).map((pkg) => pkg.modelId) : []),
     maxBatchSize,
     batchMaxWaitMs: integer(env, "BATCH_MAX_WAIT_MS", 0, 0, 10_000),
     batchSizeProbe: boolean(env, "BATCH_SIZE_PROBE", true),

@@ -1,10 +1,7 @@
-// Server entry point: configuration -> demo model -> pipeline threads -> HTTP, and a graceful shutdown.
-import { existsSync } from "node:fs";
-import { buildDemoModel } from "../test/fixtures/build.ts";
+// Server entry point: configuration -> demo models -> pipeline threads -> HTTP, and a graceful shutdown.
 import { loadConfig, type ServerConfig } from "./config.ts";
+import { installDemoModels } from "./demo/install.ts";
 import { createApp } from "./http/app.ts";
-import { parseModelId } from "./models/model-id.ts";
-import { packageDir } from "./models/package.ts";
 import { describeLanes } from "./pipeline/inference-lanes.ts";
 import { Pipeline } from "./pipeline/pipeline.ts";
 
@@ -14,16 +11,15 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** Writes the built-in demo model into the cache on first start (no download: our own code builds it). */
-async function ensureDemoModel(config: ServerConfig): Promise<void> {
+/** Installs the built-in demo models (README "Demo") into the cache on first start, from files in this repository. */
+async function ensureDemoModels(config: ServerConfig): Promise<void> {
   if (!config.demoModelId) return;
-  if (existsSync(packageDir(config.modelCacheDir, parseModelId(config.demoModelId)))) return;
-  console.log(`building the demo model ${config.demoModelId} in ${config.modelCacheDir}`);
-  await buildDemoModel(config.modelCacheDir, config.demoModelId);
+  const installed = await installDemoModels(config.modelCacheDir, config.demoModelId);
+  if (installed.length > 0) console.log(`installed the demo models ${installed.join(", ")} in ${config.modelCacheDir}`);
 }
 
 export async function startServer(config: ServerConfig = loadConfig()): Promise<RunningServer> {
-  await ensureDemoModel(config);
+  await ensureDemoModels(config);
   const pipeline = await Pipeline.start(config);
   for (const id of config.preloadModels) await pipeline.registry.get(id);
   // MAX_REQUEST_BYTES is enforced by the app (a JSON 413, chunked bodies included); Bun's own limit,

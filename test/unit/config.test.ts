@@ -26,8 +26,8 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ GC_EVERY_MB: "-1" })).toThrow(/GC_EVERY_MB/);
   });
 
-  test("preloads the demo model unless told otherwise", () => {
-    expect(loadConfig({}).preloadModels).toEqual(["demo-shapes/1"]);
+  test("preloads the demo models unless told otherwise", () => {
+    expect(loadConfig({}).preloadModels).toEqual(["demo-shapes/1", "demo-shapes-seg/1", "demo-shapes-cls/1"]);
     expect(loadConfig({ DEMO_MODEL_ID: "" }).preloadModels).toEqual([]);
     expect(loadConfig({ PRELOAD_MODELS: "a/1, b/2" }).preloadModels).toEqual(["a/1", "b/2"]);
   });
