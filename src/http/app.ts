@@ -9,6 +9,7 @@ import { inferRoutes } from "./routes/infer.ts";
 import { legacyRoutes } from "./routes/legacy.ts";
 import { modelRoutes } from "./routes/models.ts";
 import { opsRoutes } from "./routes/ops.ts";
+import { playgroundRoutes } from "./routes/playground.ts";
 
 export function createApp(pipeline: Pipeline, serverId: string = crypto.randomUUID()) {
   const pacer = new CollectionPacer(pipeline.config.gcEveryBytes);
@@ -29,6 +30,7 @@ export function createApp(pipeline: Pipeline, serverId: string = crypto.randomUU
         pacer.collectIfDue();
       })
       .use(docsRoutes())
+      .use(playgroundRoutes())
       .use(opsRoutes(pipeline, serverId))
       .use(inferRoutes(pipeline))
       .use(modelRoutes(pipeline))
