@@ -93,8 +93,8 @@ if (import.meta.main) {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
     options: {
-      detect: { type: "string", default: "6000" },
-      classify: { type: "string", default: "6000" },
+      detect: { type: "string", default: "2400" },
+      classify: { type: "string", default: "5000" },
       "detect-size": { type: "string", default: "320" },
       "classify-size": { type: "string", default: "128" },
     },
@@ -104,6 +104,7 @@ if (import.meta.main) {
   const detectCount = Number(values.detect);
   const classifyCount = Number(values.classify);
   if (detectCount + classifyCount > HELD_OUT_SEED_BASE) throw new Error(`training seeds must stay below ${HELD_OUT_SEED_BASE}`);
-  await exportClassification(join(out, "classify"), classifyCount, Number(values["classify-size"]));
-  await exportDetection(join(out, "detect"), detectCount, Number(values["detect-size"]));
+  // A count of 0 leaves that task's files alone (so the two can be exported by two processes at once).
+  if (classifyCount > 0) await exportClassification(join(out, "classify"), classifyCount, Number(values["classify-size"]));
+  if (detectCount > 0) await exportDetection(join(out, "detect"), detectCount, Number(values["detect-size"]));
 }

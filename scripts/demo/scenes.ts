@@ -168,6 +168,35 @@ function regularPolygon(sides: number, radius: number, rotation: number): Ring {
 /** Vertices on a circle for round outlines: enough that the polygon is the circle to under a tenth of a pixel at 300 px. */
 const ROUND_VERTICES = 96;
 
+/** A blob's area over its convex hull's at most this: its outline has a visible dent. */
+export const MAX_BLOB_SOLIDITY = 0.93;
+
+/** Area of a simple polygon (shoelace formula). */
+export function ringArea(ring: Ring): number {
+  let twice = 0;
+  for (let k = 0; k < ring.length; k += 2) {
+    const next = (k + 2) % ring.length;
+    twice += ring[k]! * ring[next + 1]! - ring[next]! * ring[k + 1]!;
+  }
+  return Math.abs(twice) / 2;
+}
+
+/** Area of the convex hull of a ring's vertices (Andrew's monotone chain). */
+export function hullArea(ring: Ring): number {
+  const points = Array.from({ length: ring.length / 2 }, (_, k) => [ring[2 * k]!, ring[2 * k + 1]!] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const cross = (o: readonly number[], a: readonly number[], b: readonly number[]) => (a[0]! - o[0]!) * (b[1]! - o[1]!) - (a[1]! - o[1]!) * (b[0]! - o[0]!);
+  const half = (list: (readonly [number, number])[]) => {
+    const chain: (readonly [number, number])[] = [];
+    for (const p of list) {
+      while (chain.length >= 2 && cross(chain[chain.length - 2]!, chain[chain.length - 1]!, p) <= 0) chain.pop();
+      chain.push(p);
+    }
+    return chain.slice(0, -1);
+  };
+  const hull = [...half(points), ...half([...points].reverse())];
+  return ringArea(hull.flat());
+}
+
 /** The rings of one shape of `size` pixels (its width before rotation) centred on the origin. */
 function shapeRings(draw: Draw, classId: number, size: number): Ring[] {
   const rotation = draw.uniform(0, 2 * Math.PI);
@@ -187,7 +216,9 @@ function shapeRings(draw: Draw, classId: number, size: number): Ring[] {
       return [regularPolygon(6, radius, rotation), hole];
     }
     case "blob": {
-      // A smooth radius wobbling with harmonics 2 to 5 of random phases, never close to a circle (radius ratio >= 1.4).
+      // A smooth radius wobbling with harmonics 2 to 5 of random phases. Never close to another class: the radius
+      // varies by 1.4x at least, and the outline has a dent (solidity <= MAX_BLOB_SOLIDITY), which no circle, square,
+      // triangle or hexagon has; without the dent, many looked like rounded squares or ellipses to people and models.
       for (;;) {
         const harmonics = [2, 3, 4, 5].map((k) => ({ k, amplitude: draw.uniform(0.03, 0.2) / Math.sqrt(k - 1), phase: draw.uniform(0, 2 * Math.PI) }));
         const radii = Array.from({ length: ROUND_VERTICES }, (_, i) => {
@@ -196,10 +227,12 @@ function shapeRings(draw: Draw, classId: number, size: number): Ring[] {
         });
         const largest = Math.max(...radii);
         if (largest / Math.min(...radii) < 1.4) continue;
-        return [radii.flatMap((r, i) => {
+        const ring = radii.flatMap((r, i) => {
           const angle = (2 * Math.PI * i) / ROUND_VERTICES;
           return [(radius * r * Math.cos(angle)) / largest, (radius * r * Math.sin(angle)) / largest];
-        })];
+        });
+        if (ringArea(ring) / hullArea(ring) > MAX_BLOB_SOLIDITY) continue;
+        return [ring];
       }
     }
     default:

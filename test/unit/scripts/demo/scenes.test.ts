@@ -1,5 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { classificationSceneSpec, detectionSceneSpec, HELD_OUT_SEED_BASE, ownerMap, renderDetectionScene, sceneInstances, SHAPE_CLASSES } from "../../../../scripts/demo/scenes.ts";
+import {
+  classificationSceneSpec, detectionSceneSpec, HELD_OUT_SEED_BASE, hullArea, MAX_BLOB_SOLIDITY, ownerMap, renderDetectionScene, ringArea, sceneInstances, SHAPE_CLASSES,
+} from "../../../../scripts/demo/scenes.ts";
 
 describe("detection scenes", () => {
   test("are a function of their seed, down to the JPEG bytes", async () => {
@@ -58,5 +60,27 @@ describe("classification scenes", () => {
       classes.add(spec.shapes[0]!.classId);
     }
     expect(classes.size).toBe(SHAPE_CLASSES.length);
+  });
+});
+
+describe("shapes", () => {
+  test("measure polygon and convex hull areas", () => {
+    const square = [0, 0, 4, 0, 4, 4, 0, 4];
+    expect(ringArea(square)).toBe(16);
+    expect(hullArea(square)).toBe(16);
+    // An L: three of the square's four quarters.
+    const l = [0, 0, 4, 0, 4, 2, 2, 2, 2, 4, 0, 4];
+    expect(ringArea(l)).toBe(12);
+    expect(hullArea(l)).toBe(14);
+  });
+
+  test("give every blob a dent, and leave the other classes convex", () => {
+    for (let seed = 0; seed < 60; seed++) {
+      for (const shape of detectionSceneSpec(seed).shapes) {
+        const solidity = ringArea(shape.rings[0]!) / hullArea(shape.rings[0]!);
+        if (SHAPE_CLASSES[shape.classId] === "blob") expect(solidity).toBeLessThanOrEqual(MAX_BLOB_SOLIDITY);
+        else expect(solidity).toBeGreaterThan(0.99);
+      }
+    }
   });
 });
