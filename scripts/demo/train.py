@@ -380,11 +380,14 @@ class Ema:
                 e.copy_(m)
 
 
-def learning_rate(step, steps, base, warmup):
+def learning_rate(step, base, warmup, cycle):
+    """Linear warmup, then cosine cycles of `cycle` steps (warm restarts), each from half the previous one's peak down to 2% of it."""
     if step < warmup:
         return base * (step + 1) / warmup
-    progress = (step - warmup) / max(1, steps - warmup)
-    return base * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * progress)))
+    index, within = divmod(step, cycle)
+    start = warmup if index == 0 else 0
+    progress = (within - start) / max(1, cycle - start)
+    return base * 0.5 ** index * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
 def train(task, data_dir, work, args):
@@ -417,7 +420,7 @@ def train(task, data_dir, work, args):
         step, seconds, log = state["step"], state["seconds"], state["log"]
         print(f"resuming {task} at step {step} ({seconds / 60:.1f} min trained)", flush=True)
     config = {"task": task, "width": args.width, "depth": args.depth, "hidden": args.hidden, "input_size": data.size, "batch": args.batch,
-              "steps": args.steps, "lr": args.lr, "weight_decay": args.weight_decay, "seed": args.seed, "scenes": count}
+              "steps": args.steps, "cycle": args.cycle, "warmup": args.warmup, "lr": args.lr, "weight_decay": args.weight_decay, "seed": args.seed, "scenes": count}
 
     def save():
         state = {"model": model.state_dict(), "ema": ema.model.state_dict(), "optimizer": optimizer.state_dict(),
@@ -433,7 +436,7 @@ def train(task, data_dir, work, args):
         rng = np.random.default_rng([args.seed, step])
         batch = data.batch(rng.integers(0, count, args.batch), rng, device)
         for group in optimizer.param_groups:
-            group["lr"] = learning_rate(step, args.steps, args.lr, args.warmup)
+            group["lr"] = learning_rate(step, args.lr, args.warmup, args.cycle)
         if task == "segment":
             loss, parts = segmentation_loss(model(batch["images"]), batch, data.size, points, strides)
         else:
@@ -557,6 +560,7 @@ def main():
     parser.add_argument("source", help="scene directory (export-scenes.ts output), or for export the work directory")
     parser.add_argument("target", help="work directory for checkpoints, or for export the output directory")
     parser.add_argument("--steps", type=int, default=None)
+    parser.add_argument("--cycle", type=int, default=None, help="steps per cosine cycle of the learning rate (default: all of them)")
     parser.add_argument("--batch", type=int, default=None)
     parser.add_argument("--width", type=float, default=None)
     parser.add_argument("--depth", type=float, default=0.33)
@@ -572,11 +576,13 @@ def main():
     if args.command == "export":
         export(args.source, args.target)
         return
-    defaults = {"segment": {"steps": 3000, "batch": 8, "width": 0.125, "lr": 2e-3, "warmup": 150},
+    defaults = {"segment": {"steps": 9000, "cycle": 3000, "batch": 8, "width": 0.125, "lr": 2e-3, "warmup": 150},
                 "classify": {"steps": 1500, "batch": 32, "width": 0.125, "lr": 2e-3, "warmup": 200}}
     for key, value in defaults[args.command].items():
         if getattr(args, key) is None:
             setattr(args, key, value)
+    if args.cycle is None:
+        args.cycle = args.steps
     train(args.command, args.source, args.target, args)
 
 
