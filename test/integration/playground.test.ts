@@ -116,9 +116,11 @@ describe("the page at /", () => {
       expect(detection.predictions.length).toBeGreaterThan(0);
       expect(detection.visualization).toMatch(/^<base64 JPEG, \d+ characters>$/);
 
-      // The segmentation model, picked on the page, answers polygons; the mask mode is one of its options.
+      // The segmentation model, picked on the page, answers polygons; the mask mode is one of its options only.
+      const maskModeShown = "document.getElementById('mask-mode').offsetParent !== null";
+      expect(await page.evaluate(maskModeShown)).toBe(false);
       await page.evaluate("document.querySelector('#models input[value=\"demo-shapes-seg/1\"]').click()");
-      expect(await page.evaluate("document.getElementById('mask-mode').closest('label').hidden")).toBe(false);
+      expect(await page.evaluate(maskModeShown)).toBe(true);
       await page.evaluate("document.getElementById('result-json').textContent = ''; document.getElementById('run').click()");
       await page.waitFor("document.getElementById('result-json').textContent.includes('points')", "the segmentation answer");
       const segmentation = JSON.parse(await page.evaluate("document.getElementById('result-json').textContent"));
