@@ -3,6 +3,7 @@
 #   gpu  CUDA 13 + cuDNN 9 runtime; the GPU build of ONNX Runtime with its CUDA and TensorRT providers (bun run setup:gpu)
 #   cpu  Debian slim; the CPU execution provider only
 # The server runs as `bun src/main.ts` as a non-root user; models (and TensorRT engines) live in the /tmp/cache volume.
+# src/ holds the demo models (src/demo/models); examples/shapes.jpg is the playground's example picture. No test code.
 
 ARG BUN_VERSION=1.4.5
 ARG CUDA_IMAGE=nvidia/cuda:13.0.1-cudnn-runtime-ubuntu24.04
@@ -43,7 +44,7 @@ COPY --from=gpu-deps /app/node_modules ./node_modules
 COPY package.json bunfig.toml ./
 COPY native-bindings/ ./native-bindings/
 COPY src/ ./src/
-COPY test/fixtures/ ./test/fixtures/
+COPY examples/shapes.jpg ./examples/
 COPY scripts/healthcheck.ts ./scripts/
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=9001 MODEL_CACHE_DIR=/tmp/cache EXECUTION_PROVIDERS=cuda,cpu ORT_LIB_PATH=/app/node_modules/.onnxruntime-gpu
 VOLUME ["/tmp/cache"]
@@ -63,7 +64,7 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY package.json bunfig.toml ./
 COPY native-bindings/ ./native-bindings/
 COPY src/ ./src/
-COPY test/fixtures/ ./test/fixtures/
+COPY examples/shapes.jpg ./examples/
 COPY scripts/healthcheck.ts ./scripts/
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=9001 MODEL_CACHE_DIR=/tmp/cache EXECUTION_PROVIDERS=cpu
 VOLUME ["/tmp/cache"]

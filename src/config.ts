@@ -1,5 +1,6 @@
 // Server configuration: every environment variable, parsed and validated once at start-up.
 import { availableParallelism } from "node:os";
+import { demoPackages } from "./demo/install.ts";
 import type { HttpSettings } from "./http/settings.ts";
 import { RFDETR_DEFAULT_MAX_RESOLUTION } from "./models/families/rfdetr.ts";
 import type { RoboflowSettings } from "./models/roboflow/download.ts";
@@ -187,7 +188,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
   return {
     startup: {
       demoModelId,
-      preloadModels: list(env, "PRELOAD_MODELS", demoModelId ? [demoModelId] : []),
+      preloadModels: list(env, "PRELOAD_MODELS", demoModelId ? demoPackages(demoModelId).map((pkg) => pkg.modelId) : []),
     },
     http: {
       host: env.HOST || "0.0.0.0",

@@ -1,12 +1,9 @@
-// Server entry point: configuration -> demo model -> pipeline threads -> HTTP, and a graceful shutdown (SIGTERM, SIGHUP, SIGINT).
-import { existsSync } from "node:fs";
-import { buildDemoModel } from "../test/fixtures/build.ts";
+// Server entry point: configuration -> demo models -> pipeline threads -> HTTP, and a graceful shutdown (SIGTERM, SIGHUP, SIGINT).
 import { loadConfig, type ServerConfig } from "./config.ts";
+import { installDemoModels } from "./demo/install.ts";
 import { createApp } from "./http/app.ts";
 import { earlyAnswer } from "./http/guards/early-answer.ts";
 import { ShutdownDrain } from "./http/shutdown.ts";
-import { parseModelId } from "./models/model-id.ts";
-import { packageDir } from "./models/package.ts";
 import { describeLanes } from "./pipeline/inference-lanes.ts";
 import { Pipeline } from "./pipeline/pipeline.ts";
 import { keepLargeBuffers } from "./workers/memory-release.ts";
@@ -17,20 +14,19 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** Writes the built-in demo model into the cache on first start (no download: our own code builds it). */
-async function ensureDemoModel(config: ServerConfig): Promise<void> {
+/** Installs the built-in demo models (README "Demo") into the cache on first start, from files in this repository. */
+async function ensureDemoModels(config: ServerConfig): Promise<void> {
   const { demoModelId } = config.startup;
   const { modelCacheDir } = config.models;
   if (!demoModelId) return;
-  if (existsSync(packageDir(modelCacheDir, parseModelId(demoModelId)))) return;
-  console.log(`building the demo model ${demoModelId} in ${modelCacheDir}`);
-  await buildDemoModel(modelCacheDir, demoModelId);
+  const installed = await installDemoModels(modelCacheDir, demoModelId);
+  if (installed.length > 0) console.log(`installed the demo models ${installed.join(", ")} in ${modelCacheDir}`);
 }
 
 export async function startServer(config: ServerConfig = loadConfig()): Promise<RunningServer> {
   // Process-wide (every thread's malloc arenas), so before any worker starts decoding.
   if (config.memory.keepLargeBuffers) keepLargeBuffers();
-  await ensureDemoModel(config);
+  await ensureDemoModels(config);
   const pipeline = await Pipeline.start(config);
   for (const id of config.startup.preloadModels) await pipeline.host.get(id);
   const drain = new ShutdownDrain(earlyAnswer());

@@ -15,6 +15,7 @@ import { inferRoutes } from "./routes/infer.ts";
 import { legacyRoutes } from "./routes/legacy.ts";
 import { modelRoutes } from "./routes/models.ts";
 import { opsRoutes } from "./routes/ops.ts";
+import { playgroundRoutes } from "./routes/playground.ts";
 
 export function createApp(pipeline: Pipeline, settings: AppSettings, serverId: string = crypto.randomUUID()) {
   const config = settings.http;
@@ -55,6 +56,7 @@ export function createApp(pipeline: Pipeline, settings: AppSettings, serverId: s
         pacer.collectIfDue();
       })
       .use(docsRoutes())
+      .use(playgroundRoutes())
       .use(opsRoutes(pipeline, serverId))
       .use(inferRoutes(pipeline, settings))
       .use(modelRoutes(pipeline, settings.http))

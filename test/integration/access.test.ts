@@ -97,7 +97,7 @@ describe("SERVER_API_KEYS", () => {
   });
 
   test("leaves the landing page, /healthz, /readiness, /info, /metrics and the API docs open", async () => {
-    for (const path of ["/", "/healthz", "/readiness", "/info", "/metrics", "/docs", "/openapi.json", "/docs/assets/swagger-ui.css"]) {
+    for (const path of ["/", "/healthz", "/readiness", "/info", "/metrics", "/docs", "/openapi.json", "/docs/assets/swagger-ui.css", "/playground/playground.js"]) {
       expect({ path, status: (await get(guarded, path)).status }).toEqual({ path, status: 200 });
     }
     // A model named like a public path is still behind the key.

@@ -33,8 +33,8 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ GC_EVERY_MB: "-1" })).toThrow(/GC_EVERY_MB/);
   });
 
-  test("preloads the demo model unless told otherwise", () => {
-    expect(loadConfig({}).startup.preloadModels).toEqual(["demo-shapes/1"]);
+  test("preloads the demo models unless told otherwise", () => {
+    expect(loadConfig({}).startup.preloadModels).toEqual(["demo-shapes/1", "demo-shapes-seg/1", "demo-shapes-cls/1"]);
     expect(loadConfig({ DEMO_MODEL_ID: "" }).startup.preloadModels).toEqual([]);
     expect(loadConfig({ PRELOAD_MODELS: "a/1, b/2" }).startup.preloadModels).toEqual(["a/1", "b/2"]);
   });

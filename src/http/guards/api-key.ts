@@ -17,19 +17,20 @@ export class UnauthorizedError extends HttpError {
 }
 
 /**
- * Paths anyone may read even when SERVER_API_KEYS is set: the landing page, liveness and
+ * Paths anyone may read even when SERVER_API_KEYS is set: the landing page (and its files), liveness and
  * readiness probes, server info (clients poll it), Prometheus metrics (scraped by annotation, see
  * deploy/kubernetes; counts and model ids only) and the API documentation. Every other path,
  * unknown ones included, needs a key; OPTIONS (CORS preflight) never does.
  */
 const PUBLIC_PATHS = new Set(["/", "/healthz", "/readiness", "/info", "/metrics", "/docs", "/openapi.json"]);
-const PUBLIC_PREFIX = "/docs/assets/";
+/** Static files of the docs page and of the playground at / (its script asks for the key the API needs). */
+const PUBLIC_PREFIXES = ["/docs/assets/", "/playground/"];
 
 /** Routes whose JSON body may carry `api_key` (the reference's /infer/* and /model/add and /model/remove). */
 const BODY_KEY_ROUTES = new Set(["/infer/object_detection", "/infer/instance_segmentation", "/infer/classification", "/model/add", "/model/remove"]);
 
 export function isPublicPath(path: string): boolean {
-  return PUBLIC_PATHS.has(path) || (path.startsWith(PUBLIC_PREFIX) && !path.slice(PUBLIC_PREFIX.length).includes("/"));
+  return PUBLIC_PATHS.has(path) || PUBLIC_PREFIXES.some((prefix) => path.startsWith(prefix) && !path.slice(prefix.length).includes("/"));
 }
 
 /** Compares candidate keys with the configured ones in constant time (digests of equal length). */

@@ -1,4 +1,4 @@
-// Operational routes: landing page, /info, /healthz, /readiness, /metrics.
+// Operational routes: /info, /healthz, /readiness, /metrics (the landing page is the playground's).
 import { Elysia } from "elysia";
 import { samplePipeline } from "../../pipeline/metrics.ts";
 import type { Pipeline } from "../../pipeline/pipeline.ts";
@@ -9,15 +9,6 @@ export const COMPAT_VERSION = "1.5.0";
 
 export function opsRoutes(pipeline: Pipeline, serverId: string) {
   return new Elysia()
-    .get(
-      "/",
-      () =>
-        new Response(
-          `<!doctype html><html><head><title>Bun Inference Server</title></head><body><h1>Bun Inference Server</h1><p>A drop-in, batching replacement for the Roboflow Inference HTTP API. See <a href="/info">/info</a>.</p></body></html>`,
-          { headers: { "content-type": "text/html; charset=utf-8" } },
-        ),
-      { detail: { tags: ["Operations"], summary: "Landing page", description: "A small HTML page; clients poll it for readiness." } },
-    )
     .get(
       "/info",
       () => ({

@@ -165,9 +165,9 @@ describe("Dockerfile", () => {
     }
   });
 
-  test("keeps the fixture builders the server imports, but not the fixture models or the test suites", () => {
-    for (const path of ["test/fixtures/models", "test/unit", "test/integration", "node_modules", ".git"]) expect(isIgnored(path)).toBe(true);
-    expect(isIgnored("test/fixtures/build.ts")).toBe(false);
+  test("leaves the test suites and fixture builders out: the server imports none of them", () => {
+    for (const path of ["test/fixtures/build.ts", "test/fixtures/models", "test/unit", "test/integration", "node_modules", ".git"]) expect(isIgnored(path)).toBe(true);
+    for (const s of STAGES) for (const { sources } of contextCopies(s)) for (const source of sources) expect(source.startsWith("test")).toBe(false);
   });
 
   test("installs production dependencies from the lockfile, and the GPU providers through setup:gpu", () => {
@@ -193,6 +193,11 @@ describe("Dockerfile", () => {
           for (const pkg of packages) expect({ pkg, dependency: pkg in PACKAGE.dependencies }).toEqual({ pkg, dependency: true });
         }
         expect(bunScript(last("CMD"))).toBe("src/main.ts");
+      });
+
+      test("contains the files the server reads at run time: the demo models and the page at / with its example picture", () => {
+        const assets = ["src/demo/models/detect.onnx", "src/demo/models/segment.onnx", "src/demo/models/classify.onnx", "src/http/playground/index.html", "src/http/playground/playground.js", "examples/shapes.jpg"];
+        for (const file of assets) expect({ file, copied: hasFile(s, file) }).toEqual({ file, copied: true });
       });
 
       test("takes node_modules from a stage that installed them in /app", () => {

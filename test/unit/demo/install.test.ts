@@ -1,0 +1,33 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DEMO_CLASSES, installDemoModels, MODELS_DIR } from "../../../src/demo/install.ts";
+
+const cache = mkdtempSync(join(tmpdir(), "demo-install-"));
+afterAll(() => rmSync(cache, { recursive: true, force: true }));
+
+describe("installDemoModels", () => {
+  test("writes the three packages with their weights, class names and model types", async () => {
+    expect(await installDemoModels(cache)).toEqual(["demo-shapes/1", "demo-shapes-seg/1", "demo-shapes-cls/1"]);
+    expect(readFileSync(join(cache, "demo-shapes/1/class_names.txt"), "utf8").trim().split("\n")).toEqual(DEMO_CLASSES);
+    expect(JSON.parse(readFileSync(join(cache, "demo-shapes-seg/1/model_type.json"), "utf8"))).toMatchObject({ project_task_type: "instance-segmentation", model_type: "yolov8n-seg" });
+    const classification = JSON.parse(readFileSync(join(cache, "demo-shapes-cls/1/environment.json"), "utf8"));
+    expect(Object.values(classification.CLASS_MAP)).toEqual(DEMO_CLASSES);
+    expect(classification.PREPROCESSING.resize).toEqual({ enabled: true, width: 128, height: 128, format: "Stretch to" });
+    expect(readFileSync(join(cache, "demo-shapes/1/weights.onnx")).equals(readFileSync(join(MODELS_DIR, "detect.onnx")))).toBe(true);
+  });
+
+  test("leaves current packages alone, and replaces one installed from other files (an older demo)", async () => {
+    expect(await installDemoModels(cache)).toEqual([]);
+    writeFileSync(join(cache, "demo-shapes/1/weights.onnx"), "old");
+    writeFileSync(join(cache, "demo-shapes/1/.demo-stamp"), "old");
+    expect(await installDemoModels(cache)).toEqual(["demo-shapes/1"]);
+    expect(readFileSync(join(cache, "demo-shapes/1/weights.onnx")).equals(readFileSync(join(MODELS_DIR, "detect.onnx")))).toBe(true);
+  });
+
+  test("installs the detector under DEMO_MODEL_ID", async () => {
+    expect(await installDemoModels(cache, "my-shapes/3")).toEqual(["my-shapes/3"]);
+    expect(JSON.parse(readFileSync(join(cache, "my-shapes/3/model_type.json"), "utf8")).model_id).toBe("my-shapes/3");
+  });
+});
