@@ -57,7 +57,9 @@ function start(init: BareLaneInit): BareLaneReply {
   const input = session.inputs[0]!;
   size = resolveInputSize(input.shape, init.resize);
   const fixedBatch = typeof input.shape[0] === "number" && input.shape[0] > 0 ? input.shape[0] : null;
-  const probe = session.runAllocating([{ name: input.name, data: readyMadeInput(3 * size.width * size.height * (fixedBatch ?? 1)), shape: [fixedBatch ?? 1, 3, size.height, size.width] }]);
+  const probe = session.runAllocating([
+    { name: input.name, data: readyMadeInput(3 * size.width * size.height * (fixedBatch ?? 1)), shape: [fixedBatch ?? 1, 3, size.height, size.width] },
+  ]);
   perImageOutputs = probe.map((o) => ({ name: o.name, shape: o.shape.slice(1) }));
   return { type: "ready", onnxruntime: runtime.version, executionProvider: session.activeProvider, input: size, fixedBatch };
 }

@@ -23,7 +23,9 @@ function throughputChart(task: TaskResult, machine: string): string {
     yScale: "linear",
     series: [
       { name: "this server", points: server.closedLoop.map((l) => [l.concurrency, l.reqPerSec]), color: SERVER },
-      ...(task.baseline ? [{ name: "sequential baseline", points: task.baseline.closedLoop.map((l) => [l.concurrency, l.reqPerSec] as const), color: BASELINE, dashed: true }] : []),
+      ...(task.baseline
+        ? [{ name: "sequential baseline", points: task.baseline.closedLoop.map((l) => [l.concurrency, l.reqPerSec] as const), color: BASELINE, dashed: true }]
+        : []),
     ],
     references: bestBare ? [{ name: `bare model, batch ${bestBare.batch}`, y: bestBare.imagesPerSec, color: BARE }] : [],
   });

@@ -42,21 +42,36 @@ export async function measureFeed(options: FeedOptions, log: (message: string) =
     const images: FeedImageResult[] = [];
     for (const image of options.images) {
       log(`feed: ${image.name} (${(image.jpeg.length / 1024).toFixed(0)} KiB)`);
-      const floor = await measureDecodeFloor(image.jpeg, { workers: options.floorWorkers, warmupSeconds: options.warmupSeconds, seconds: options.seconds, gcEveryBytes: options.gcEveryBytes });
-      log(`  decode floor: ${floor.imagesPerSec.toFixed(2)} images/s (${floor.workers} workers, p50 ${floor.decodeMs.p50.toFixed(1)} ms per decode, ${floor.cpuMsPerDecode.toFixed(1)} ms of CPU)`);
+      const floor = await measureDecodeFloor(image.jpeg, {
+        workers: options.floorWorkers,
+        warmupSeconds: options.warmupSeconds,
+        seconds: options.seconds,
+        gcEveryBytes: options.gcEveryBytes,
+      });
+      log(
+        `  decode floor: ${floor.imagesPerSec.toFixed(2)} images/s (${floor.workers} workers, p50 ${floor.decodeMs.p50.toFixed(1)} ms per decode, ${floor.cpuMsPerDecode.toFixed(1)} ms of CPU)`,
+      );
       const target: LoadTarget = { url: server.url, path: FEED_ROUTE, bodies: requestBodies(FEED_MODEL_ID, [image]), timeoutMs: options.timeoutSeconds * 1000 };
       const probe = await sendRequest(target, target.bodies[0]!);
       if (probe.kind !== "answered" || probe.status !== 200) return `the server answered ${JSON.stringify(probe)} on ${FEED_ROUTE} for ${image.name}`;
       const levels: FeedLevel[] = [];
       for (const concurrency of options.concurrency) {
         const level = feedLevel(await measureServerLevel(server, target, FEED_MODEL_ID, { concurrency, warmupSeconds: options.warmupSeconds, seconds: options.seconds }), floor);
-        log(`  server c=${concurrency}: ${level.reqPerSec.toFixed(2)} req/s, ${(level.ofFloor * 100).toFixed(0)}% of the floor (${(level.cpuOfFloor * 100).toFixed(0)}% by CPU time), p50 ${level.latencyMs.p50.toFixed(1)} ms`);
+        log(
+          `  server c=${concurrency}: ${level.reqPerSec.toFixed(2)} req/s, ${(level.ofFloor * 100).toFixed(0)}% of the floor (${(level.cpuOfFloor * 100).toFixed(0)}% by CPU time), p50 ${level.latencyMs.p50.toFixed(1)} ms`,
+        );
         levels.push(level);
       }
       images.push({ image: { name: image.name, width: image.width, height: image.height, bytes: image.jpeg.length }, floor, levels });
     }
     const scrape = await scrapeMetrics(server.url);
-    const measured = { modelId: FEED_MODEL_ID, route: FEED_ROUTE, arenaBytes: arenaBytes(scrape, FEED_MODEL_ID), arenaSlots: scrape.get(`arena_slots{model_id="${FEED_MODEL_ID}"}`) ?? Number.NaN, images };
+    const measured = {
+      modelId: FEED_MODEL_ID,
+      route: FEED_ROUTE,
+      arenaBytes: arenaBytes(scrape, FEED_MODEL_ID),
+      arenaSlots: scrape.get(`arena_slots{model_id="${FEED_MODEL_ID}"}`) ?? Number.NaN,
+      images,
+    };
     return { ...measured, targets: checkFeedTargets(measured) };
   } finally {
     await server.stop();

@@ -71,7 +71,9 @@ function sceneSvg(width: number, height: number, seed: number): string {
 
 /** One scene as a quality-85 JPEG. */
 export async function sceneJpeg(width: number, height: number, seed: number): Promise<BenchImage> {
-  const jpeg = await sharp(Buffer.from(sceneSvg(width, height, seed))).jpeg({ quality: 85 }).toBuffer();
+  const jpeg = await sharp(Buffer.from(sceneSvg(width, height, seed)))
+    .jpeg({ quality: 85 })
+    .toBuffer();
   return { name: `scene${seed}_${width}x${height}.jpg`, width, height, jpeg: new Uint8Array(jpeg) };
 }
 
@@ -134,7 +136,13 @@ export async function photoLikeRgb(width: number, height: number, seed: number):
     for (let x = 0; x < w; x++) for (let c = 0; c < 3; c++) layer[(y * w + x) * 3 + c] = a![c]! + (b![c]! - a![c]!) * t;
   }
   // Texture at several scales, tinted per channel: large ones shade, small ones look like foliage or gravel.
-  for (const [cell, amplitude] of [[w / 3, 40], [w / 12, 24], [w / 48, 16], [4, 12], [1.5, 10]] as const) {
+  for (const [cell, amplitude] of [
+    [w / 3, 40],
+    [w / 12, 24],
+    [w / 48, 16],
+    [4, 12],
+    [1.5, 10],
+  ] as const) {
     const noise = valueNoise(w, h, cell, random);
     const tint = [0.7 + random() * 0.6, 0.7 + random() * 0.6, 0.7 + random() * 0.6];
     for (let i = 0; i < w * h; i++) for (let c = 0; c < 3; c++) layer[i * 3 + c]! += noise[i]! * amplitude * tint[c]!;
@@ -158,7 +166,10 @@ export async function photoLikeRgb(width: number, height: number, seed: number):
   }
   const small = Uint8Array.from(layer, (v) => Math.max(0, Math.min(255, Math.round(v))));
   const pixels = new Uint8Array(
-    await sharp(small, { raw: { width: w, height: h, channels: 3 } }).resize(width, height, { fit: "fill", kernel: "cubic" }).raw().toBuffer(),
+    await sharp(small, { raw: { width: w, height: h, channels: 3 } })
+      .resize(width, height, { fit: "fill", kernel: "cubic" })
+      .raw()
+      .toBuffer(),
   );
   // Sensor grain: luminance noise on every pixel, a little chroma noise on top (a sum of two uniforms: triangular).
   for (let i = 0; i < width * height; i++) {
@@ -171,7 +182,9 @@ export async function photoLikeRgb(width: number, height: number, seed: number):
 /** A photo-like JPEG (see photoLikeRgb) at quality 90, as phone cameras save them. */
 export async function photoLikeJpeg(width: number, height: number, seed: number): Promise<BenchImage> {
   const rgb = await photoLikeRgb(width, height, seed);
-  const jpeg = await sharp(rgb, { raw: { width, height, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
+  const jpeg = await sharp(rgb, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 90 })
+    .toBuffer();
   return { name: `photo${seed}_${width}x${height}.jpg`, width, height, jpeg: new Uint8Array(jpeg) };
 }
 

@@ -33,7 +33,11 @@ const show = (s: LatencySummary) => `p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toF
 await buildFixtures(DEFAULT_FIXTURE_CACHE);
 const server = await startBenchServer("src/main.ts", { MODEL_CACHE_DIR: DEFAULT_FIXTURE_CACHE, PRELOAD_MODELS: serving, DEMO_MODEL_ID: "" });
 try {
-  const image = (await sharp({ create: { width: 640, height: 480, channels: 3, background: { r: 9, g: 99, b: 199 } } }).jpeg().toBuffer()).toString("base64");
+  const image = (
+    await sharp({ create: { width: 640, height: 480, channels: 3, background: { r: 9, g: 99, b: 199 } } })
+      .jpeg()
+      .toBuffer()
+  ).toString("base64");
   const target: LoadTarget = {
     url: server.url,
     path: "/infer/object_detection",

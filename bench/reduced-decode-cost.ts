@@ -15,7 +15,11 @@ keepLargeBuffers();
 const NO_SWITCHES = { disableAutoOrient: false, disableContrast: false, disableGrayscale: false, disableStaticCrop: false };
 const models = [
   { name: "640x640 stretch", config: parsePreprocessing({}), input: { width: 640, height: 640, mean: [0, 0, 0], std: [1, 1, 1] } as const },
-  { name: "640x640 letterbox", config: parsePreprocessing({ resize: { enabled: true, format: "Fit (black edges) in" } }), input: { width: 640, height: 640, mean: [0, 0, 0], std: [1, 1, 1] } as const },
+  {
+    name: "640x640 letterbox",
+    config: parsePreprocessing({ resize: { enabled: true, format: "Fit (black edges) in" } }),
+    input: { width: 640, height: 640, mean: [0, 0, 0], std: [1, 1, 1] } as const,
+  },
   { name: "224x224 stretch", config: parsePreprocessing({}), input: { width: 224, height: 224, mean: [0, 0, 0], std: [1, 1, 1] } as const },
 ];
 const summary = (ms: number[]) => {

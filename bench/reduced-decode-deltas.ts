@@ -93,7 +93,15 @@ function pair(full: Prediction[], reduced: Prediction[]): [Prediction, Predictio
 
 function compare(c: Case, size: { width: number; height: number }, full: Prediction[], reduced: Prediction[]): Deltas {
   const pairs = pair(full, reduced);
-  const deltas: Deltas = { name: c.name, size: `${size.width}x${size.height}`, factor: 1, counts: `${full.length} / ${reduced.length} / ${pairs.length}`, corners: [], confidences: [], keypoints: [] };
+  const deltas: Deltas = {
+    name: c.name,
+    size: `${size.width}x${size.height}`,
+    factor: 1,
+    counts: `${full.length} / ${reduced.length} / ${pairs.length}`,
+    corners: [],
+    confidences: [],
+    keypoints: [],
+  };
   const stretch = parsePreprocessing({});
   const input = { width: c.inputSize, height: c.inputSize, mean: [0, 0, 0] as const, std: [1, 1, 1] as const };
   deltas.factor = decodeReduction(size, (decoded) => resizeOf(decoded, null, stretch, input));
@@ -136,12 +144,22 @@ async function measure(cacheDir: string, models: string[], cases: Case[]): Promi
 async function parityCases(): Promise<Case[]> {
   const cases: Case[] = [];
   const enlarged = new Map<string, Uint8Array>();
-  for (const file of readdirSync(join(PARITY_DIR, "expected")).filter((f) => f.endsWith(".json")).sort()) {
+  for (const file of readdirSync(join(PARITY_DIR, "expected"))
+    .filter((f) => f.endsWith(".json"))
+    .sort()) {
     const c = JSON.parse(readFileSync(join(PARITY_DIR, "expected", file), "utf8"));
     const image = new Uint8Array(readFileSync(join(PARITY_DIR, "images", c.image)));
     if (!enlarged.has(c.image)) {
       const { width, height } = await sharp(image).metadata();
-      enlarged.set(c.image, new Uint8Array(await sharp(image).resize(width! * 4, height! * 4, { kernel: "lanczos3" }).jpeg({ quality: 95 }).toBuffer()));
+      enlarged.set(
+        c.image,
+        new Uint8Array(
+          await sharp(image)
+            .resize(width! * 4, height! * 4, { kernel: "lanczos3" })
+            .jpeg({ quality: 95 })
+            .toBuffer(),
+        ),
+      );
     }
     const modelId = String(c.http.request_body.model_id);
     const inputSize = modelId.startsWith("fixture-rfdetr") ? 384 : 640;

@@ -76,7 +76,9 @@ function taskSection(t: TaskResult): string {
             `${ms(l.latencyMs.p90)} ms`,
             `${ms(l.latencyMs.p99)} ms`,
             problems(l.outcomes),
-            Object.entries(l.batchSizes).map(([size, n]) => `${size}x${n}`).join(" ") || "–",
+            Object.entries(l.batchSizes)
+              .map(([size, n]) => `${size}x${n}`)
+              .join(" ") || "–",
             ...PIPELINE_STAGES.map((stage) => ms(l.stageMeansMs[stage])),
           ]),
         ),
@@ -85,7 +87,11 @@ function taskSection(t: TaskResult): string {
       "CPU time of the server per answered request, by thread (ms; read from `/proc` before and after each level, warm-up and drain included; `exited` is time of threads that ended in between):\n\n" +
         table(
           ["clients", ...THREAD_GROUPS, "total"],
-          levels.map((l) => [levelLabel(l), ...THREAD_GROUPS.map((group) => ms(l.cpuMsPerRequest[group])), ms(THREAD_GROUPS.reduce((sum, group) => sum + l.cpuMsPerRequest[group], 0))]),
+          levels.map((l) => [
+            levelLabel(l),
+            ...THREAD_GROUPS.map((group) => ms(l.cpuMsPerRequest[group])),
+            ms(THREAD_GROUPS.reduce((sum, group) => sum + l.cpuMsPerRequest[group], 0)),
+          ]),
         ),
     );
     if (t.server.openLoop.length > 0) {
@@ -93,7 +99,15 @@ function taskSection(t: TaskResult): string {
         `This server, open loop (fixed send schedule, latency from the scheduled send time; saturation = ${rate(t.server.saturationReqPerSec)} req/s):\n\n` +
           table(
             ["offered", "req/s offered", "req/s answered", "p50", "p90", "p99", "not 2xx"],
-            t.server.openLoop.map((l) => [`${(l.fraction * 100).toFixed(0)}%`, rate(l.rate), rate(l.okPerSec), `${ms(l.latencyMs.p50)} ms`, `${ms(l.latencyMs.p90)} ms`, `${ms(l.latencyMs.p99)} ms`, problems(l.outcomes)]),
+            t.server.openLoop.map((l) => [
+              `${(l.fraction * 100).toFixed(0)}%`,
+              rate(l.rate),
+              rate(l.okPerSec),
+              `${ms(l.latencyMs.p50)} ms`,
+              `${ms(l.latencyMs.p90)} ms`,
+              `${ms(l.latencyMs.p99)} ms`,
+              problems(l.outcomes),
+            ]),
           ),
       );
     }
@@ -103,7 +117,14 @@ function taskSection(t: TaskResult): string {
       "Sequential baseline (`bench/sequential-server.ts`), closed loop:\n\n" +
         table(
           ["clients", "req/s", "p50", "p90", "p99", "not 2xx"],
-          t.baseline.closedLoop.map((l) => [String(l.concurrency), rate(l.reqPerSec), `${ms(l.latencyMs.p50)} ms`, `${ms(l.latencyMs.p90)} ms`, `${ms(l.latencyMs.p99)} ms`, problems(l.outcomes)]),
+          t.baseline.closedLoop.map((l) => [
+            String(l.concurrency),
+            rate(l.reqPerSec),
+            `${ms(l.latencyMs.p50)} ms`,
+            `${ms(l.latencyMs.p90)} ms`,
+            `${ms(l.latencyMs.p99)} ms`,
+            problems(l.outcomes),
+          ]),
         ),
     );
   }
@@ -137,7 +158,9 @@ function feedSection(feed: FeedResult): string {
           `${ms(l.latencyMs.p50)} ms`,
           `${ms(l.latencyMs.p99)} ms`,
           problems(l.outcomes),
-          Object.entries(l.batchSizes).map(([size, n]) => `${size}x${n}`).join(" ") || "–",
+          Object.entries(l.batchSizes)
+            .map(([size, n]) => `${size}x${n}`)
+            .join(" ") || "–",
           ...PIPELINE_STAGES.map((stage) => ms(l.stageMeansMs[stage])),
         ]),
       ),
@@ -164,7 +187,9 @@ export function markdownReport(result: BenchResult, charts: { task: string; file
     `## Results of ${result.startedAt.slice(0, 10)}${result.smoke ? " (smoke run: not representative)" : ""}`,
     `Machine: ${machineLine(result.machine)}.`,
     `Command: \`${result.command}\` (${Math.round(result.durationSeconds)} s in all).` +
-      (result.images.length > 0 ? ` Images: ${result.images.length} JPEG scenes sent round robin (${result.images.map((i) => `${i.name} ${(i.bytes / 1024).toFixed(0)} KiB`).join(", ")}).` : ""),
+      (result.images.length > 0
+        ? ` Images: ${result.images.length} JPEG scenes sent round robin (${result.images.map((i) => `${i.name} ${(i.bytes / 1024).toFixed(0)} KiB`).join(", ")}).`
+        : ""),
   ];
   for (const t of result.tasks) {
     parts.push(taskSection(t));

@@ -121,7 +121,11 @@ function reqPerSecAt32(server: NonNullable<TaskResult["server"]>): { concurrency
   const repeat = server.closedLoopRepeat?.concurrency === at32.concurrency ? server.closedLoopRepeat : undefined;
   if (!repeat) return { concurrency: at32.concurrency, reqPerSec: at32.reqPerSec, detail: `${at32.reqPerSec.toFixed(2)} req/s (c=${at32.concurrency})` };
   const mean = (at32.reqPerSec + repeat.reqPerSec) / 2;
-  return { concurrency: at32.concurrency, reqPerSec: mean, detail: `${mean.toFixed(2)} req/s (c=${at32.concurrency}, mean of ${at32.reqPerSec.toFixed(2)} and ${repeat.reqPerSec.toFixed(2)} again)` };
+  return {
+    concurrency: at32.concurrency,
+    reqPerSec: mean,
+    detail: `${mean.toFixed(2)} req/s (c=${at32.concurrency}, mean of ${at32.reqPerSec.toFixed(2)} and ${repeat.reqPerSec.toFixed(2)} again)`,
+  };
 }
 
 /** How much faster than the sequential baseline each task must be (ratio of req/s at concurrency 32). */
@@ -146,7 +150,10 @@ function admissionBound(level: ServerLevel, bare: BareModelResult | undefined, m
   const sorted = [...bare.batches].sort((a, b) => a.batch - b.batch);
   const batch = sorted.find((b) => b.batch >= largest) ?? sorted.at(-1);
   if (!batch) return null;
-  return { ms: maxQueueWaitMs + batch.callMs.p99, detail: `MAX_QUEUE_WAIT_MS ${maxQueueWaitMs} + ${batch.callMs.p99.toFixed(0)} ms (bare p99 of a batch of ${batch.batch}; the server's largest there was ${largest})` };
+  return {
+    ms: maxQueueWaitMs + batch.callMs.p99,
+    detail: `MAX_QUEUE_WAIT_MS ${maxQueueWaitMs} + ${batch.callMs.p99.toFixed(0)} ms (bare p99 of a batch of ${batch.batch}; the server's largest there was ${largest})`,
+  };
 }
 
 /** Issue #5's targets, each a ratio (or a latency bound) within this one run; issue #14's admission bound at the highest level. */
@@ -158,35 +165,78 @@ export function checkTaskTargets(result: TaskResult, maxQueueWaitMs: number): Ta
   const bareRatio = BARE_RATIO[result.task];
   if (bare && bareRatio !== undefined) {
     const best = bare.batches.reduce((a, b) => (b.imagesPerSec > a.imagesPerSec ? b : a));
-    checks.push(check("server req/s at concurrency 32 vs bare model at its best batch", at32.reqPerSec / best.imagesPerSec, ">=", bareRatio, `${at32.detail} / ${best.imagesPerSec.toFixed(2)} images/s (batch ${best.batch})`));
+    checks.push(
+      check(
+        "server req/s at concurrency 32 vs bare model at its best batch",
+        at32.reqPerSec / best.imagesPerSec,
+        ">=",
+        bareRatio,
+        `${at32.detail} / ${best.imagesPerSec.toFixed(2)} images/s (batch ${best.batch})`,
+      ),
+    );
   }
   const baselineLevel = baseline && levelAt(baseline.closedLoop, 32);
   if (baselineLevel) {
     const { comparison, ratio } = BASELINE_RATIO[result.task];
-    checks.push(check("server req/s vs sequential baseline at concurrency 32", at32.reqPerSec / baselineLevel.reqPerSec, comparison, ratio, `${at32.detail} / ${baselineLevel.reqPerSec.toFixed(2)} req/s (baseline c=${baselineLevel.concurrency})`));
+    checks.push(
+      check(
+        "server req/s vs sequential baseline at concurrency 32",
+        at32.reqPerSec / baselineLevel.reqPerSec,
+        comparison,
+        ratio,
+        `${at32.detail} / ${baselineLevel.reqPerSec.toFixed(2)} req/s (baseline c=${baselineLevel.concurrency})`,
+      ),
+    );
   }
   const at1 = server.closedLoop.find((l) => l.concurrency === 1);
   const bare1 = bare?.batches.find((b) => b.batch === 1);
   if (at1 && bare1 && preprocess) {
     const bound = bare1.callMs.p50 + preprocess.meanMs + 3;
-    checks.push(check("p50 latency at concurrency 1 vs bare batch-1 + decode + 3 ms", at1.latencyMs.p50, "<=", bound, `${at1.latencyMs.p50.toFixed(1)} ms <= ${bare1.callMs.p50.toFixed(1)} + ${preprocess.meanMs.toFixed(1)} + 3 ms`));
+    checks.push(
+      check(
+        "p50 latency at concurrency 1 vs bare batch-1 + decode + 3 ms",
+        at1.latencyMs.p50,
+        "<=",
+        bound,
+        `${at1.latencyMs.p50.toFixed(1)} ms <= ${bare1.callMs.p50.toFixed(1)} + ${preprocess.meanMs.toFixed(1)} + 3 ms`,
+      ),
+    );
   }
   const top = server.closedLoop.reduce((a, b) => (b.concurrency > a.concurrency ? b : a));
   if (top.concurrency > at32.concurrency) {
-    checks.push(check(`no collapse: req/s at concurrency ${top.concurrency} vs 32`, top.reqPerSec / at32.reqPerSec, ">=", 0.9, `${top.reqPerSec.toFixed(2)} req/s / ${at32.detail}`));
+    checks.push(
+      check(`no collapse: req/s at concurrency ${top.concurrency} vs 32`, top.reqPerSec / at32.reqPerSec, ">=", 0.9, `${top.reqPerSec.toFixed(2)} req/s / ${at32.detail}`),
+    );
     const bound = admissionBound(top, bare, maxQueueWaitMs);
     if (bound) {
-      checks.push(check(`admission: p99 of answered requests at concurrency ${top.concurrency} (ms)`, top.latencyMs.p99, "<=", bound.ms, `${top.latencyMs.p99.toFixed(0)} ms <= ${bound.detail}`));
+      checks.push(
+        check(
+          `admission: p99 of answered requests at concurrency ${top.concurrency} (ms)`,
+          top.latencyMs.p99,
+          "<=",
+          bound.ms,
+          `${top.latencyMs.p99.toFixed(0)} ms <= ${bound.detail}`,
+        ),
+      );
     }
   }
-  const unanswered = [...server.closedLoop, ...(server.closedLoopRepeat ? [server.closedLoopRepeat] : []), ...server.openLoop].reduce((n, l) => n + unansweredOrFailed(l.outcomes), 0);
+  const unanswered = [...server.closedLoop, ...(server.closedLoopRepeat ? [server.closedLoopRepeat] : []), ...server.openLoop].reduce(
+    (n, l) => n + unansweredOrFailed(l.outcomes),
+    0,
+  );
   checks.push(check("requests neither answered nor refused with 503 (timeouts, failures, other errors)", unanswered, "<=", 0, "every closed- and open-loop request"));
   return checks;
 }
 
 export function checkSoakTargets(soak: SoakResult): TargetCheck[] {
   return [
-    check(`RSS after ${soak.requests} requests vs once warm`, soak.finalRssMiB / soak.warmRssMiB, "<=", 1.1, `${soak.finalRssMiB.toFixed(0)} / ${soak.warmRssMiB.toFixed(0)} MiB; peak ${soak.peakRssMiB.toFixed(0)} MiB`),
+    check(
+      `RSS after ${soak.requests} requests vs once warm`,
+      soak.finalRssMiB / soak.warmRssMiB,
+      "<=",
+      1.1,
+      `${soak.finalRssMiB.toFixed(0)} / ${soak.warmRssMiB.toFixed(0)} MiB; peak ${soak.peakRssMiB.toFixed(0)} MiB`,
+    ),
     check("soak requests neither answered nor refused with 503", unansweredOrFailed(soak.outcomes), "<=", 0, `${soak.warmRequests + soak.requests} requests`),
   ];
 }
@@ -216,7 +266,15 @@ export function checkFeedTargets(feed: Omit<FeedResult, "targets">): TargetCheck
     );
   }
   const arenaMiB = feed.arenaBytes / 2 ** 20;
-  checks.push(check("arena of a 640x640 detection model at default settings, MiB", arenaMiB, "<=", FEED_ARENA_MIB, `${arenaMiB.toFixed(0)} MiB for ${feed.arenaSlots} slots (${feed.modelId})`));
+  checks.push(
+    check(
+      "arena of a 640x640 detection model at default settings, MiB",
+      arenaMiB,
+      "<=",
+      FEED_ARENA_MIB,
+      `${arenaMiB.toFixed(0)} MiB for ${feed.arenaSlots} slots (${feed.modelId})`,
+    ),
+  );
   const unanswered = feed.images.flatMap((i) => i.levels).reduce((n, l) => n + unansweredOrFailed(l.outcomes), 0);
   checks.push(check("feed requests neither answered nor refused with 503", unanswered, "<=", 0, "every level of every image"));
   return checks;

@@ -115,7 +115,21 @@ const loadAverageAtStart = loadavg()[0]!;
 const log = (message: string) => console.log(`[bench ${((Date.now() - startedAt.getTime()) / 1000).toFixed(0).padStart(4)} s] ${message}`);
 
 function commandLine(): string {
-  const settings = ["NUM_WORKERS", "ORT_INTRA_OP_THREADS", "MAX_BATCH_SIZE", "BATCH_MAX_WAIT_MS", "BATCH_SIZE_PROBE", "ARENA_SLOTS", "INPUT_ENCODING", "MAX_QUEUE", "MAX_QUEUE_WAIT_MS", "EXECUTION_PROVIDERS", "CUDA_DEVICES", "INFERENCE_WORKERS_PER_DEVICE", "GC_EVERY_MB"]
+  const settings = [
+    "NUM_WORKERS",
+    "ORT_INTRA_OP_THREADS",
+    "MAX_BATCH_SIZE",
+    "BATCH_MAX_WAIT_MS",
+    "BATCH_SIZE_PROBE",
+    "ARENA_SLOTS",
+    "INPUT_ENCODING",
+    "MAX_QUEUE",
+    "MAX_QUEUE_WAIT_MS",
+    "EXECUTION_PROVIDERS",
+    "CUDA_DEVICES",
+    "INFERENCE_WORKERS_PER_DEVICE",
+    "GC_EVERY_MB",
+  ]
     .filter((name) => process.env[name] !== undefined)
     .map((name) => `${name}=${process.env[name]}`);
   return [...settings, "bun run bench", ...process.argv.slice(2)].join(" ");
@@ -154,7 +168,9 @@ async function measureServer(task: BenchTask, modelId: string, bodies: Uint8Arra
       for (const fraction of options.openLoopFractions) {
         const level = await openLoop(t, { rate: fraction * saturation, seconds: options.openLoopSeconds });
         open.push({ ...level, fraction });
-        log(`  server open loop ${(fraction * 100).toFixed(0)}% (${level.rate.toFixed(2)} req/s): p50 ${level.latencyMs.p50.toFixed(1)} ms, p99 ${level.latencyMs.p99.toFixed(1)} ms`);
+        log(
+          `  server open loop ${(fraction * 100).toFixed(0)}% (${level.rate.toFixed(2)} req/s): p50 ${level.latencyMs.p50.toFixed(1)} ms, p99 ${level.latencyMs.p99.toFixed(1)} ms`,
+        );
       }
     }
     return { closedLoop: closed, closedLoopRepeat: repeat, openLoop: open, saturationReqPerSec: saturation, peakRssMiB: server.memory().peakMiB, arenaBytes: arena };
@@ -248,11 +264,13 @@ async function runFeed(images: BenchImage[]): Promise<FeedResult | undefined> {
   return undefined;
 }
 
-const modelTasks = options.tasks.filter((name) => name !== FEED).map((name) => {
-  const task = BENCH_TASKS.find((t) => t.name === name);
-  if (!task) throw new Error(`--tasks: unknown task "${name}" (tasks: ${[...BENCH_TASKS.map((t) => t.name), FEED].join(", ")})`);
-  return task;
-});
+const modelTasks = options.tasks
+  .filter((name) => name !== FEED)
+  .map((name) => {
+    const task = BENCH_TASKS.find((t) => t.name === name);
+    if (!task) throw new Error(`--tasks: unknown task "${name}" (tasks: ${[...BENCH_TASKS.map((t) => t.name), FEED].join(", ")})`);
+    return task;
+  });
 await buildFixtures(cacheDir);
 // The soak serves the images the model tasks send: a run of the feed measure alone has neither.
 const soakRuns = runs("soak") && options.soakRequests > 0 && modelTasks.length > 0;
@@ -285,7 +303,10 @@ const charts = benchmarkCharts(result);
 const chartDir = writeDocs ? join(REPO_ROOT, "bench/plots") : outDir;
 mkdirSync(chartDir, { recursive: true });
 for (const chart of charts) writeFileSync(join(chartDir, chart.name), chart.svg);
-const chartLinks = tasks.map((t) => ({ task: t.task, files: charts.filter((c) => c.name.startsWith(`${t.task}-`)).map((c) => relative(writeDocs ? REPO_ROOT : outDir, join(chartDir, c.name))) }));
+const chartLinks = tasks.map((t) => ({
+  task: t.task,
+  files: charts.filter((c) => c.name.startsWith(`${t.task}-`)).map((c) => relative(writeDocs ? REPO_ROOT : outDir, join(chartDir, c.name))),
+}));
 const report = markdownReport(result, chartLinks);
 writeFileSync(join(outDir, "latest.md"), `${report}\n`);
 if (writeDocs) {

@@ -64,7 +64,11 @@ function loadModel(pkg: ModelPackage): BaselineModel {
   const signature = { inputs: session.inputs, outputs: session.outputs, outputShapes: probe.map((o) => o.shape.slice(1)), metadata: session.metadata };
   return {
     pkg,
-    spec: resolveModelSpec(pkg.modelId.id, pkg, signature, { maxBatchSize: 1, classificationSoftmax: config.models.classificationSoftmax, rfdetrOnnxMaxResolution: config.models.rfdetrOnnxMaxResolution }),
+    spec: resolveModelSpec(pkg.modelId.id, pkg, signature, {
+      maxBatchSize: 1,
+      classificationSoftmax: config.models.classificationSoftmax,
+      rfdetrOnnxMaxResolution: config.models.rfdetrOnnxMaxResolution,
+    }),
     session,
     input: tensor,
     outputs: probe.map((o) => ({ name: o.name, data: new Float32Array(o.data.length), shape: o.shape })),

@@ -7,7 +7,12 @@ import { batchSizesBetween, scrapeMetrics, stageMeansBetween } from "./server-me
 import type { BenchServer } from "./server-process.ts";
 import { cpuMsPerRequest } from "./thread-cpu.ts";
 
-export async function measureServerLevel(server: BenchServer, target: LoadTarget, modelId: string, level: { concurrency: number; warmupSeconds: number; seconds: number }): Promise<ServerLevel> {
+export async function measureServerLevel(
+  server: BenchServer,
+  target: LoadTarget,
+  modelId: string,
+  level: { concurrency: number; warmupSeconds: number; seconds: number },
+): Promise<ServerLevel> {
   const before = await scrapeMetrics(server.url);
   const cpuBefore = server.threadCpu();
   const result = await closedLoop(target, level);

@@ -50,7 +50,14 @@ async function solidImage(rgb: [number, number, number], width: number, height: 
 }
 
 async function soakCases(): Promise<SoakCase[]> {
-  const colours: [number, number, number][] = [[230, 40, 30], [20, 220, 60], [40, 60, 240], [200, 200, 40], [120, 30, 200], [90, 90, 90]];
+  const colours: [number, number, number][] = [
+    [230, 40, 30],
+    [20, 220, 60],
+    [40, 60, 240],
+    [200, 200, 40],
+    [120, 30, 200],
+    [90, 90, 90],
+  ];
   const cases: SoakCase[] = [];
   for (const [i, rgb] of colours.entries()) {
     const image = await solidImage(rgb, 320 + 80 * i, 240 + 40 * i, i % 2 === 0 ? "png" : "jpeg");
@@ -61,8 +68,18 @@ async function soakCases(): Promise<SoakCase[]> {
   }
   const tiny = await solidImage([1, 2, 3], 8, 8, "png");
   cases.push(
-    { name: "malformed base64", route: "/infer/object_detection", body: JSON.stringify({ model_id: "colour-probe/1", image: { type: "base64", value: "%%%" } }), expectStatus: 400 },
-    { name: "not an image", route: "/infer/object_detection", body: JSON.stringify({ model_id: "colour-probe/1", image: { type: "base64", value: btoa("hello, world") } }), expectStatus: 400 },
+    {
+      name: "malformed base64",
+      route: "/infer/object_detection",
+      body: JSON.stringify({ model_id: "colour-probe/1", image: { type: "base64", value: "%%%" } }),
+      expectStatus: 400,
+    },
+    {
+      name: "not an image",
+      route: "/infer/object_detection",
+      body: JSON.stringify({ model_id: "colour-probe/1", image: { type: "base64", value: btoa("hello, world") } }),
+      expectStatus: 400,
+    },
     { name: "unknown model", route: "/infer/object_detection", body: JSON.stringify({ model_id: "no-such-model/1", image: { type: "base64", value: tiny } }), expectStatus: 404 },
     { name: "wrong task", route: "/infer/classification", body: JSON.stringify({ model_id: "colour-probe/1", image: { type: "base64", value: tiny } }), expectStatus: 400 },
     { name: "not JSON", route: "/infer/object_detection", body: "{not json", expectStatus: 400 },
@@ -100,7 +117,8 @@ try {
   // Known answers, one request at a time on a quiet server.
   for (const c of cases) {
     const answer = await send(server.url, c);
-    if ("lost" in answer || answer.status !== c.expectStatus) throw new Error(`${c.name}: expected ${c.expectStatus} on a quiet server, got ${JSON.stringify(answer).slice(0, 300)}`);
+    if ("lost" in answer || answer.status !== c.expectStatus)
+      throw new Error(`${c.name}: expected ${c.expectStatus} on a quiet server, got ${JSON.stringify(answer).slice(0, 300)}`);
     if (c.expectStatus === 200) c.expectBody = canonical(answer.text);
   }
   log(`${cases.length} cases recorded; ${concurrency} clients for ${seconds} s against ${server.url}`);
@@ -126,8 +144,7 @@ try {
         counts.refused++;
         // A well-behaved client honours Retry-After rather than hammering a full server.
         await Bun.sleep(1000 * Number(answer.retryAfter ?? 1));
-      }
-      else if (answer.status !== c.expectStatus) {
+      } else if (answer.status !== c.expectStatus) {
         counts.unexplained++;
         problems.push(`${c.name}: ${answer.status} ${answer.text.slice(0, 200)}`);
       } else if (c.expectStatus !== 200) counts.expectedErrors++;
@@ -150,14 +167,18 @@ try {
   const late = median(warm.slice(-third).map((s) => s.rssMiB));
   const growth = late / early - 1;
   const total = counts.answered + counts.refused + counts.expectedErrors + counts.lost + counts.mismatched + counts.unexplained;
-  console.log(`\nSoak: ${total} requests in ${elapsed().toFixed(0)} s (${(total / elapsed()).toFixed(1)} req/s), ${concurrency} clients, ARENA_SLOTS ${args["arena-slots"]}, MAX_QUEUE ${args["max-queue"]}`);
+  console.log(
+    `\nSoak: ${total} requests in ${elapsed().toFixed(0)} s (${(total / elapsed()).toFixed(1)} req/s), ${concurrency} clients, ARENA_SLOTS ${args["arena-slots"]}, MAX_QUEUE ${args["max-queue"]}`,
+  );
   console.log(`  answered and matching: ${counts.answered}`);
   console.log(`  expected 4xx:          ${counts.expectedErrors}`);
   console.log(`  refused (503):         ${counts.refused}`);
   console.log(`  lost:                  ${counts.lost}`);
   console.log(`  mismatched:            ${counts.mismatched}`);
   console.log(`  unexplained status:    ${counts.unexplained}`);
-  console.log(`  RSS after the ${warmupSeconds} s warm-up: median of the first third ${early.toFixed(0)} MiB, of the last third ${late.toFixed(0)} MiB (${(growth * 100).toFixed(1)}%), peak ${server.memory().peakMiB.toFixed(0)} MiB`);
+  console.log(
+    `  RSS after the ${warmupSeconds} s warm-up: median of the first third ${early.toFixed(0)} MiB, of the last third ${late.toFixed(0)} MiB (${(growth * 100).toFixed(1)}%), peak ${server.memory().peakMiB.toFixed(0)} MiB`,
+  );
   console.log(`  RSS samples (s: MiB): ${rss.map((s) => `${s.atSeconds.toFixed(0)}: ${s.rssMiB.toFixed(0)}`).join(", ")}`);
   for (const problem of problems.slice(0, 20)) console.log(`  ! ${problem}`);
   const ok = counts.lost === 0 && counts.mismatched === 0 && counts.unexplained === 0 && growth <= 0.1;

@@ -22,7 +22,5 @@ export const BENCH_TASKS: readonly BenchTask[] = [
 /** The JSON body of one request: the reference's fields, defaults for everything but the image. */
 export function requestBodies(modelId: string, images: readonly BenchImage[]): Uint8Array<ArrayBuffer>[] {
   const encoder = new TextEncoder();
-  return images.map((image) =>
-    encoder.encode(JSON.stringify({ model_id: modelId, image: { type: "base64", value: Buffer.from(image.jpeg).toString("base64") } })),
-  );
+  return images.map((image) => encoder.encode(JSON.stringify({ model_id: modelId, image: { type: "base64", value: Buffer.from(image.jpeg).toString("base64") } })));
 }

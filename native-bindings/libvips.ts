@@ -23,7 +23,14 @@ function mappedLibvips(): string | null {
   } catch {
     return null;
   }
-  const paths = [...new Set(maps.split("\n").map((line) => line.slice(line.indexOf("/")).trim()).filter((path) => path.startsWith("/")))];
+  const paths = [
+    ...new Set(
+      maps
+        .split("\n")
+        .map((line) => line.slice(line.indexOf("/")).trim())
+        .filter((path) => path.startsWith("/")),
+    ),
+  ];
   return paths.find((path) => /\/libvips\.so[.\d]*$/.test(path)) ?? paths.find((path) => /\/libvips-cpp\.so[.\d]*$/.test(path)) ?? null;
 }
 

@@ -33,24 +33,56 @@ import { ORT_API_VERSION, OrtApiSlot, type OrtApiMember } from "./ort-api.ts";
 
 /** ONNX tensor element types, indexed by their ONNXTensorElementDataType code. */
 const ELEMENT_TYPES = [
-  "undefined", "float32", "uint8", "int8", "uint16", "int16", "int32", "int64", "string", "bool", "float16",
-  "float64", "uint32", "uint64", "complex64", "complex128", "bfloat16", "float8e4m3fn", "float8e4m3fnuz",
-  "float8e5m2", "float8e5m2fnuz", "uint4", "int4", "float4e2m1", "uint2", "int2", "float8e8m0",
+  "undefined",
+  "float32",
+  "uint8",
+  "int8",
+  "uint16",
+  "int16",
+  "int32",
+  "int64",
+  "string",
+  "bool",
+  "float16",
+  "float64",
+  "uint32",
+  "uint64",
+  "complex64",
+  "complex128",
+  "bfloat16",
+  "float8e4m3fn",
+  "float8e4m3fnuz",
+  "float8e5m2",
+  "float8e5m2fnuz",
+  "uint4",
+  "int4",
+  "float4e2m1",
+  "uint2",
+  "int2",
+  "float8e8m0",
 ] as const;
 
 export type ElementType = (typeof ELEMENT_TYPES)[number];
 
-export type TensorArray =
-  | Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array
-  | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
+export type TensorArray = Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
 
 type TensorArrayConstructor = { new (length: number): TensorArray; readonly name: string };
 
 /** The typed array that holds each element type the zero-copy path supports. */
 const ARRAY_FOR_ELEMENT_TYPE: Partial<Record<ElementType, TensorArrayConstructor>> = {
-  float32: Float32Array, float64: Float64Array, int8: Int8Array, uint8: Uint8Array, bool: Uint8Array,
-  int16: Int16Array, uint16: Uint16Array, float16: Uint16Array, bfloat16: Uint16Array,
-  int32: Int32Array, uint32: Uint32Array, int64: BigInt64Array, uint64: BigUint64Array,
+  float32: Float32Array,
+  float64: Float64Array,
+  int8: Int8Array,
+  uint8: Uint8Array,
+  bool: Uint8Array,
+  int16: Int16Array,
+  uint16: Uint16Array,
+  float16: Uint16Array,
+  bfloat16: Uint16Array,
+  int32: Int32Array,
+  uint32: Uint32Array,
+  int64: BigInt64Array,
+  uint64: BigUint64Array,
 };
 
 export interface TensorInfo {
@@ -305,7 +337,9 @@ export function sessionConfigEntries(spinning: boolean): Record<string, string> 
 
 /** `name:1x3x640x640,other:…`, the shape syntax of ORT's trt_profile_*_shapes options. */
 function profileShapes(shapes: Record<string, number[]>): string {
-  return Object.entries(shapes).map(([name, dims]) => `${name}:${dims.join("x")}`).join(",");
+  return Object.entries(shapes)
+    .map(([name, dims]) => `${name}:${dims.join("x")}`)
+    .join(",");
 }
 
 /** The TensorRT provider options (key -> value, as UpdateTensorRTProviderOptions takes them) for these settings. */
@@ -338,14 +372,8 @@ function optionArrays(options: Record<string, string>) {
 /** Binds the OrtApi function table: status functions are wrapped so that a non-null OrtStatus* throws OrtError. */
 function bindOrtApi(api: Pointer): { functions: OrtFunctions; close(): void } {
   const slotAddress = (member: OrtApiMember) => read.ptr(api, OrtApiSlot[member] * POINTER_SIZE);
-  const statusEntries = Object.entries(STATUS_FUNCTIONS).map(([name, args]) => [
-    name,
-    { args, returns: P, ptr: slotAddress(name as OrtApiMember) },
-  ]);
-  const plainEntries = Object.entries(PLAIN_FUNCTIONS).map(([name, signature]) => [
-    name,
-    { ...signature, ptr: slotAddress(name as OrtApiMember) },
-  ]);
+  const statusEntries = Object.entries(STATUS_FUNCTIONS).map(([name, args]) => [name, { args, returns: P, ptr: slotAddress(name as OrtApiMember) }]);
+  const plainEntries = Object.entries(PLAIN_FUNCTIONS).map(([name, signature]) => [name, { ...signature, ptr: slotAddress(name as OrtApiMember) }]);
   const statusLibrary = linkSymbols(Object.fromEntries(statusEntries) as StatusSymbols);
   const plainLibrary = linkSymbols(Object.fromEntries(plainEntries) as typeof PLAIN_FUNCTIONS);
   const plain = plainLibrary.symbols;
@@ -362,10 +390,7 @@ function bindOrtApi(api: Pointer): { functions: OrtFunctions; close(): void } {
     }
   };
   const checked = Object.fromEntries(
-    Object.entries(statusLibrary.symbols).map(([name, fn]) => [
-      name,
-      (...args: unknown[]) => throwIfError(name, (fn as (...a: unknown[]) => Pointer | null)(...args)),
-    ]),
+    Object.entries(statusLibrary.symbols).map(([name, fn]) => [name, (...args: unknown[]) => throwIfError(name, (fn as (...a: unknown[]) => Pointer | null)(...args))]),
   ) as CheckedFunctions;
 
   return {
@@ -646,16 +671,7 @@ export class OrtSession {
     try {
       const inputHandles = inputs.map((tensor) => values.wrap(tensor, this.declared(this.inputs, tensor.name, "input")));
       const outputHandles = outputs.map((tensor) => values.wrap(tensor, this.declared(this.outputs, tensor.name, "output")));
-      ort.Run(
-        this.handle,
-        null,
-        this.namePointers(inputs),
-        pointerArray(inputHandles),
-        inputs.length,
-        this.namePointers(outputs),
-        outputs.length,
-        pointerArray(outputHandles),
-      );
+      ort.Run(this.handle, null, this.namePointers(inputs), pointerArray(inputHandles), inputs.length, this.namePointers(outputs), outputs.length, pointerArray(outputHandles));
     } finally {
       values.release();
     }
@@ -669,16 +685,7 @@ export class OrtSession {
     const outputHandles = new BigUint64Array(this.outputs.length);
     try {
       const inputHandles = inputs.map((tensor) => values.wrap(tensor, this.declared(this.inputs, tensor.name, "input")));
-      ort.Run(
-        this.handle,
-        null,
-        this.namePointers(inputs),
-        pointerArray(inputHandles),
-        inputs.length,
-        this.namePointers(this.outputs),
-        this.outputs.length,
-        outputHandles,
-      );
+      ort.Run(this.handle, null, this.namePointers(inputs), pointerArray(inputHandles), inputs.length, this.namePointers(this.outputs), this.outputs.length, outputHandles);
       return this.outputs.map((info, i) => copyTensor(ort, info.name, Number(outputHandles[i]) as Pointer));
     } finally {
       values.release();

@@ -37,7 +37,11 @@ export const MANIFEST_FILE = "setup-gpu.json";
  */
 export const HOST_LIBRARIES: { library: string; from: string; neededBy: string }[] = [
   { library: "libcuda.so.1", from: "the NVIDIA driver", neededBy: "CUDA" },
-  ...["libcudart.so.13", "libcublas.so.13", "libcublasLt.so.13", "libcurand.so.10", "libcufft.so.12", "libnvrtc.so.13"].map((library) => ({ library, from: "CUDA 13", neededBy: "CUDA" })),
+  ...["libcudart.so.13", "libcublas.so.13", "libcublasLt.so.13", "libcurand.so.10", "libcufft.so.12", "libnvrtc.so.13"].map((library) => ({
+    library,
+    from: "CUDA 13",
+    neededBy: "CUDA",
+  })),
   { library: "libcudnn.so.9", from: "cuDNN 9", neededBy: "CUDA" },
   ...["libnvinfer.so.10", "libnvonnxparser.so.10"].map((library) => ({ library, from: "TensorRT 10.14.1 or later", neededBy: "TensorRT" })),
 ];
@@ -92,7 +96,9 @@ export function assembleGpuRuntime(sources: GpuRuntimeSources, targetDir: string
   const node = readPackageJson(sources.nodePackageDir);
   if (node.name !== NODE_PACKAGE) throw new Error(`${sources.nodePackageDir} holds ${node.name ?? "an unnamed package"}, not ${NODE_PACKAGE}`);
   if (node.version !== versions.onnxruntime) {
-    throw new Error(`version mismatch: ${NODE_PACKAGE} ${node.version} is not ONNX Runtime ${versions.onnxruntime}, the version of ${CORE_PACKAGE} ${versions.corePackage}'s library and its GPU providers`);
+    throw new Error(
+      `version mismatch: ${NODE_PACKAGE} ${node.version} is not ONNX Runtime ${versions.onnxruntime}, the version of ${CORE_PACKAGE} ${versions.corePackage}'s library and its GPU providers`,
+    );
   }
   const copies = [
     { from: join(sources.nodePackageDir, NODE_CORE_PATH), to: "libonnxruntime.so" },
@@ -168,8 +174,11 @@ if (import.meta.main) {
     console.log(`ONNX Runtime ${versions.onnxruntime} in ${targetDir} lists ${verifyGpuRuntime(targetDir, versions.onnxruntime).join(", ")}`);
     const find = hostLibraryFinder();
     console.log("Libraries the GPU providers load from this host:");
-    for (const { library, from: source, neededBy } of HOST_LIBRARIES) console.log(`  ${library.padEnd(24)} ${source.padEnd(26)} ${neededBy.padEnd(9)} ${find(library) ?? "not found"}`);
-    console.log("Missing ones: install them, or add their folders to LD_LIBRARY_PATH (PyTorch's pip packages: site-packages/nvidia/cu13/lib, site-packages/nvidia/cudnn/lib, site-packages/tensorrt_libs).");
+    for (const { library, from: source, neededBy } of HOST_LIBRARIES)
+      console.log(`  ${library.padEnd(24)} ${source.padEnd(26)} ${neededBy.padEnd(9)} ${find(library) ?? "not found"}`);
+    console.log(
+      "Missing ones: install them, or add their folders to LD_LIBRARY_PATH (PyTorch's pip packages: site-packages/nvidia/cu13/lib, site-packages/nvidia/cudnn/lib, site-packages/tensorrt_libs).",
+    );
   } catch (error) {
     console.error(`setup:gpu: ${(error as Error).message}`);
     process.exitCode = 1;

@@ -73,7 +73,10 @@ function oneOf<T extends string>(env: Env, name: string, values: readonly T[], f
 function list(env: Env, name: string, fallback: string[]): string[] {
   const raw = env[name];
   if (raw === undefined) return fallback;
-  return raw.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+  return raw
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
 }
 
 const KNOWN_PROVIDERS = new Set(["tensorrt", "cuda", "cpu"]);
@@ -156,7 +159,9 @@ function urlInputSettings(env: Env, visionTaskTimeoutMs: number): UrlInputSettin
   const d = DEFAULT_URL_INPUT_SETTINGS;
   const timeoutMs = integer(env, "URL_INPUT_TIMEOUT_MS", d.timeoutMs, 1, 600_000);
   if (visionTaskTimeoutMs > 0 && timeoutMs >= visionTaskTimeoutMs) {
-    throw new ConfigError(`URL_INPUT_TIMEOUT_MS (${timeoutMs}) must be below VISION_TASK_TIMEOUT_MS (${visionTaskTimeoutMs}): a download outliving it would be taken for a hung worker`);
+    throw new ConfigError(
+      `URL_INPUT_TIMEOUT_MS (${timeoutMs}) must be below VISION_TASK_TIMEOUT_MS (${visionTaskTimeoutMs}): a download outliving it would be taken for a hung worker`,
+    );
   }
   return {
     allowUrlInput: boolean(env, "ALLOW_URL_INPUT", d.allowUrlInput),

@@ -76,7 +76,11 @@ export interface PackPlan {
 
 /** The parts in `dir`, in order. */
 export function partFiles(dir: string): string[] {
-  return existsSync(dir) ? readdirSync(dir).filter((name) => name.startsWith(PART_PREFIX)).sort() : [];
+  return existsSync(dir)
+    ? readdirSync(dir)
+        .filter((name) => name.startsWith(PART_PREFIX))
+        .sort()
+    : [];
 }
 
 /** tar | xz | split into `outDir`, then SHA256SUMS; returns the parts' names. Replaces what `outDir` held. */

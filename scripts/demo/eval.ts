@@ -42,9 +42,11 @@ async function post(url: string, route: string, body: object): Promise<any> {
 /** Runs `work` over 0..count-1, `concurrency` at a time. */
 async function forEachConcurrently(count: number, concurrency: number, work: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < count) await work(next++);
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) await work(next++);
+    }),
+  );
 }
 
 function summarise(shapes: number, predictions: number, truePositives: number): DetectionQuality {
@@ -52,7 +54,11 @@ function summarise(shapes: number, predictions: number, truePositives: number): 
 }
 
 /** Sends `count` held-out scenes to each demo model of the server at `url` and scores the answers. */
-export async function evaluateDemo(url: string, count: number, ids = { detection: DEMO_DETECTION_ID, segmentation: DEMO_SEGMENTATION_ID, classification: DEMO_CLASSIFICATION_ID }): Promise<DemoQuality> {
+export async function evaluateDemo(
+  url: string,
+  count: number,
+  ids = { detection: DEMO_DETECTION_ID, segmentation: DEMO_SEGMENTATION_ID, classification: DEMO_CLASSIFICATION_ID },
+): Promise<DemoQuality> {
   const det = { shapes: 0, predictions: 0, tp: 0 };
   const seg = { shapes: 0, predictions: 0, tp: 0, iou: 0, exact: 0 };
   const byClass = SHAPE_CLASSES.map(() => ({ shapes: 0, found: 0 }));
@@ -82,7 +88,10 @@ export async function evaluateDemo(url: string, count: number, ids = { detection
     }
 
     const single = await renderClassificationScene(seed);
-    const classification = await post(url, "/infer/classification", { model_id: ids.classification, image: { type: "base64", value: Buffer.from(single.jpeg).toString("base64") } });
+    const classification = await post(url, "/infer/classification", {
+      model_id: ids.classification,
+      image: { type: "base64", value: Buffer.from(single.jpeg).toString("base64") },
+    });
     if (classification.top === SHAPE_CLASSES[single.classId]) correct++;
   });
   return {
@@ -99,7 +108,9 @@ export function formatQuality(q: DemoQuality): string {
   return [
     `held-out scenes: ${q.scenes} (seeds ${HELD_OUT_SEED_BASE}..${HELD_OUT_SEED_BASE + q.scenes - 1})`,
     `${DEMO_DETECTION_ID}      shapes ${q.detection.shapes}, predictions ${q.detection.predictions}: recall ${f(q.detection.recall)}, precision ${f(q.detection.precision)} (IoU 0.5, right class)`,
-    `  recall by class: ${Object.entries(q.detectionRecallByClass).map(([c, r]) => `${c} ${f(r)}`).join(", ")}`,
+    `  recall by class: ${Object.entries(q.detectionRecallByClass)
+      .map(([c, r]) => `${c} ${f(r)}`)
+      .join(", ")}`,
     `${DEMO_SEGMENTATION_ID}  shapes ${q.segmentation.shapes}, predictions ${q.segmentation.predictions}: recall ${f(q.segmentation.recall)}, precision ${f(q.segmentation.precision)}; ` +
       `mask IoU ${f(q.segmentation.maskIou)} (outline), ${f(q.segmentation.exactMaskIou)} (exact, hex-nut holes excluded)`,
     `${DEMO_CLASSIFICATION_ID}  images ${q.classification.images}: accuracy ${f(q.classification.accuracy)}`,

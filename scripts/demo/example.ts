@@ -49,12 +49,22 @@ if (import.meta.main) {
     const detections = await (await post(server.url, "/infer/object_detection", { model_id: "demo-shapes/1", image })).json();
     // inference_id, detection_id and time change with every request: the committed answer shows their shape, not their values.
     await Bun.write(join(EXAMPLES, "shapes-detections.json"), JSON.stringify(detections, null, 2) + "\n");
-    const drawn = await fetch(`${server.url}/demo-shapes/1?format=image&labels=true`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: image.value });
+    const drawn = await fetch(`${server.url}/demo-shapes/1?format=image&labels=true`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: image.value,
+    });
     if (!drawn.ok) throw new Error(`format=image: ${drawn.status} ${await drawn.text()}`);
     await Bun.write(join(EXAMPLES, "shapes-detections.jpg"), await drawn.arrayBuffer());
-    const segmentation = await (await post(server.url, "/infer/instance_segmentation", {
-      model_id: "demo-shapes-seg/1", image, visualize_predictions: true, visualization_labels: true, visualization_stroke_width: 2,
-    })).json();
+    const segmentation = await (
+      await post(server.url, "/infer/instance_segmentation", {
+        model_id: "demo-shapes-seg/1",
+        image,
+        visualize_predictions: true,
+        visualization_labels: true,
+        visualization_stroke_width: 2,
+      })
+    ).json();
     await Bun.write(join(EXAMPLES, "shapes-segmentation.jpg"), Buffer.from(segmentation.visualization, "base64"));
     console.log(`${detections.predictions.length} detections, ${segmentation.predictions.length} segmented shapes; wrote ${EXAMPLES}/shapes*.{jpg,json}`);
   } finally {

@@ -29,7 +29,7 @@ export function fillRings(rings: readonly Ring[], width: number, height: number,
         const y0 = ring[2 * k + 1]!;
         const x1 = ring[(2 * k + 2) % ring.length]!;
         const y1 = ring[(2 * k + 3) % ring.length]!;
-        if ((y0 <= centre) !== (y1 <= centre)) crossings.push(x0 + ((centre - y0) * (x1 - x0)) / (y1 - y0));
+        if (y0 <= centre !== y1 <= centre) crossings.push(x0 + ((centre - y0) * (x1 - x0)) / (y1 - y0));
       }
     }
     crossings.sort((a, b) => a - b);

@@ -71,8 +71,20 @@ export interface ClassificationScene {
 
 /** Image sizes of detection scenes: landscape, portrait and square, 416 to 1280 pixels wide. */
 const SCENE_SIZES: [number, number][] = [
-  [640, 480], [480, 640], [800, 600], [600, 800], [960, 540], [540, 960], [1280, 720], [720, 1280],
-  [1024, 768], [640, 640], [512, 512], [416, 416], [768, 432], [720, 540],
+  [640, 480],
+  [480, 640],
+  [800, 600],
+  [600, 800],
+  [960, 540],
+  [540, 960],
+  [1280, 720],
+  [720, 1280],
+  [1024, 768],
+  [640, 640],
+  [512, 512],
+  [416, 416],
+  [768, 432],
+  [720, 540],
 ];
 
 /** mulberry32 over a splitmix-style hash of (stream, seed): scenes of different streams never share numbers. */
@@ -114,7 +126,9 @@ function hsl(hue: number, saturation: number, lightness: number): string {
   const channel = (n: number) => {
     const k = (n + hue / 30) % 12;
     const value = lightness - a * Math.max(-1, Math.min(k - 3, 9 - k, 1));
-    return Math.round(value * 255).toString(16).padStart(2, "0");
+    return Math.round(value * 255)
+      .toString(16)
+      .padStart(2, "0");
   };
   return `#${channel(0)}${channel(8)}${channel(4)}`;
 }
@@ -340,11 +354,13 @@ export function classificationSceneSpec(seed: number): SceneSpec {
 }
 
 function pathData(rings: readonly Ring[]): string {
-  return rings.map((ring) => {
-    const points: string[] = [];
-    for (let k = 0; k < ring.length; k += 2) points.push(`${ring[k]!.toFixed(2)},${ring[k + 1]!.toFixed(2)}`);
-    return `M${points.join("L")}Z`;
-  }).join("");
+  return rings
+    .map((ring) => {
+      const points: string[] = [];
+      for (let k = 0; k < ring.length; k += 2) points.push(`${ring[k]!.toFixed(2)},${ring[k + 1]!.toFixed(2)}`);
+      return `M${points.join("L")}Z`;
+    })
+    .join("");
 }
 
 function backgroundSvg(background: Background, width: number, height: number): { defs: string; fill: string } {
@@ -419,12 +435,19 @@ function addNoise(pixels: Uint8Array, sigma: number, next: () => number): void {
 /** Blends grey value noise over `pixels`: random grids of `cells` and 2 x `cells` across the long side, smoothly upscaled (SVG's feTurbulence costs ~20x more). */
 async function addTexture(pixels: Uint8Array, width: number, height: number, texture: NonNullable<SceneSpec["texture"]>): Promise<void> {
   const next = sceneRandom(3, texture.seed);
-  const octaves = await Promise.all([texture.cells, 2 * texture.cells].map(async (cells) => {
-    const gridWidth = Math.max(2, Math.round((cells * width) / Math.max(width, height)));
-    const gridHeight = Math.max(2, Math.round((cells * height) / Math.max(width, height)));
-    const grid = Uint8Array.from({ length: gridWidth * gridHeight }, () => Math.floor(next() * 256));
-    return new Uint8Array(await sharp(grid, { raw: { width: gridWidth, height: gridHeight, channels: 1 } }).resize(width, height, { kernel: "cubic" }).raw().toBuffer());
-  }));
+  const octaves = await Promise.all(
+    [texture.cells, 2 * texture.cells].map(async (cells) => {
+      const gridWidth = Math.max(2, Math.round((cells * width) / Math.max(width, height)));
+      const gridHeight = Math.max(2, Math.round((cells * height) / Math.max(width, height)));
+      const grid = Uint8Array.from({ length: gridWidth * gridHeight }, () => Math.floor(next() * 256));
+      return new Uint8Array(
+        await sharp(grid, { raw: { width: gridWidth, height: gridHeight, channels: 1 } })
+          .resize(width, height, { kernel: "cubic" })
+          .raw()
+          .toBuffer(),
+      );
+    }),
+  );
   const [coarse, fine] = octaves as [Uint8Array, Uint8Array];
   for (let i = 0, p = 0; i < coarse.length; i++, p += 3) {
     const grey = (2 * coarse[i]! + fine[i]!) / 3;
@@ -435,7 +458,12 @@ async function addTexture(pixels: Uint8Array, width: number, height: number, tex
 /** Draws `spec` into JPEG bytes. */
 export async function renderSceneJpeg(spec: SceneSpec, noiseSeed: number): Promise<Uint8Array> {
   const { width, height } = spec;
-  const pixels = new Uint8Array(await sharp(Buffer.from(sceneSvg(spec))).removeAlpha().raw().toBuffer());
+  const pixels = new Uint8Array(
+    await sharp(Buffer.from(sceneSvg(spec)))
+      .removeAlpha()
+      .raw()
+      .toBuffer(),
+  );
   if (spec.texture) await addTexture(pixels, width, height, spec.texture);
   if (spec.noise > 0) addNoise(pixels, spec.noise, sceneRandom(2, noiseSeed));
   let image = sharp(pixels, { raw: { width, height, channels: 3 } });

@@ -61,10 +61,7 @@ export function maskParams(mode: string | null | undefined, tradeoffFactor: numb
   const maskDecodeMode = mode ?? "accurate";
   const factor = tradeoffFactor ?? 0;
   if (!MASK_DECODE_MODES.includes(maskDecodeMode) || !(factor >= 0 && factor <= 1)) {
-    throw new HttpError(
-      400,
-      "Invalid mask decode argument sent. tradeoff_factor must be in [0.0, 1.0], mask_decode_mode: must be one of ['accurate', 'fast', 'tradeoff']",
-    );
+    throw new HttpError(400, "Invalid mask decode argument sent. tradeoff_factor must be in [0.0, 1.0], mask_decode_mode: must be one of ['accurate', 'fast', 'tradeoff']");
   }
   const maskFormat = format ?? "polygon";
   if (!MASK_FORMATS.includes(maskFormat)) throw new HttpError(422, `Invalid request: response_mask_format must be polygon or rle, got ${JSON.stringify(format)}`);
@@ -72,7 +69,9 @@ export function maskParams(mode: string | null | undefined, tradeoffFactor: numb
 }
 
 /** Keypoint detection refuses `confidence: "best"` as the reference's request validator does (docs/model-families.md §4.2). */
-export function keypointDetectionParams(body: Parameters<typeof detectionParams>[0] & { keypoint_confidence?: number | null }): Extract<TaskParams, { task: "keypoint-detection" }> {
+export function keypointDetectionParams(
+  body: Parameters<typeof detectionParams>[0] & { keypoint_confidence?: number | null },
+): Extract<TaskParams, { task: "keypoint-detection" }> {
   if (body.confidence === "best") {
     throw new HttpError(
       422,

@@ -14,10 +14,18 @@ export const ModelImportForm = t.Object(
   {
     file: t.File({ description: "The ONNX model." }),
     id: t.String({ description: '"dataset/version" to serve it as.', examples: ["my-model/1"] }),
-    task: t.Optional(t.String({ description: "detect, segment or classify (or object-detection, instance-segmentation, classification); default: the export's `task` metadata, else told from the outputs." })),
+    task: t.Optional(
+      t.String({
+        description: "detect, segment or classify (or object-detection, instance-segmentation, classification); default: the export's `task` metadata, else told from the outputs.",
+      }),
+    ),
     classes: t.Optional(t.String({ description: "Class names in class-id order, comma-separated or a JSON array; default: the export's `names` metadata." })),
     imgsz: t.Optional(t.String({ description: 'Input size for a dynamic input: "640" or "height,width"; default: the export\'s `imgsz`, else 640.' })),
-    model_type: t.Optional(t.String({ description: "The reference's model type (yolov8n, yolov5v2s, yolo_nas_s, yolov10n, yolo26n, vit, resnet50, …); default: from the export's description and outputs." })),
+    model_type: t.Optional(
+      t.String({
+        description: "The reference's model type (yolov8n, yolov5v2s, yolo_nas_s, yolov10n, yolo26n, vit, resnet50, …); default: from the export's description and outputs.",
+      }),
+    ),
     overwrite: t.Optional(t.String({ description: '"true" replaces an existing package with this id (and unloads the old model).', examples: ["false"] })),
   },
   { description: "The ONNX file and how to file it." },
@@ -32,7 +40,7 @@ export const ModelImportResponse = t.Object({
   input_width: t.Integer(),
   input_height: t.Integer(),
   batch_size: t.Nullable(t.Integer({ description: "The fixed ONNX batch size; null when the batch is dynamic (the server batches it)." })),
-  family: t.String({ description: "The model family its outputs are decoded as (README \"Supported models\"), e.g. yolov8, yolov5-seg, vit." }),
+  family: t.String({ description: 'The model family its outputs are decoded as (README "Supported models"), e.g. yolov8, yolov5-seg, vit.' }),
   replaced: t.Boolean({ description: "An existing package with this id was replaced." }),
 });
 

@@ -10,12 +10,7 @@ import type { HttpSettings } from "./settings.ts";
  * With SERVER_API_KEYS set, a request's key is this server's credential, not a Roboflow one: it is never sent on
  * to the Roboflow API (downloads use ROBOFLOW_API_KEY / API_KEY only).
  */
-export function requestApiKey(
-  settings: Pick<HttpSettings, "serverApiKeys">,
-  request: Request,
-  own: string | null | undefined,
-  order: "header-first" | "own-first",
-): string | null {
+export function requestApiKey(settings: Pick<HttpSettings, "serverApiKeys">, request: Request, own: string | null | undefined, order: "header-first" | "own-first"): string | null {
   if (settings.serverApiKeys.length > 0) return null;
   const header = bearerKey(request) || null;
   const carried = own?.trim() || null;

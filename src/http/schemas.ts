@@ -22,7 +22,11 @@ const PreprocessingSwitches = {
 };
 
 const CommonRequestFields = {
-  model_id: t.String({ description: '"dataset/version" (or an instant model id without a version), or an alias such as "yolov8n-640"; downloaded into MODEL_CACHE_DIR on first use when an API key allows it.', examples: ["demo-shapes/1"] }),
+  model_id: t.String({
+    description:
+      '"dataset/version" (or an instant model id without a version), or an alias such as "yolov8n-640"; downloaded into MODEL_CACHE_DIR on first use when an API key allows it.',
+    examples: ["demo-shapes/1"],
+  }),
   image: t.Union([ImageInput, t.Array(ImageInput)], { description: "One image, or a list: a list is answered with a list of responses in the same order." }),
   api_key: t.Optional(t.Nullable(t.String({ description: "Roboflow API key (accepted for compatibility)." }))),
   id: t.Optional(t.Nullable(t.String({ description: "Request id; becomes `inference_id`. A new UUID when absent." }))),
@@ -43,10 +47,19 @@ export const MAX_DETECTIONS_LIMIT = 100_000;
 
 const DetectionFields = {
   confidence: t.Optional(Confidence),
-  iou_threshold: t.Optional(t.Number({ default: DETECTION_DEFAULTS.iouThreshold, minimum: 0, maximum: 1, description: "NMS overlap threshold (intersection over the other box's area, as the reference)." })),
+  iou_threshold: t.Optional(
+    t.Number({
+      default: DETECTION_DEFAULTS.iouThreshold,
+      minimum: 0,
+      maximum: 1,
+      description: "NMS overlap threshold (intersection over the other box's area, as the reference).",
+    }),
+  ),
   class_agnostic_nms: t.Optional(t.Nullable(t.Boolean({ default: false, description: "Suppress overlapping boxes across classes." }))),
   class_filter: t.Optional(t.Nullable(t.Array(t.String(), { description: "Keep only these class names (applied after NMS and max_detections)." }))),
-  max_detections: t.Optional(t.Integer({ default: DETECTION_DEFAULTS.maxDetections, minimum: 0, maximum: MAX_DETECTIONS_LIMIT, description: "Most predictions returned per image." })),
+  max_detections: t.Optional(
+    t.Integer({ default: DETECTION_DEFAULTS.maxDetections, minimum: 0, maximum: MAX_DETECTIONS_LIMIT, description: "Most predictions returned per image." }),
+  ),
   max_candidates: t.Optional(t.Integer({ default: 3000, description: "Accepted for compatibility; unused, as in the reference." })),
   fix_batch_size: t.Optional(t.Boolean({ default: false, description: "Accepted for compatibility; batching is automatic." })),
 };
@@ -63,7 +76,9 @@ export const InstanceSegmentationRequest = t.Object(
   {
     ...CommonRequestFields,
     ...DetectionFields,
-    mask_decode_mode: t.Optional(t.String({ default: "accurate", description: "`accurate` (masks at input resolution), `tradeoff` (between, by tradeoff_factor) or `fast` (prototype resolution)." })),
+    mask_decode_mode: t.Optional(
+      t.String({ default: "accurate", description: "`accurate` (masks at input resolution), `tradeoff` (between, by tradeoff_factor) or `fast` (prototype resolution)." }),
+    ),
     tradeoff_factor: t.Optional(t.Number({ default: 0, description: "For `tradeoff`: 0 = prototype resolution, 1 = input resolution." })),
     response_mask_format: t.Optional(
       t.Union([t.Literal("polygon"), t.Literal("rle")], {
@@ -134,7 +149,9 @@ export const InstanceSegmentationResponse = t.Object({
     t.Union([
       t.Object({
         ...ObjectDetectionPrediction.properties,
-        points: t.Array(t.Object({ x: t.Number(), y: t.Number() }), { description: "One closed polygon (first point not repeated), original image pixels; empty when the mask vanished." }),
+        points: t.Array(t.Object({ x: t.Number(), y: t.Number() }), {
+          description: "One closed polygon (first point not repeated), original image pixels; empty when the mask vanished.",
+        }),
         mask_format: t.Literal("polygon"),
       }),
       t.Object({ ...ObjectDetectionPrediction.properties, rle: CocoRle, mask_format: t.Literal("rle") }),
@@ -160,27 +177,25 @@ export const KeypointsDetectionResponse = t.Object({
   ),
 });
 
-export const ClassificationResponse = t.Union(
-  [
-    t.Object(
-      {
-        ...ResponseFields,
-        predictions: t.Array(t.Object({ class: t.String(), class_id: t.Integer(), confidence: t.Number({ description: "Softmax probability, 4 decimals." }) })),
-        top: t.String({ description: 'The most likely class, or "" when none reaches `confidence`.' }),
-        confidence: t.Number(),
-      },
-      { description: "Single-label model." },
-    ),
-    t.Object(
-      {
-        ...ResponseFields,
-        predictions: t.Record(t.String(), t.Object({ confidence: t.Number(), class_id: t.Integer() })),
-        predicted_classes: t.Array(t.String(), { description: "Classes whose score is > `confidence`." }),
-      },
-      { description: "Multi-label model (environment MULTICLASS). As in the reference, image.width holds the height and image.height the width." },
-    ),
-  ],
-);
+export const ClassificationResponse = t.Union([
+  t.Object(
+    {
+      ...ResponseFields,
+      predictions: t.Array(t.Object({ class: t.String(), class_id: t.Integer(), confidence: t.Number({ description: "Softmax probability, 4 decimals." }) })),
+      top: t.String({ description: 'The most likely class, or "" when none reaches `confidence`.' }),
+      confidence: t.Number(),
+    },
+    { description: "Single-label model." },
+  ),
+  t.Object(
+    {
+      ...ResponseFields,
+      predictions: t.Record(t.String(), t.Object({ confidence: t.Number(), class_id: t.Integer() })),
+      predicted_classes: t.Array(t.String(), { description: "Classes whose score is > `confidence`." }),
+    },
+    { description: "Multi-label model (environment MULTICLASS). As in the reference, image.width holds the height and image.height the width." },
+  ),
+]);
 
 export const ModelIdBody = t.Object({
   model_id: t.String({ description: '"dataset/version", an instant model id or an alias', examples: ["demo-shapes/1"] }),
@@ -227,7 +242,9 @@ export interface RouteKind {
  */
 export function errorAnswers(kind: RouteKind) {
   const causes: Record<number, string[]> = {
-    401: ["SERVER_API_KEYS is set and the request carries none of its keys (`api_key` in the JSON body, the `api_key` query parameter, or `Authorization: Bearer`); sent with `WWW-Authenticate: Bearer`."],
+    401: [
+      "SERVER_API_KEYS is set and the request carries none of its keys (`api_key` in the JSON body, the `api_key` query parameter, or `Authorization: Bearer`); sent with `WWW-Authenticate: Bearer`.",
+    ],
     503: ["The server is shutting down (`Retry-After`, `Connection: close`)."],
   };
   const add = (status: number, cause: string) => (causes[status] ??= []).push(cause);
@@ -247,7 +264,10 @@ export function errorAnswers(kind: RouteKind) {
     add(503, "The model's arena slots and its queue (MAX_QUEUE) are full, the model is being unloaded, or URL_INPUT_MAX_CONCURRENT images are downloading (`Retry-After`).");
     add(504, "The request did not finish within REQUEST_TIMEOUT_MS.");
   }
-  return Object.fromEntries(Object.entries(causes).map(([status, list]) => [status, t.Object({ message: t.String() }, { description: list.join(" ") })])) as Record<number, typeof ErrorResponse>;
+  return Object.fromEntries(Object.entries(causes).map(([status, list]) => [status, t.Object({ message: t.String() }, { description: list.join(" ") })])) as Record<
+    number,
+    typeof ErrorResponse
+  >;
 }
 
 export const ServerInfo = t.Object({
@@ -256,7 +276,9 @@ export const ServerInfo = t.Object({
   uuid: t.String(),
   execution_provider: t.Nullable(t.String({ description: "Execution provider the loaded models run on (`cuda` or `cpu`)." })),
   execution_provider_fallback: t.Nullable(
-    t.String({ description: "Why the execution providers preferred to `execution_provider` (EXECUTION_PROVIDERS) do not run, with ONNX Runtime's messages; null when the first choice runs." }),
+    t.String({
+      description: "Why the execution providers preferred to `execution_provider` (EXECUTION_PROVIDERS) do not run, with ONNX Runtime's messages; null when the first choice runs.",
+    }),
   ),
   onnxruntime_version: t.String(),
 });

@@ -19,14 +19,9 @@ const firstSegment = (modelId: ModelId) => modelId.id.split("/", 1)[0]!;
 /** True when the id (`dataset/version`, or an instant id) can be used as a path under the cache as it is. */
 export function isPortableCachePath(modelId: ModelId): boolean {
   if (RESERVED_FIRST_SEGMENTS.has(firstSegment(modelId))) return false;
-  return modelId.id.split("/").every(
-    (s) =>
-      PORTABLE_SEGMENT.test(s) &&
-      !s.endsWith(" ") &&
-      !s.endsWith(".") &&
-      !WINDOWS_DEVICE.test(s) &&
-      Buffer.byteLength(s, "utf8") <= MAX_SEGMENT_BYTES,
-  );
+  return modelId.id
+    .split("/")
+    .every((s) => PORTABLE_SEGMENT.test(s) && !s.endsWith(" ") && !s.endsWith(".") && !WINDOWS_DEVICE.test(s) && Buffer.byteLength(s, "utf8") <= MAX_SEGMENT_BYTES);
 }
 
 /** The readable part of a slug: runs of other characters become `-`, runs of `_`/`-` collapse, at most 48 characters. */

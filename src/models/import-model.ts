@@ -8,15 +8,7 @@
 import { existsSync } from "node:fs";
 import { basename, dirname, relative, resolve, sep } from "node:path";
 import { HttpError } from "../errors.ts";
-import {
-  modelTypeFromDescription,
-  parsePythonLiteral,
-  parseClassNames,
-  parseImageSize,
-  parseTask,
-  validateClassName,
-  type ImageSize,
-} from "./export-metadata.ts";
+import { modelTypeFromDescription, parsePythonLiteral, parseClassNames, parseImageSize, parseTask, validateClassName, type ImageSize } from "./export-metadata.ts";
 import type { FamilyLayout } from "./families/family.ts";
 import { familySelectedBy, resolveFamily, type ResolvedFamily } from "./families/table.ts";
 import { InvalidModelIdError, parseModelId, type ModelId, type VersionedModelId } from "./model-id.ts";

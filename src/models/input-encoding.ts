@@ -30,11 +30,7 @@ export const LEVEL_SCALE: Record<PixelEncoding["element"], number> = { uint8: 1,
  * The pixel encoding a model with this input and resize method gets under `setting`, or null for float32 inputs: a
  * family that normalises before resizing (RF-DETR) cannot take resized pixels.
  */
-export function pixelEncodingFor(
-  setting: InputEncodingSetting,
-  input: Normalisation & { normalisesBeforeResizing?: boolean },
-  resize: ResizeMethod,
-): PixelEncoding | null {
+export function pixelEncodingFor(setting: InputEncodingSetting, input: Normalisation & { normalisesBeforeResizing?: boolean }, resize: ResizeMethod): PixelEncoding | null {
   if (setting === "float32" || input.normalisesBeforeResizing) return null;
   const element = setting === "uint8" || resize === "letterbox" ? "uint8" : "uint16";
   return { element, mean: [input.mean[0], input.mean[1], input.mean[2]], std: [input.std[0], input.std[1], input.std[2]] };

@@ -74,7 +74,11 @@ export function isCompletePackage(dir: string): boolean {
 
 /** The directory of a usable package for `modelId` in the cache, or null when there is none. */
 export function cachedPackageDir(cacheDir: string, modelId: ModelId): string | null {
-  return cacheSubdirCandidates(modelId).map((sub) => join(cacheDir, sub)).find(isCompletePackage) ?? null;
+  return (
+    cacheSubdirCandidates(modelId)
+      .map((sub) => join(cacheDir, sub))
+      .find(isCompletePackage) ?? null
+  );
 }
 
 async function readJson(path: string): Promise<unknown> {
@@ -119,7 +123,10 @@ export async function readModelPackage(cacheDir: string, modelId: ModelId): Prom
   const fromMap = classNamesFromClassMap(environment.CLASS_MAP);
   const classNames =
     existsSync(classNamesPath) && !(taskType === "classification" && fromMap.length > 0)
-      ? (await readFile(classNamesPath, "utf8")).split("\n").map((l) => l.replace(/\r$/, "")).filter((l) => l.length > 0)
+      ? (await readFile(classNamesPath, "utf8"))
+          .split("\n")
+          .map((l) => l.replace(/\r$/, ""))
+          .filter((l) => l.length > 0)
       : fromMap;
   if (classNames.length === 0) throw new BrokenPackageError(`No class names (class_names.txt or CLASS_MAP) in the package of ${modelId.id}.`);
 
@@ -144,7 +151,9 @@ export async function readModelPackage(cacheDir: string, modelId: ModelId): Prom
 async function readKeypointsMetadata(dir: string, modelId: ModelId): Promise<KeypointsMetadata> {
   const path = join(dir, KEYPOINTS_METADATA_FILE);
   if (!existsSync(path)) {
-    throw new BrokenPackageError(`${KEYPOINTS_METADATA_FILE} is missing from the package of ${modelId.id}: a keypoint model needs the names of its keypoints (the Roboflow API's keypoints_metadata).`);
+    throw new BrokenPackageError(
+      `${KEYPOINTS_METADATA_FILE} is missing from the package of ${modelId.id}: a keypoint model needs the names of its keypoints (the Roboflow API's keypoints_metadata).`,
+    );
   }
   try {
     return parseKeypointsMetadata(await readJson(path), KEYPOINTS_METADATA_FILE);

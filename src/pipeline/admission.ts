@@ -25,9 +25,7 @@ export interface QueueState {
   imagesPerSecond: number | null;
 }
 
-export type AdmissionDecision =
-  | { admit: true }
-  | { admit: false; reason: "queue-full" | "expected-wait"; retryAfterSeconds: number; expectedWaitMs: number | null };
+export type AdmissionDecision = { admit: true } | { admit: false; reason: "queue-full" | "expected-wait"; retryAfterSeconds: number; expectedWaitMs: number | null };
 
 /** The longest Retry-After we ask for: beyond a minute the queue will look different anyway. */
 const MAX_RETRY_AFTER_S = 60;

@@ -44,7 +44,13 @@ type StartedWorker = { worker: Worker; ready: Promise<RuntimeInfo>; stopped: Pro
  * Starts a worker script and sends it `init` once it announces itself ("started": messages posted before its script
  * ran could be lost). `ready` settles with its "ready" reply or its first error; `stopped` with its "stopped" reply.
  */
-function startWorker<Reply extends { type: string }>(url: URL, init: InferenceInit, name: string, onReply: (message: Reply) => void, onError: (error: Error) => void): StartedWorker {
+function startWorker<Reply extends { type: string }>(
+  url: URL,
+  init: InferenceInit,
+  name: string,
+  onReply: (message: Reply) => void,
+  onError: (error: Error) => void,
+): StartedWorker {
   const worker = new Worker(url);
   let markReady!: (info: RuntimeInfo) => void;
   let markFailed!: (error: Error) => void;
@@ -81,14 +87,26 @@ export class InferenceDevice {
 
   constructor(init: InferenceInit, events: DeviceEvents) {
     this.control = new Int32Array(init.control);
-    this.inference = startWorker<InferenceReply>(INFERENCE_WORKER_URL, init, "inference worker", (message) => {
-      if (message.type === "inferred") events.onInferred(message);
-      else if (message.type === "batchFailed") events.onBatchFailed(message.instance, message.start, message.count, fromWireError(message.error));
-    }, () => undefined);
-    this.loader = startWorker<SessionLoaderReply>(SESSION_LOADER_URL, init, "session loader", (message) => this.onLoaderReply(message), (error) => {
-      for (const load of this.loads.values()) load.reject(error);
-      this.loads.clear();
-    });
+    this.inference = startWorker<InferenceReply>(
+      INFERENCE_WORKER_URL,
+      init,
+      "inference worker",
+      (message) => {
+        if (message.type === "inferred") events.onInferred(message);
+        else if (message.type === "batchFailed") events.onBatchFailed(message.instance, message.start, message.count, fromWireError(message.error));
+      },
+      () => undefined,
+    );
+    this.loader = startWorker<SessionLoaderReply>(
+      SESSION_LOADER_URL,
+      init,
+      "session loader",
+      (message) => this.onLoaderReply(message),
+      (error) => {
+        for (const load of this.loads.values()) load.reject(error);
+        this.loads.clear();
+      },
+    );
   }
 
   /** Resolves with ONNX Runtime's version once both threads have loaded the library. */

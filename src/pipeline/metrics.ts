@@ -73,7 +73,9 @@ export class ServerMetrics {
   private readonly imagesQueued = new Gauge("inference_images_queued", "Images waiting for a free arena slot.", ["model_id"]);
   private readonly slotsInUse = new Gauge("arena_slots_in_use", "Arena slots not FREE (being preprocessed, batched, run or postprocessed).", ["model_id"]);
   private readonly slots = new Gauge("arena_slots", "Arena slots requests can be assigned to.", ["model_id"]);
-  private readonly arenaBytes = new Gauge("arena_bytes", "Size of the model's arena (shared memory for every slot's input tensor and raw outputs, padding slots included).", ["model_id"]);
+  private readonly arenaBytes = new Gauge("arena_bytes", "Size of the model's arena (shared memory for every slot's input tensor and raw outputs, padding slots included).", [
+    "model_id",
+  ]);
   private readonly workerRestarts = new Counter("vision_worker_restarts_total", "Vision workers replaced after a crash.");
 
   recordHttpResponse(route: string | undefined, status: number): void {

@@ -134,7 +134,9 @@ export class ModelHost {
     clearTimeout(timer);
     if (stuck) {
       const key = instance.spec.key;
-      console.warn(`unloading ${key}: ${instance.queue.slotsInUse} images still in flight after ${this.settings.unloadDrainTimeoutMs} ms; failing them, the instance goes once its batches report`);
+      console.warn(
+        `unloading ${key}: ${instance.queue.slotsInUse} images still in flight after ${this.settings.unloadDrainTimeoutMs} ms; failing them, the instance goes once its batches report`,
+      );
       instance.queue.abandon(new HttpError(503, `Model ${key} was unloaded while this request was in flight. Retry the request.`, { "Retry-After": "1" }));
     }
     void instance.queue.drained.then(() => this.release(instance));

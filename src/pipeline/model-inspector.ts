@@ -28,4 +28,3 @@ export function inspectOnnxInWorker(path: string, requested: ImageSize | undefin
     };
   });
 }
-

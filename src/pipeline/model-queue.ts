@@ -74,11 +74,7 @@ export class ModelQueue {
   admit(images: number, signal: AbortSignal | undefined): Promise<number>[] {
     if (this.closed) throw new ModelNotReadyError();
     const freeSlots = this.arena.layout.slots - this.held;
-    const decision = admissionDecision(
-      { freeSlots, inSlots: this.held, queued: this.slotWaiters.length, imagesPerSecond: this.rate.imagesPerSecond },
-      images,
-      this.settings,
-    );
+    const decision = admissionDecision({ freeSlots, inSlots: this.held, queued: this.slotWaiters.length, imagesPerSecond: this.rate.imagesPerSecond }, images, this.settings);
     if (!decision.admit) {
       const why = decision.reason === "queue-full" ? "its queue is full" : `the expected wait (${Math.round(decision.expectedWaitMs!)} ms) exceeds MAX_QUEUE_WAIT_MS`;
       throw new HttpError(503, `Server is at capacity for model ${this.key}: ${why}. Retry later.`, { "Retry-After": String(decision.retryAfterSeconds) });

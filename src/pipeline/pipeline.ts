@@ -89,7 +89,13 @@ export class Pipeline {
     if (settings.models.arenaSlots > 0) return settings.models.arenaSlots;
     const { ort } = settings;
     const plan = (gpuProviders: string[]) =>
-      planInferenceLanes({ workersPerDevice: ort.inferenceWorkersPerDevice, intraOpThreads: ort.ortIntraOpThreads, deviceIds: ort.cudaDevices, cores: availableParallelism(), gpuProviders });
+      planInferenceLanes({
+        workersPerDevice: ort.inferenceWorkersPerDevice,
+        intraOpThreads: ort.ortIntraOpThreads,
+        deviceIds: ort.cudaDevices,
+        cores: availableParallelism(),
+        gpuProviders,
+      });
     // The GPUs' plan, or the CPU's when the provider check falls back to it.
     const { maxBatchSize } = settings.batching;
     return Math.max(plannedArenaSlots(plan(gpuProvidersAhead(ort.executionProviders)), maxBatchSize), plannedArenaSlots(plan([]), maxBatchSize));

@@ -38,7 +38,12 @@ export function gpuProvidersAhead(requested: readonly string[]): string[] {
  * from the best of those onwards; or, when none ran anywhere, the CPU alone (if it was asked for). `notInstalled`
  * says why GPU providers asked for were not even tried.
  */
-export function resolveProviderCheck(requested: readonly string[], deviceIds: readonly number[], results: readonly DeviceCheck[], notInstalled: readonly string[] = []): ProviderCheck {
+export function resolveProviderCheck(
+  requested: readonly string[],
+  deviceIds: readonly number[],
+  results: readonly DeviceCheck[],
+  notInstalled: readonly string[] = [],
+): ProviderCheck {
   if (gpuProvidersAhead(requested).length === 0) return { providers: [...requested], deviceIds: [...deviceIds], fallbacks: [] };
   const fallbacks = [...notInstalled, ...results.flatMap((result) => result.fallbacks.map((reason) => `GPU ${result.deviceId}: ${reason}`))];
   const ran = results.filter((result) => result.provider !== null);

@@ -42,11 +42,7 @@ export interface ResponseBox {
  * operation order (percentages divided by 100 first). Without a crop: no shift, the whole image.
  * The crop itself (preprocessing) truncates instead, so the two may differ by a pixel, as in the reference.
  */
-export function staticCropRegion(
-  imageWidth: number,
-  imageHeight: number,
-  staticCrop: StaticCropPercentages | null,
-): StaticCropRegion {
+export function staticCropRegion(imageWidth: number, imageHeight: number, staticCrop: StaticCropPercentages | null): StaticCropRegion {
   if (staticCrop === null) return { shiftX: 0, shiftY: 0, width: imageWidth, height: imageHeight };
   const xMin = staticCrop.xMin / 100;
   const yMin = staticCrop.yMin / 100;

@@ -90,7 +90,7 @@ function traceOuterBorder(image: Int8Array, start: number, x: number, y: number,
     }
     s &= 7;
     // Directions cameFrom+1 … s were examined; past 7 that includes 0, the background on the right.
-    if (((s - 1) >>> 0) < cameFrom) image[current] = NEW_RIGHT;
+    if ((s - 1) >>> 0 < cameFrom) image[current] = NEW_RIGHT;
     else if (image[current] === FOREGROUND) image[current] = NEW;
     if (s !== previousDirection) points.push(x, y);
     previousDirection = s;

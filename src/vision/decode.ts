@@ -86,11 +86,7 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions): Pr
  * which answers report and rescale to. Anything else (other formats, CMYK, a factor of 1, a header over
  * MAX_IMAGE_PIXELS, data libvips refuses) goes through decodeImage, errors included.
  */
-export async function decodeAtReducedSize(
-  bytes: Uint8Array,
-  options: DecodeOptions,
-  reductionFor: (full: Size) => DecodeReduction,
-): Promise<{ image: RgbImage; decoded: Size }> {
+export async function decodeAtReducedSize(bytes: Uint8Array, options: DecodeOptions, reductionFor: (full: Size) => DecodeReduction): Promise<{ image: RgbImage; decoded: Size }> {
   const reduced = settings.decodeAtReducedSize && libvips !== null && isJpeg(bytes) ? decodeJpegReduced(bytes, options, reductionFor) : null;
   if (reduced) return reduced;
   const image = await decodeImage(bytes, options);

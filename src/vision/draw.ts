@@ -67,9 +67,12 @@ export interface DrawOptions {
  * cycled by class id. A colour that is not "#RRGGBB" (the reference would fail) falls back to #4892EA.
  */
 export function classColour(className: string, classId: number, colors: ClassColours): Rgb {
-  const hex = colors === null
-    ? DEFAULT_PALETTE[((classId % DEFAULT_PALETTE.length) + DEFAULT_PALETTE.length) % DEFAULT_PALETTE.length]!
-    : Object.hasOwn(colors, className) ? colors[className]! : FALLBACK_COLOUR;
+  const hex =
+    colors === null
+      ? DEFAULT_PALETTE[((classId % DEFAULT_PALETTE.length) + DEFAULT_PALETTE.length) % DEFAULT_PALETTE.length]!
+      : Object.hasOwn(colors, className)
+        ? colors[className]!
+        : FALLBACK_COLOUR;
   return parseHexColour(hex) ?? parseHexColour(FALLBACK_COLOUR)!;
 }
 
@@ -99,11 +102,26 @@ export async function drawPredictions(image: RgbImage, predictions: DrawablePred
     if (options.strokeWidth < 0) {
       fillRect(canvas, Math.min(x1, x2), Math.min(y1, y2), Math.max(x1, x2) + 1, Math.max(y1, y2) + 1, colour);
     } else {
-      drawPolyline(canvas, [[x1, y1], [x2, y1], [x2, y2], [x1, y2]], options.strokeWidth, colour);
+      drawPolyline(
+        canvas,
+        [
+          [x1, y1],
+          [x2, y1],
+          [x2, y2],
+          [x1, y2],
+        ],
+        options.strokeWidth,
+        colour,
+      );
     }
     const points = prediction.points ?? [];
     if (points.length > 2) {
-      drawPolyline(canvas, points.map((p) => [Math.trunc(p.x), Math.trunc(p.y)]), Math.max(options.strokeWidth, 1), colour);
+      drawPolyline(
+        canvas,
+        points.map((p) => [Math.trunc(p.x), Math.trunc(p.y)]),
+        Math.max(options.strokeWidth, 1),
+        colour,
+      );
     }
     if (prediction.keypoints !== undefined && prediction.keypoints.length > 0) {
       drawKeypoints(canvas, prediction.keypoints, options.skeletons?.get(prediction.class_id) ?? [], options.strokeWidth, colour);

@@ -57,8 +57,10 @@ export function resizePlanesInto(
   }
   const sourcePlane = sourceWidth * sourceHeight;
   const canvasPlane = canvasWidth * canvasHeight;
-  if (source.length < channels * sourcePlane) throw new RangeError(`source holds ${source.length} floats, ${channels} planes of ${sourceWidth}x${sourceHeight} need ${channels * sourcePlane}`);
-  if (target.length < channels * canvasPlane) throw new RangeError(`target holds ${target.length} floats, ${channels} planes of ${canvasWidth}x${canvasHeight} need ${channels * canvasPlane}`);
+  if (source.length < channels * sourcePlane)
+    throw new RangeError(`source holds ${source.length} floats, ${channels} planes of ${sourceWidth}x${sourceHeight} need ${channels * sourcePlane}`);
+  if (target.length < channels * canvasPlane)
+    throw new RangeError(`target holds ${target.length} floats, ${channels} planes of ${canvasWidth}x${canvasHeight} need ${channels * canvasPlane}`);
 
   if (width === sourceWidth && height === sourceHeight) {
     for (let c = 0; c < channels; c++) {
@@ -144,14 +146,7 @@ export function letterboxTarget(resize: ResizeConfig, inputWidth: number, inputH
  *    when that size is not the input size (the non-square flag), the padded image is then
  *    stretched bilinearly to the input size.
  */
-export function normaliseThenResizeInto(
-  image: RgbImage,
-  resize: ResizeConfig,
-  inputWidth: number,
-  inputHeight: number,
-  target: Float32Array,
-  norm: Normalisation,
-): void {
+export function normaliseThenResizeInto(image: RgbImage, resize: ResizeConfig, inputWidth: number, inputHeight: number, target: Float32Array, norm: Normalisation): void {
   if (target.length < 3 * inputWidth * inputHeight) {
     throw new RangeError(`target holds ${target.length} floats, a ${inputWidth}x${inputHeight} CHW tensor needs ${3 * inputWidth * inputHeight}`);
   }

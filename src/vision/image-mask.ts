@@ -28,7 +28,16 @@ export function maskAtImageResolution(window: MaskWindow, maskWidth: number, mas
     padX = (maskWidth - Math.trunc(region.width * scale)) / 2;
     padY = (maskHeight - Math.trunc(region.height * scale)) / 2;
   }
-  const sampleIndices = (imageSize: number, shift: number, regionSize: number, numerator: number, denominator: number, pad: number, windowStart: number, windowSize: number): Int32Array => {
+  const sampleIndices = (
+    imageSize: number,
+    shift: number,
+    regionSize: number,
+    numerator: number,
+    denominator: number,
+    pad: number,
+    windowStart: number,
+    windowSize: number,
+  ): Int32Array => {
     const indices = new Int32Array(imageSize).fill(-1);
     for (let p = 0; p < imageSize; p++) {
       const u = p - shift;

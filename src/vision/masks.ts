@@ -7,8 +7,7 @@ export type MaskDecodeMode = "accurate" | "fast" | "tradeoff";
 /** Prototype channels, and so coefficients per detection, in every YOLO segmentation head. */
 export const MASK_COEFFICIENTS = 32;
 
-const MASK_DECODE_ERROR =
-  "Invalid mask decode argument sent. tradeoff_factor must be in [0.0, 1.0], mask_decode_mode: must be one of ['accurate', 'fast', 'tradeoff']";
+const MASK_DECODE_ERROR = "Invalid mask decode argument sent. tradeoff_factor must be in [0.0, 1.0], mask_decode_mode: must be one of ['accurate', 'fast', 'tradeoff']";
 
 /**
  * The reference's 400 for `mask_decode_mode` / `tradeoff_factor`: the mode must be one of the three,
@@ -46,12 +45,7 @@ export interface SegmentationCandidates {
  * The coefficients of the candidates at `indices`, as float64 rows of MASK_COEFFICIENTS (the
  * reference's detection rows are float64, so its mask product is too).
  */
-export function gatherMaskCoefficients(
-  output: Float32Array,
-  layout: MaskCoefficientLayout,
-  candidates: DetectionCandidates,
-  indices: Int32Array,
-): Float64Array {
+export function gatherMaskCoefficients(output: Float32Array, layout: MaskCoefficientLayout, candidates: DetectionCandidates, indices: Int32Array): Float64Array {
   const coefficients = new Float64Array(indices.length * MASK_COEFFICIENTS);
   for (let n = 0; n < indices.length; n++) {
     const first = layout.start + candidates.row[indices[n]!]! * layout.rowStep;
@@ -296,8 +290,8 @@ class MaskDecoder {
       const source = r * columns - firstColumn;
       const out = r * width - left;
       for (let x = left; x < left + width; x++) {
-        horizontal[out + x] = probabilities[source + resize.columnFirst[x]!]! * resize.columnWeightFirst[x]!
-          + probabilities[source + resize.columnSecond[x]!]! * resize.columnWeightSecond[x]!;
+        horizontal[out + x] =
+          probabilities[source + resize.columnFirst[x]!]! * resize.columnWeightFirst[x]! + probabilities[source + resize.columnSecond[x]!]! * resize.columnWeightSecond[x]!;
       }
     }
     for (let y = 0; y < height; y++) {

@@ -162,15 +162,7 @@ export function nonMaxSuppression(candidates: DetectionCandidates, options: NmsO
  * box, drop every remaining box whose overlap with it is > threshold, repeat. Appends the kept
  * positions to `survivors` and returns the new survivor count. `remaining` is scratch.
  */
-function suppressGroup(
-  boxes: OrderedBoxes,
-  start: number,
-  end: number,
-  threshold: number,
-  remaining: Int32Array,
-  survivors: Int32Array,
-  survivorCount: number,
-): number {
+function suppressGroup(boxes: OrderedBoxes, start: number, end: number, threshold: number, remaining: Int32Array, survivors: Int32Array, survivorCount: number): number {
   // An intersection never exceeds the other box's area, so a threshold >= 1 (or NaN) suppresses
   // nothing: skipping the quadratic loop matters for confidence-0 requests with thousands of candidates.
   if (!(threshold < 1)) {
@@ -226,13 +218,7 @@ function keepNotOverlapping(boxes: OrderedBoxes, kept: number, remaining: Int32A
 }
 
 /** The reference's arithmetic verbatim, for negative thresholds where even a zero overlap suppresses. */
-function keepNotOverlappingNegativeThreshold(
-  boxes: OrderedBoxes,
-  kept: number,
-  remaining: Int32Array,
-  count: number,
-  threshold: number,
-): number {
+function keepNotOverlappingNegativeThreshold(boxes: OrderedBoxes, kept: number, remaining: Int32Array, count: number, threshold: number): number {
   const { x1, y1, x2, y2, area } = boxes;
   let written = 0;
   for (let r = 1; r < count; r++) {

@@ -123,9 +123,7 @@ function resizeConfig(step: unknown): ResizeConfig {
   if (!isObject(step) || !isTruthy(step)) return { method: "stretch", padRgb: [...BLACK] };
   const format = step["format"] ?? "Stretch to";
   const padding = typeof format === "string" ? LETTERBOX_PADDING.get(format) : undefined;
-  const config: ResizeConfig = padding
-    ? { method: "letterbox", padRgb: [...padding] }
-    : { method: "stretch", padRgb: [...BLACK] };
+  const config: ResizeConfig = padding ? { method: "letterbox", padRgb: [...padding] } : { method: "stretch", padRgb: [...BLACK] };
   const width = step["width"];
   const height = step["height"];
   if (isPositiveInteger(width)) config.width = width;

@@ -35,12 +35,7 @@ export interface ModelInput {
  * (DECODE_AT_REDUCED_SIZE, decode.ts `decodeAtReducedSize`): `image` is then smaller than `decoded`,
  * and rescaling to `decoded` maps answers back by the exact ratio between the two.
  */
-export async function prepareImage(
-  bytes: Uint8Array,
-  config: PreprocessConfig,
-  request: PreprocessSwitches,
-  input?: ModelInput,
-): Promise<PreparedImage> {
+export async function prepareImage(bytes: Uint8Array, config: PreprocessConfig, request: PreprocessSwitches, input?: ModelInput): Promise<PreparedImage> {
   const crop = config.staticCrop && !request.disableStaticCrop ? config.staticCrop : null;
   const options = { autoOrient: config.autoOrient && !request.disableAutoOrient };
   const reductionFor = (full: Size): DecodeReduction => (input ? decodeReduction(full, (size) => resizeOf(size, crop, config, input)) : 1);
@@ -109,11 +104,7 @@ export function resizeOf(size: Size, crop: StaticCrop | null, config: Preprocess
 }
 
 /** The pixel bounds of a static crop: `int(percent / 100 * size)`, then Python slice rules. */
-export function staticCropBounds(
-  width: number,
-  height: number,
-  crop: StaticCrop,
-): { left: number; top: number; right: number; bottom: number } {
+export function staticCropBounds(width: number, height: number, crop: StaticCrop): { left: number; top: number; right: number; bottom: number } {
   return {
     left: sliceIndex(Math.trunc((crop.xMin / 100) * width), width),
     top: sliceIndex(Math.trunc((crop.yMin / 100) * height), height),

@@ -199,15 +199,7 @@ function checkTarget(target: Float32Array, width: number, height: number): void 
 }
 
 /** An image that needs no resizing, through the lookup table into a canvas at (left, top). */
-function writeUnresized(
-  image: RgbImage,
-  table: Float32Array,
-  target: Float32Array,
-  canvasWidth: number,
-  canvasHeight: number,
-  left: number,
-  top: number,
-): void {
+function writeUnresized(image: RgbImage, table: Float32Array, target: Float32Array, canvasWidth: number, canvasHeight: number, left: number, top: number): void {
   const plane = canvasWidth * canvasHeight;
   const source = image.data;
   for (let y = 0; y < image.height; y++) {
@@ -227,13 +219,7 @@ function writeUnresized(
  * The reference's "Stretch to": the image is converted to float32 and resized to exactly
  * width x height in float (no rounding back to 8 bits), then normalised into `target` as CHW RGB.
  */
-export function stretchInto(
-  image: RgbImage,
-  width: number,
-  height: number,
-  target: Float32Array,
-  norm: Normalisation,
-): void {
+export function stretchInto(image: RgbImage, width: number, height: number, target: Float32Array, norm: Normalisation): void {
   checkTarget(target, width, height);
   if (image.width === width && image.height === height) {
     writeUnresized(image, normalisationTable(norm), target, width, height, 0, 0);
@@ -403,12 +389,7 @@ export function letterboxPixelsInto(image: RgbImage, width: number, height: numb
  * The reference letterbox's resized size and padding: keep the aspect ratio, truncate the
  * scaled side (`int()`), centre with the odd pixel of padding on the right/bottom.
  */
-export function letterboxGeometry(
-  sourceWidth: number,
-  sourceHeight: number,
-  width: number,
-  height: number,
-): LetterboxGeometry {
+export function letterboxGeometry(sourceWidth: number, sourceHeight: number, width: number, height: number): LetterboxGeometry {
   const sourceRatio = sourceWidth / sourceHeight;
   const targetRatio = width / height;
   let resizedWidth: number;
@@ -432,14 +413,7 @@ export function letterboxGeometry(
  * The reference's "Fit (… edges) in": 8-bit bilinear resize keeping the aspect ratio, padded
  * with `padRgb` to width x height, normalised into `target` as CHW RGB.
  */
-export function letterboxInto(
-  image: RgbImage,
-  width: number,
-  height: number,
-  padRgb: readonly [number, number, number],
-  target: Float32Array,
-  norm: Normalisation,
-): void {
+export function letterboxInto(image: RgbImage, width: number, height: number, padRgb: readonly [number, number, number], target: Float32Array, norm: Normalisation): void {
   checkTarget(target, width, height);
   const geometry = letterboxGeometry(image.width, image.height, width, height);
   if (geometry.width <= 0 || geometry.height <= 0) {

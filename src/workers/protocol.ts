@@ -169,8 +169,7 @@ export type SessionLoaderReply =
 // ---- main -> inference worker ----
 export type InferenceRequest =
   /** Adopts the session and batches the arena's READY slots from now on, `batch.capacity` at most. */
-  | ({ type: "attach"; session: SessionHandle } & ArenaHandOver)
-  | { type: "unload"; instance: number };
+  ({ type: "attach"; session: SessionHandle } & ArenaHandOver) | { type: "unload"; instance: number };
 
 /** One ONNX Runtime call over slots start..start+count-1 of an instance's arena. */
 export interface BatchReport {

@@ -106,7 +106,12 @@ function validationRun(session: OrtSession, model: ModelToOpen, probeInput: { wi
 }
 
 /** Opens `model` on the first of `providers` whose session starts and passes the validation run. */
-function openValidated(label: string, model: ModelToOpen, probeInput: { width: number; height: number }, providers: readonly string[]): { held: HeldSession; outputShapes: number[][] } {
+function openValidated(
+  label: string,
+  model: ModelToOpen,
+  probeInput: { width: number; height: number },
+  providers: readonly string[],
+): { held: HeldSession; outputShapes: number[][] } {
   const tensorrt = providers.includes("tensorrt") ? tensorRtOptions(model, probeInput) : undefined;
   let outputShapes: number[][] = [];
   const runnable = openRunnableSession(
@@ -234,7 +239,8 @@ function handOver(request: Extract<SessionLoaderRequest, { type: "handOver" }>):
   }
   sessions.delete(request.instance);
   const arena = new Arena(request.arena.layout, request.arena.buffer);
-  const probed = init.batching.batchSizeProbe && !request.batch.fixed && request.batch.capacity > 1 ? probeWithFallback(request, held, arena) : { held, batchCapacity: request.batch.capacity };
+  const probed =
+    init.batching.batchSizeProbe && !request.batch.fixed && request.batch.capacity > 1 ? probeWithFallback(request, held, arena) : { held, batchCapacity: request.batch.capacity };
   const { session, fallbacks } = probed.held;
   const activeProvider = session.activeProvider;
   reply({ type: "handedOver", requestId: request.requestId, session: { handle: session.detach(), activeProvider }, batchCapacity: probed.batchCapacity, fallbacks });

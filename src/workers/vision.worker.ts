@@ -9,15 +9,7 @@ import { taskResponse, type TaskResponseBody } from "../models/tasks/task-respon
 import { Arena } from "./arena.ts";
 import { inputWritten } from "./slot-states.ts";
 import { CollectionPacer } from "./collection-pacer.ts";
-import {
-  Control,
-  type ImageMeta,
-  type PostprocessResult,
-  type VisionInit,
-  type VisionReply,
-  type VisionRequest,
-  type VisualizationRequest,
-} from "./protocol.ts";
+import { Control, type ImageMeta, type PostprocessResult, type VisionInit, type VisionReply, type VisionRequest, type VisualizationRequest } from "./protocol.ts";
 import type { RescaleGeometry } from "../vision/boxes.ts";
 import { decodeImage, reducedDecodingAvailable, setDecodeSettings } from "../vision/decode.ts";
 import { drawClassification, drawPredictions } from "../vision/draw.ts";
@@ -135,7 +127,8 @@ self.onmessage = (event: MessageEvent<VisionInit | VisionRequest>) => {
   if ("control" in message) {
     control = new Int32Array(message.control);
     setDecodeSettings(message.vision);
-    if (message.vision.decodeAtReducedSize && !reducedDecodingAvailable) console.warn("vision worker: DECODE_AT_REDUCED_SIZE is on, but libvips cannot be called here (native-bindings/libvips.ts): decoding in full");
+    if (message.vision.decodeAtReducedSize && !reducedDecodingAvailable)
+      console.warn("vision worker: DECODE_AT_REDUCED_SIZE is on, but libvips cannot be called here (native-bindings/libvips.ts): decoding in full");
     urlInput = message.urlInput;
     pacer = new CollectionPacer(message.memory.gcEveryBytes);
   } else void handle(message);

@@ -52,8 +52,15 @@ async function info(server: ServerProcess): Promise<{ execution_provider: string
   return (await fetch(`${server.url}/info`)).json();
 }
 
-async function detect(server: ServerProcess, colour: string): Promise<{ status: number; predictions: { class: string; confidence: number; x: number; y: number; width: number; height: number }[] }> {
-  const image = (await sharp({ create: { width: 320, height: 240, channels: 3, background: colour } }).jpeg({ quality: 95 }).toBuffer()).toString("base64");
+async function detect(
+  server: ServerProcess,
+  colour: string,
+): Promise<{ status: number; predictions: { class: string; confidence: number; x: number; y: number; width: number; height: number }[] }> {
+  const image = (
+    await sharp({ create: { width: 320, height: 240, channels: 3, background: colour } })
+      .jpeg({ quality: 95 })
+      .toBuffer()
+  ).toString("base64");
   const res = await server.post("/infer/object_detection", { model_id: PROBE_MODEL, image: { type: "base64", value: image } });
   return { status: res.status, predictions: res.status === 200 ? (await res.json()).predictions : [] };
 }
@@ -90,7 +97,9 @@ describe.skipIf(!enabled)("the CUDA path", () => {
         const again = runTimed(cuda, batch);
         const reference = runTimed(cpu, batch);
         const error = relativeError(again.output, reference.output);
-        console.log(`YOLOv8n batch ${batch}: CUDA first run ${first.ms.toFixed(1)} ms, then ${again.ms.toFixed(1)} ms (${(again.ms / batch).toFixed(2)} ms/image); CPU ${reference.ms.toFixed(0)} ms; relative error ${error.toExponential(2)}`);
+        console.log(
+          `YOLOv8n batch ${batch}: CUDA first run ${first.ms.toFixed(1)} ms, then ${again.ms.toFixed(1)} ms (${(again.ms / batch).toFixed(2)} ms/image); CPU ${reference.ms.toFixed(0)} ms; relative error ${error.toExponential(2)}`,
+        );
         expect(error).toBeLessThan(1e-3);
       }
     } finally {
@@ -110,7 +119,9 @@ describe.skipIf(!enabled)("the CUDA path", () => {
         session.release();
       }
     }
-    console.log(`first run at new batch sizes 2, 3, 5: HEURISTIC ${timings.HEURISTIC!.map((ms) => ms.toFixed(0)).join("/")} ms, EXHAUSTIVE ${timings.EXHAUSTIVE!.map((ms) => ms.toFixed(0)).join("/")} ms`);
+    console.log(
+      `first run at new batch sizes 2, 3, 5: HEURISTIC ${timings.HEURISTIC!.map((ms) => ms.toFixed(0)).join("/")} ms, EXHAUSTIVE ${timings.EXHAUSTIVE!.map((ms) => ms.toFixed(0)).join("/")} ms`,
+    );
     for (const ms of timings.HEURISTIC!) expect(ms).toBeLessThan(1000);
   });
 
@@ -118,15 +129,31 @@ describe.skipIf(!enabled)("the CUDA path", () => {
     let gpu: ServerProcess;
     let cpu: ServerProcess;
     beforeAll(async () => {
-      const common = { MODEL_CACHE_DIR: FIXTURE_CACHE, PRELOAD_MODELS: PROBE_MODEL, ORT_LIB_PATH: "", INFERENCE_WORKERS_PER_DEVICE: "0", BATCH_SIZE_PROBE: "true", MAX_BATCH_SIZE: "16" };
-      [gpu, cpu] = await Promise.all([startServerProcess({ ...common, EXECUTION_PROVIDERS: "cuda,cpu" }, 120_000), startServerProcess({ ...common, EXECUTION_PROVIDERS: "cpu" }, 120_000)]);
+      const common = {
+        MODEL_CACHE_DIR: FIXTURE_CACHE,
+        PRELOAD_MODELS: PROBE_MODEL,
+        ORT_LIB_PATH: "",
+        INFERENCE_WORKERS_PER_DEVICE: "0",
+        BATCH_SIZE_PROBE: "true",
+        MAX_BATCH_SIZE: "16",
+      };
+      [gpu, cpu] = await Promise.all([
+        startServerProcess({ ...common, EXECUTION_PROVIDERS: "cuda,cpu" }, 120_000),
+        startServerProcess({ ...common, EXECUTION_PROVIDERS: "cpu" }, 120_000),
+      ]);
     });
     afterAll(async () => {
       await Promise.all([gpu?.stop(), cpu?.stop()]);
     });
 
     test("runs on CUDA, says so, plans one worker on GPU 0, probes its batches, and answers as the CPU server does", async () => {
-      console.log(gpu.output().split("\n").filter((line) => /listening|batch probe|loaded|execution provider/.test(line)).join("\n"));
+      console.log(
+        gpu
+          .output()
+          .split("\n")
+          .filter((line) => /listening|batch probe|loaded|execution provider/.test(line))
+          .join("\n"),
+      );
       expect(await info(gpu)).toEqual(expect.objectContaining({ execution_provider: "cuda", execution_provider_fallback: null }));
       expect(gpu.output()).toMatch(/1 inference worker on GPU 0, 1 intra-op thread each/);
       expect(gpu.output()).toMatch(/batch probe colour-probe\/1 \(cuda\)/);
@@ -145,8 +172,21 @@ describe.skipIf(!enabled)("the CUDA path", () => {
 
   test.skipIf(!process.env.GPU_CHECK_CUDNN_DIR)("with cuDNN out of reach, the server falls back to the CPU at start-up, planned as for the CPU, and says why", async () => {
     const hidden = process.env.GPU_CHECK_CUDNN_DIR!;
-    const libraryPath = (process.env.LD_LIBRARY_PATH ?? "").split(":").filter((dir) => dir && dir !== hidden).join(":");
-    const server = await startServerProcess({ MODEL_CACHE_DIR: FIXTURE_CACHE, PRELOAD_MODELS: PROBE_MODEL, ORT_LIB_PATH: "", INFERENCE_WORKERS_PER_DEVICE: "0", EXECUTION_PROVIDERS: "cuda,cpu", LD_LIBRARY_PATH: libraryPath }, 120_000);
+    const libraryPath = (process.env.LD_LIBRARY_PATH ?? "")
+      .split(":")
+      .filter((dir) => dir && dir !== hidden)
+      .join(":");
+    const server = await startServerProcess(
+      {
+        MODEL_CACHE_DIR: FIXTURE_CACHE,
+        PRELOAD_MODELS: PROBE_MODEL,
+        ORT_LIB_PATH: "",
+        INFERENCE_WORKERS_PER_DEVICE: "0",
+        EXECUTION_PROVIDERS: "cuda,cpu",
+        LD_LIBRARY_PATH: libraryPath,
+      },
+      120_000,
+    );
     try {
       const reported = await info(server);
       console.log(`without cuDNN: ${JSON.stringify(reported)}`);
@@ -161,7 +201,10 @@ describe.skipIf(!enabled)("the CUDA path", () => {
 
   test("a GPU listed in CUDA_DEVICES that the machine does not have is left out, with ORT's message", async () => {
     const missing = Number(process.env.GPU_CHECK_GPU_COUNT ?? 1);
-    const server = await startServerProcess({ MODEL_CACHE_DIR: FIXTURE_CACHE, PRELOAD_MODELS: PROBE_MODEL, ORT_LIB_PATH: "", EXECUTION_PROVIDERS: "cuda,cpu", CUDA_DEVICES: `0,${missing}` }, 120_000);
+    const server = await startServerProcess(
+      { MODEL_CACHE_DIR: FIXTURE_CACHE, PRELOAD_MODELS: PROBE_MODEL, ORT_LIB_PATH: "", EXECUTION_PROVIDERS: "cuda,cpu", CUDA_DEVICES: `0,${missing}` },
+      120_000,
+    );
     try {
       const reported = await info(server);
       console.log(`CUDA_DEVICES=0,${missing}: ${JSON.stringify(reported)}`);

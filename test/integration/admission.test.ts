@@ -28,7 +28,11 @@ async function classify(image: string): Promise<Response> {
 
 describe("admission by expected wait", () => {
   test("refuses what would wait past MAX_QUEUE_WAIT_MS with 503 and a Retry-After, and answers the rest", async () => {
-    const image = (await sharp({ create: { width: 32, height: 32, channels: 3, background: "#ff0000" } }).png().toBuffer()).toString("base64");
+    const image = (
+      await sharp({ create: { width: 32, height: 32, channels: 3, background: "#ff0000" } })
+        .png()
+        .toBuffer()
+    ).toString("base64");
     // The service rate is measured over a second of busy time: keep the model busy for two, whatever this machine's speed.
     const began = performance.now();
     let warmed = 0;

@@ -22,7 +22,11 @@ test("times doubling batch sizes when the model loads, logs them, and never runs
   const cap = Number(probe![1]);
   expect([1, 2, 4, 8]).toContain(cap);
 
-  const png = (await sharp({ create: { width: 32, height: 32, channels: 3, background: { r: 9, g: 99, b: 199 } } }).png().toBuffer()).toString("base64");
+  const png = (
+    await sharp({ create: { width: 32, height: 32, channels: 3, background: { r: 9, g: 99, b: 199 } } })
+      .png()
+      .toBuffer()
+  ).toString("base64");
   const answers = await Promise.all(
     Array.from({ length: 24 }, () => server.post("/infer/object_detection", { model_id: "colour-probe/1", image: { type: "base64", value: png } })),
   );

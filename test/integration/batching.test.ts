@@ -19,7 +19,7 @@ async function scene(seed: number): Promise<string> {
   const shapes = Array.from({ length: 4 }, (_, i) => {
     const x = (seed * 97 + i * 151) % 480;
     const y = (seed * 53 + i * 211) % 320;
-    const size = 60 + ((seed + i) * 37) % 120;
+    const size = 60 + (((seed + i) * 37) % 120);
     const fill = `rgb(${(seed * 71 + i * 50) % 256},${(seed * 13 + i * 90) % 256},${(seed * 29 + i * 130) % 256})`;
     return i % 2 === 0
       ? `<rect x="${x}" y="${y}" width="${size}" height="${size * 0.7}" fill="${fill}"/>`

@@ -72,14 +72,22 @@ async function classify(server: ServerProcess, modelId: string, rgb: Rgb, extra:
 
 describe("CLASSIFICATION_SOFTMAX", () => {
   test("by default a softmax export's distribution is answered as it is", async () => {
-    for (const rgb of [[255, 0, 0], [255, 255, 0], [40, 90, 200]] as Rgb[]) {
+    for (const rgb of [
+      [255, 0, 0],
+      [255, 255, 0],
+      [40, 90, 200],
+    ] as Rgb[]) {
       const distribution = Array.from(expectedColourClassifierOutput(rgb, "softmax"));
       expect(answerOf(await classify(byDefault, SOFTMAX, rgb, { confidence: 0 }))).toEqual(expectedAnswer(distribution, 0));
     }
   });
 
   test("reference softmaxes every single-label row, so a softmax export comes back softmaxed twice", async () => {
-    for (const rgb of [[255, 0, 0], [255, 255, 0], [40, 90, 200]] as Rgb[]) {
+    for (const rgb of [
+      [255, 0, 0],
+      [255, 255, 0],
+      [40, 90, 200],
+    ] as Rgb[]) {
       const twice = softmax(expectedColourClassifierOutput(rgb, "softmax"));
       expect(answerOf(await classify(reference, SOFTMAX, rgb, { confidence: 0 }))).toEqual(expectedAnswer(twice, 0));
     }
@@ -106,7 +114,11 @@ describe("CLASSIFICATION_SOFTMAX", () => {
 
 describe("DINOv3 classification (model_type dinov3, best.onnx, names from CLASS_MAP)", () => {
   test("normalises the input with ImageNet's mean and standard deviation", async () => {
-    for (const rgb of [[200, 100, 50], [20, 240, 130], [90, 60, 220]] as Rgb[]) {
+    for (const rgb of [
+      [200, 100, 50],
+      [20, 240, 130],
+      [90, 60, 220],
+    ] as Rgb[]) {
       const body = await classify(byDefault, DINOV3, rgb, { confidence: 0 });
       expect(answerOf(body)).toEqual(expectedAnswer(softmax(dinov3Logits(rgb)), 0));
     }

@@ -18,7 +18,9 @@ afterAll(async () => {
 });
 
 async function solidPng(rgb: [number, number, number], width: number, height: number): Promise<string> {
-  const png = await sharp({ create: { width, height, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } }).png().toBuffer();
+  const png = await sharp({ create: { width, height, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } })
+    .png()
+    .toBuffer();
   return png.toString("base64");
 }
 
@@ -67,7 +69,12 @@ describe("POST /infer/classification (single-label)", () => {
   });
 
   test("answers a list of images with a list in the same order", async () => {
-    const colours: [number, number, number][] = [[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 0, 0]];
+    const colours: [number, number, number][] = [
+      [255, 0, 0],
+      [0, 255, 0],
+      [0, 0, 255],
+      [255, 0, 0],
+    ];
     const images = await Promise.all(colours.map((c) => solidPng(c, 50, 50)));
     const res = await server.post("/infer/classification", { model_id: "cls-probe/1", image: images.map(image) });
     expect(res.status).toBe(200);
@@ -76,7 +83,11 @@ describe("POST /infer/classification (single-label)", () => {
   });
 
   test("runs a model whose ONNX batch dimension is fixed at 1 for concurrent requests", async () => {
-    const colours: [number, number, number][] = [[255, 0, 0], [0, 255, 0], [0, 0, 255]];
+    const colours: [number, number, number][] = [
+      [255, 0, 0],
+      [0, 255, 0],
+      [0, 0, 255],
+    ];
     const responses = await Promise.all(
       colours.map(async (c) => (await server.post("/infer/classification", { model_id: "cls-probe-fixed/1", image: image(await solidPng(c, 40, 40)) })).json()),
     );

@@ -18,7 +18,11 @@ beforeAll(async () => {
     BATCH_MAX_WAIT_MS: "4000",
     MAX_BATCH_SIZE: "4",
   });
-  png = (await sharp({ create: { width: 40, height: 30, channels: 3, background: { r: 200, g: 100, b: 250 } } }).png().toBuffer()).toString("base64");
+  png = (
+    await sharp({ create: { width: 40, height: 30, channels: 3, background: { r: 200, g: 100, b: 250 } } })
+      .png()
+      .toBuffer()
+  ).toString("base64");
 });
 
 afterAll(async () => {
@@ -32,7 +36,10 @@ async function metric(name: string): Promise<number> {
   return line ? Number(line.split(" ").at(-1)) : 0;
 }
 
-const body = (images: number) => ({ model_id: "colour-probe/1", image: images === 1 ? { type: "base64", value: png } : Array.from({ length: images }, () => ({ type: "base64", value: png })) });
+const body = (images: number) => ({
+  model_id: "colour-probe/1",
+  image: images === 1 ? { type: "base64", value: png } : Array.from({ length: images }, () => ({ type: "base64", value: png })),
+});
 
 describe("REQUEST_TIMEOUT_MS", () => {
   test("answers 504 with a message when the deadline passes, frees the slot, and runs no inference for it", async () => {

@@ -34,7 +34,11 @@ describe("the demo models", () => {
     expect(server.output()).toContain("installed the demo models demo-shapes/1, demo-shapes-seg/1, demo-shapes-cls/1");
     for (const id of ["demo-shapes/1", "demo-shapes-seg/1"]) {
       for (const file of ["weights.onnx", "environment.json", "class_names.txt", "model_type.json"]) expect(existsSync(join(cacheDir, id, file))).toBe(true);
-      expect(readFileSync(join(cacheDir, id, "class_names.txt"), "utf8").trim().split("\n")).toEqual([...SHAPE_CLASSES]);
+      expect(
+        readFileSync(join(cacheDir, id, "class_names.txt"), "utf8")
+          .trim()
+          .split("\n"),
+      ).toEqual([...SHAPE_CLASSES]);
     }
     const registry = await (await fetch(`${server.url}/model/registry`)).json();
     expect(registry.models.map((m: { model_id: string; task_type: string }) => [m.model_id, m.task_type])).toEqual([
@@ -78,7 +82,13 @@ describe("the demo models", () => {
 
   test("demo-shapes-cls/1 names the shape in the middle of a picture", async () => {
     for (const [classId, name] of SHAPE_CLASSES.entries()) {
-      const spec = { ...EXAMPLE_SCENE, width: 240, height: 200, texture: null, shapes: [placedShape(classId, 120, 100, 130, 11 + classId, { style: "filled", colour: "#f2c14e", strokeWidth: 0 })] };
+      const spec = {
+        ...EXAMPLE_SCENE,
+        width: 240,
+        height: 200,
+        texture: null,
+        shapes: [placedShape(classId, 120, 100, 130, 11 + classId, { style: "filled", colour: "#f2c14e", strokeWidth: 0 })],
+      };
       const image = { type: "base64", value: Buffer.from(await renderSceneJpeg(spec, 1)).toString("base64") };
       const body = await (await server.post("/infer/classification", { model_id: "demo-shapes-cls/1", image })).json();
       expect(body.top).toBe(name);

@@ -19,7 +19,11 @@ beforeAll(async () => {
   // A valid ONNX model whose outputs fit no detection layout: a classifier's [batch, 3] in a detection package.
   cpSync(join(FIXTURE_CACHE, "colour-probe"), join(cache, "wrong-outputs"), { recursive: true });
   cpSync(join(FIXTURE_CACHE, "cls-probe/1/best.onnx"), join(cache, "wrong-outputs/1/weights.onnx"));
-  png = (await sharp({ create: { width: 32, height: 32, channels: 3, background: { r: 10, g: 200, b: 90 } } }).png().toBuffer()).toString("base64");
+  png = (
+    await sharp({ create: { width: 32, height: 32, channels: 3, background: { r: 10, g: 200, b: 90 } } })
+      .png()
+      .toBuffer()
+  ).toString("base64");
 });
 
 afterAll(() => {
@@ -125,7 +129,12 @@ describe("signals", () => {
     const server = await startServerProcess({ MODEL_CACHE_DIR: cache, PRELOAD_MODELS: "colour-probe/1", BATCH_MAX_WAIT_MS: "2000", MAX_BATCH_SIZE: "32" });
     const connection = await keptAlive(server.url);
     expect((await connection.get("/healthz"))?.status).toBe(200);
-    const inFlight = Array.from({ length: 17 }, () => server.post("/infer/object_detection", body("colour-probe/1")).then((r) => r.status, (e: Error) => e.message));
+    const inFlight = Array.from({ length: 17 }, () =>
+      server.post("/infer/object_detection", body("colour-probe/1")).then(
+        (r) => r.status,
+        (e: Error) => e.message,
+      ),
+    );
     await Bun.sleep(500);
     process.kill(server.pid, "SIGHUP");
     await Bun.sleep(300);

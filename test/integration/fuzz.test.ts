@@ -52,14 +52,59 @@ function prng(seed: number) {
 type Rng = ReturnType<typeof prng>;
 
 const FIELDS = [
-  "model_id", "image", "api_key", "id", "confidence", "iou_threshold", "max_detections", "max_candidates", "class_filter",
-  "class_agnostic_nms", "visualize_predictions", "visualization_labels", "visualization_stroke_width", "disable_preproc_auto_orient",
-  "disable_preproc_contrast", "disable_preproc_grayscale", "disable_preproc_static_crop", "fix_batch_size", "disable_active_learning",
+  "model_id",
+  "image",
+  "api_key",
+  "id",
+  "confidence",
+  "iou_threshold",
+  "max_detections",
+  "max_candidates",
+  "class_filter",
+  "class_agnostic_nms",
+  "visualize_predictions",
+  "visualization_labels",
+  "visualization_stroke_width",
+  "disable_preproc_auto_orient",
+  "disable_preproc_contrast",
+  "disable_preproc_grayscale",
+  "disable_preproc_static_crop",
+  "fix_batch_size",
+  "disable_active_learning",
 ] as const;
 const AWKWARD_STRINGS = [
-  "", " ", "\u0000", "null", "NaN", "Infinity", "-0", "1e309", "0x10", "best", "default", "base64", "BASE64", "url", "numpy", "file",
-  "__proto__", "constructor", "prototype", "../../etc/passwd", "%2e%2e/1", "colour-probe/1", "colour-probe/1/", "cls-probe/1",
-  "\ud83d\ude00\u200f\u202e", "\ud800", "\uffff\ufffe", "日本語のテキスト", "a".repeat(10_000), "data:image/png;base64,", "<svg/>", "\\u0000",
+  "",
+  " ",
+  "\u0000",
+  "null",
+  "NaN",
+  "Infinity",
+  "-0",
+  "1e309",
+  "0x10",
+  "best",
+  "default",
+  "base64",
+  "BASE64",
+  "url",
+  "numpy",
+  "file",
+  "__proto__",
+  "constructor",
+  "prototype",
+  "../../etc/passwd",
+  "%2e%2e/1",
+  "colour-probe/1",
+  "colour-probe/1/",
+  "cls-probe/1",
+  "\ud83d\ude00\u200f\u202e",
+  "\ud800",
+  "\uffff\ufffe",
+  "日本語のテキスト",
+  "a".repeat(10_000),
+  "data:image/png;base64,",
+  "<svg/>",
+  "\\u0000",
 ];
 const AWKWARD_NUMBERS = [0, -0, 1, -1, 0.5, 1.0000001, 2 ** 31, 2 ** 53 + 2, -(2 ** 53), 1e308, -1e308, 5e-324, 1e-7, 300, 3000, 100_000, 100_001];
 
@@ -79,12 +124,17 @@ function randomNumber(rng: Rng): number {
 function randomJson(rng: Rng, depth: number): unknown {
   const kind = rng.int(depth > 0 ? 7 : 5);
   switch (kind) {
-    case 0: return null;
-    case 1: return rng.chance(0.5);
-    case 2: return randomNumber(rng);
+    case 0:
+      return null;
+    case 1:
+      return rng.chance(0.5);
+    case 2:
+      return randomNumber(rng);
     case 3:
-    case 4: return randomString(rng);
-    case 5: return Array.from({ length: rng.int(5) }, () => randomJson(rng, depth - 1));
+    case 4:
+      return randomString(rng);
+    case 5:
+      return Array.from({ length: rng.int(5) }, () => randomJson(rng, depth - 1));
     default: {
       const object: Record<string, unknown> = {};
       for (let i = rng.int(5); i > 0; i--) object[rng.chance(0.6) ? rng.pick(FIELDS) : randomString(rng)] = randomJson(rng, depth - 1);
@@ -104,15 +154,19 @@ function randomImageBytes(rng: Rng): Uint8Array {
   const sample = rng.pick(samples);
   const roll = rng.int(20);
   switch (roll < 6 ? 0 : roll < 10 ? 1 : roll < 14 ? 2 : roll < 17 ? 3 : 4) {
-    case 0: return sample;
-    case 1: return sample.subarray(0, rng.int(sample.length));
+    case 0:
+      return sample;
+    case 1:
+      return sample.subarray(0, rng.int(sample.length));
     case 2: {
       const copy = new Uint8Array(sample);
       for (let i = 1 + rng.int(8); i > 0; i--) copy[rng.int(copy.length)] ^= 1 << rng.int(8);
       return copy;
     }
-    case 3: return randomBytes(rng, rng.int(2_000));
-    default: return Buffer.concat([sample.subarray(0, 16), randomBytes(rng, rng.int(500))]);
+    case 3:
+      return randomBytes(rng, rng.int(2_000));
+    default:
+      return Buffer.concat([sample.subarray(0, 16), randomBytes(rng, rng.int(500))]);
   }
 }
 
@@ -155,10 +209,13 @@ function jsonCase(rng: Rng, index: number): Case {
   else if (roll < 16) [name, body] = ["random bytes", new Blob([randomBytes(rng, rng.int(3_000))])];
   else if (roll < 17) {
     const depth = 1_000 + rng.int(200_000);
-    const [open, close] = rng.pick([["[", "]"], ['{"image":', "}"], ['{"model_id":"colour-probe/1","image":', "}"]]);
+    const [open, close] = rng.pick([
+      ["[", "]"],
+      ['{"image":', "}"],
+      ['{"model_id":"colour-probe/1","image":', "}"],
+    ]);
     [name, body] = [`nesting ${depth} deep`, open!.repeat(depth) + (rng.chance(0.5) ? "1" + close!.repeat(depth) : "")];
-  }
-  else if (roll < 18) [name, body] = ["truncated JSON", JSON.stringify(randomDetectionBody(rng)).slice(0, rng.int(200))];
+  } else if (roll < 18) [name, body] = ["truncated JSON", JSON.stringify(randomDetectionBody(rng)).slice(0, rng.int(200))];
   else if (roll < 19) [name, body] = ["oversized body", JSON.stringify({ model_id: PROBE, image: { type: "base64", value: "A".repeat(MAX_REQUEST_BYTES) } })];
   else if (rng.chance(0.5)) [name, body] = ["many images", JSON.stringify({ model_id: PROBE, image: Array.from({ length: 20 + rng.int(40) }, () => randomImageObject(rng)) })];
   else {
@@ -166,14 +223,32 @@ function jsonCase(rng: Rng, index: number): Case {
     const item = rng.pick([{ type: 1 }, 7, "x", { value: [] }, null]);
     [name, body] = ["wide body", JSON.stringify({ model_id: PROBE, image: Array.from({ length: 1_000 + rng.int(40_000) }, () => item) })];
   }
-  const contentType = rng.chance(0.9) ? "application/json" : rng.pick(["text/plain", "application/x-www-form-urlencoded", "multipart/form-data", "application/json; charset=utf-16", "image/png", ""]);
-  return { name: `#${index} /infer/object_detection ${name}`, path: "/infer/object_detection", init: { method: "POST", headers: contentType ? { "content-type": contentType } : {}, body } };
+  const contentType = rng.chance(0.9)
+    ? "application/json"
+    : rng.pick(["text/plain", "application/x-www-form-urlencoded", "multipart/form-data", "application/json; charset=utf-16", "image/png", ""]);
+  return {
+    name: `#${index} /infer/object_detection ${name}`,
+    path: "/infer/object_detection",
+    init: { method: "POST", headers: contentType ? { "content-type": contentType } : {}, body },
+  };
 }
 
 function legacyCase(rng: Rng, index: number): Case {
   const params = new URLSearchParams();
   for (let i = rng.int(4); i > 0; i--) {
-    const name = rng.pick(["confidence", "overlap", "max_detections", "format", "image_type", "labels", "stroke", "mask_decode_mode", "tradeoff_factor", "disable_preproc_auto_orient", "api_key"]);
+    const name = rng.pick([
+      "confidence",
+      "overlap",
+      "max_detections",
+      "format",
+      "image_type",
+      "labels",
+      "stroke",
+      "mask_decode_mode",
+      "tradeoff_factor",
+      "disable_preproc_auto_orient",
+      "api_key",
+    ]);
     params.set(name, rng.chance(0.5) ? String(randomNumber(rng)) : randomString(rng).slice(0, 200).toWellFormed());
   }
   const image = randomImageBytes(rng);

@@ -125,7 +125,13 @@ export function writeThenRead(
   const { hostname, port } = new URL(serverUrl);
   const body = Buffer.from(request.body);
   const framing = request.chunked ? { "transfer-encoding": "chunked" } : { "content-length": String(body.length) };
-  const head = [`${request.method} ${request.path} HTTP/1.1`, `host: ${hostname}:${port}`, ...Object.entries({ connection: "close", ...request.headers, ...framing }).map(([k, v]) => `${k}: ${v}`), "", ""].join("\r\n");
+  const head = [
+    `${request.method} ${request.path} HTTP/1.1`,
+    `host: ${hostname}:${port}`,
+    ...Object.entries({ connection: "close", ...request.headers, ...framing }).map(([k, v]) => `${k}: ${v}`),
+    "",
+    "",
+  ].join("\r\n");
   const bytes = Buffer.concat([Buffer.from(head, "latin1"), request.chunked ? chunkedEncoding(body) : body]);
   return new Promise((resolve) => {
     const received: Buffer[] = [];

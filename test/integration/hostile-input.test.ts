@@ -92,7 +92,12 @@ describe("request size (MAX_REQUEST_BYTES)", () => {
       duplex: "half",
     } as RequestInit);
     expectError(json, 413, /Request body is too large/);
-    const raw = await timedFetch(`${server.url}/${PROBE}`, { method: "POST", headers: { "content-type": "text/plain" }, body: chunked("", 3 * MAX_REQUEST_BYTES), duplex: "half" } as RequestInit);
+    const raw = await timedFetch(`${server.url}/${PROBE}`, {
+      method: "POST",
+      headers: { "content-type": "text/plain" },
+      body: chunked("", 3 * MAX_REQUEST_BYTES),
+      duplex: "half",
+    } as RequestInit);
     expectError(raw, 413, /Request body is too large/);
   });
 
@@ -102,7 +107,13 @@ describe("request size (MAX_REQUEST_BYTES)", () => {
     expect(declared).toMatchObject({ status: 413, json: { message: `Request body is too large: this server accepts at most ${MAX_REQUEST_BYTES} bytes.` } });
     const legacyBody = await writeThenRead(server.url, { method: "POST", path: `/${PROBE}`, headers: { "content-type": "text/plain" }, body: big });
     expect(legacyBody).toMatchObject({ status: 413, json: { message: expect.stringMatching(/^Request body is too large/) } });
-    const chunkedBody = await writeThenRead(server.url, { method: "POST", path: "/infer/object_detection", headers: { "content-type": "application/json" }, body: big, chunked: true });
+    const chunkedBody = await writeThenRead(server.url, {
+      method: "POST",
+      path: "/infer/object_detection",
+      headers: { "content-type": "application/json" },
+      body: big,
+      chunked: true,
+    });
     expect(chunkedBody).toMatchObject({ status: 413, json: { message: expect.stringMatching(/^Request body is too large/) } });
   });
 
@@ -121,11 +132,19 @@ describe("request size (MAX_REQUEST_BYTES)", () => {
 
 describe("images", () => {
   test("refuses a decompression bomb (a PNG or JPEG header claiming more than MAX_IMAGE_PIXELS) with 400, without decoding it", async () => {
-    expectError(await detectImage(pngClaiming(100_000, 100_000)), 400, "Could not load input image. Cause: Image is too large (100000x100000): this server accepts at most 50000000 pixels.");
+    expectError(
+      await detectImage(pngClaiming(100_000, 100_000)),
+      400,
+      "Could not load input image. Cause: Image is too large (100000x100000): this server accepts at most 50000000 pixels.",
+    );
     expectError(await detectImage(await jpegClaiming(60_000, 60_000)), 400, /^Could not load input image\. Cause: Image is too large \(60000x60000\)/);
     // The legacy route and visualisation decode through the same guard.
     expectError(await legacy("", pngClaiming(20_000, 20_000).toString("base64")), 400, /Image is too large/);
-    const visualised = await postJson(server, "/infer/object_detection", { model_id: PROBE, visualize_predictions: true, image: { type: "base64", value: pngClaiming(9_000, 9_000).toString("base64") } });
+    const visualised = await postJson(server, "/infer/object_detection", {
+      model_id: PROBE,
+      visualize_predictions: true,
+      image: { type: "base64", value: pngClaiming(9_000, 9_000).toString("base64") },
+    });
     expectError(visualised, 400, /Image is too large/);
   });
 
@@ -143,7 +162,14 @@ describe("images", () => {
   test("answers 400 for truncated JPEG and PNG files", async () => {
     const jpeg = await solid([20, 200, 120], 64, 48, "jpeg");
     const pngBytes = await solid([20, 200, 120], 64, 48, "png");
-    for (const bytes of [jpeg.subarray(0, jpeg.length - 40), jpeg.subarray(0, jpeg.length >> 1), jpeg.subarray(0, 4), pngBytes.subarray(0, pngBytes.length - 20), pngBytes.subarray(0, 40), pngBytes.subarray(0, 8)]) {
+    for (const bytes of [
+      jpeg.subarray(0, jpeg.length - 40),
+      jpeg.subarray(0, jpeg.length >> 1),
+      jpeg.subarray(0, 4),
+      pngBytes.subarray(0, pngBytes.length - 20),
+      pngBytes.subarray(0, 40),
+      pngBytes.subarray(0, 8),
+    ]) {
       expectError(await detectImage(bytes), 400, "Could not load input image. Cause: Data is not image.");
     }
   });
@@ -172,7 +198,13 @@ describe("images", () => {
 
 describe("thresholds and limits", () => {
   test("answers 422 naming the field for a confidence or iou_threshold outside [0, 1]", async () => {
-    for (const [field, value] of [["confidence", -0.1], ["confidence", 1.5], ["confidence", 1e300], ["iou_threshold", -1], ["iou_threshold", 2]] as const) {
+    for (const [field, value] of [
+      ["confidence", -0.1],
+      ["confidence", 1.5],
+      ["confidence", 1e300],
+      ["iou_threshold", -1],
+      ["iou_threshold", 2],
+    ] as const) {
       expectError(await detect({ [field]: value }), 422, new RegExp(field));
     }
     expectError(await detect({ confidence: 2 }), 422, `Invalid request: Property 'confidence' must be a number in [0, 1], "best" or "default" (at confidence)`);
@@ -194,7 +226,16 @@ describe("thresholds and limits", () => {
   });
 
   test("answers 422 naming the parameter for legacy thresholds and max_detections out of range", async () => {
-    for (const query of ["?confidence=150", "?confidence=-1", "?overlap=101", "?overlap=-0.5", "?max_detections=-1", "?max_detections=2.5", "?max_detections=1e12", "?max_detections=lots"]) {
+    for (const query of [
+      "?confidence=150",
+      "?confidence=-1",
+      "?overlap=101",
+      "?overlap=-0.5",
+      "?max_detections=-1",
+      "?max_detections=2.5",
+      "?max_detections=1e12",
+      "?max_detections=lots",
+    ]) {
       const name = query.slice(1, query.indexOf("="));
       expectError(await legacy(query), 422, new RegExp(`query parameter ${name}`));
     }
@@ -267,7 +308,16 @@ describe("broken model packages", () => {
 describe("other hostile requests", () => {
   test("answers 400 for a body that is not JSON, 422 for JSON of the wrong shape, 404 for unknown routes", async () => {
     expectError(await postJson(server, "/infer/object_detection", "{not json"), 400, "Malformed request body: expected JSON.");
-    for (const body of ["[]", "null", "42", '"text"', "{}", '{"model_id":1,"image":2}', '{"model_id":"colour-probe/1","image":[1]}', '{"model_id":"colour-probe/1","image":{"value":"x"}}']) {
+    for (const body of [
+      "[]",
+      "null",
+      "42",
+      '"text"',
+      "{}",
+      '{"model_id":1,"image":2}',
+      '{"model_id":"colour-probe/1","image":[1]}',
+      '{"model_id":"colour-probe/1","image":{"value":"x"}}',
+    ]) {
       const answer = await postJson(server, "/infer/object_detection", body);
       expect([400, 422]).toContain(answer.status);
       expectError(answer, answer.status);
@@ -277,7 +327,11 @@ describe("other hostile requests", () => {
 
   test("answers 422 within a second for a JSON body nested 100,000 levels deep or holding a million values", async () => {
     const depth = 100_000;
-    expectError(await postJson(server, "/infer/object_detection", '{"image":'.repeat(depth) + "1" + "}".repeat(depth)), 422, "Invalid request: the JSON body nests deeper than 32 levels.");
+    expectError(
+      await postJson(server, "/infer/object_detection", '{"image":'.repeat(depth) + "1" + "}".repeat(depth)),
+      422,
+      "Invalid request: the JSON body nests deeper than 32 levels.",
+    );
     expectError(await postJson(server, "/infer/object_detection", "[".repeat(depth) + "]".repeat(depth)), 422, /nests deeper than 32 levels/);
     const wide = JSON.stringify({ model_id: PROBE, image: Array.from({ length: 1_000_000 }, () => 0) });
     expectError(await postJson(server, "/infer/object_detection", wide), 422, "Invalid request: the JSON body holds more than 100000 values.");

@@ -34,7 +34,6 @@ const MODELS: { family: SegmentationFamily; modelId: string }[] = [
 type Rgb = [number, number, number];
 type Point = { x: number; y: number };
 
-
 /** The reference's stretch rescale of an input-space rectangle to a w0 × h0 image (§5.3). */
 function rescaledRectangle(box: Rectangle, w0: number, h0: number) {
   return rescaledBox(box.x1, box.y1, box.x2, box.y2, w0, h0, S);
@@ -60,8 +59,14 @@ function expectedPolygon(mask: Rectangle, resolution: number, w0: number, h0: nu
 function chamferedPolygon(mask: Rectangle, w0: number, h0: number): Point[] {
   const [left, top, right, bottom] = [mask.x1, mask.y1, mask.x2 - 1, mask.y2 - 1];
   const vertices = [
-    [left + 1, top], [left, top + 1], [left, bottom - 1], [left + 1, bottom],
-    [right - 1, bottom], [right, bottom - 1], [right, top + 1], [right - 1, top],
+    [left + 1, top],
+    [left, top + 1],
+    [left, bottom - 1],
+    [left + 1, bottom],
+    [right - 1, bottom],
+    [right, bottom - 1],
+    [right, top + 1],
+    [right - 1, top],
   ];
   return vertices.map(([x, y]) => ({ x: (x! * w0) / S, y: (y! * h0) / S }));
 }
@@ -91,7 +96,9 @@ function shapedClassId(rgb: Rgb): number {
 }
 
 async function solidPng(rgb: Rgb, width: number, height: number): Promise<string> {
-  const png = await sharp({ create: { width, height, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } }).png().toBuffer();
+  const png = await sharp({ create: { width, height, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } })
+    .png()
+    .toBuffer();
   return png.toString("base64");
 }
 
@@ -146,8 +153,14 @@ for (const { family, modelId } of MODELS) {
       expect(shaped.confidence).toBeCloseTo(shapedConfidence(family, rgb), 5);
       expect(shaped.points).toEqual(chamferedPolygon(PROTOTYPE_RECTANGLE, S, S));
       expect(shaped.points).toEqual([
-        { x: 97, y: 160 }, { x: 96, y: 161 }, { x: 96, y: 398 }, { x: 97, y: 399 },
-        { x: 254, y: 399 }, { x: 255, y: 398 }, { x: 255, y: 161 }, { x: 254, y: 160 },
+        { x: 97, y: 160 },
+        { x: 96, y: 161 },
+        { x: 96, y: 398 },
+        { x: 97, y: 399 },
+        { x: 254, y: 399 },
+        { x: 255, y: 398 },
+        { x: 255, y: 161 },
+        { x: 254, y: 160 },
       ]);
 
       expect({ x: filled.x, y: filled.y, width: filled.width, height: filled.height }).toEqual({ x: 480, y: 192, width: 192, height: 256 });
@@ -168,12 +181,23 @@ for (const { family, modelId } of MODELS) {
       expect(shaped.confidence).toBeCloseTo(shapedConfidence(family, rgb), 5);
       // Stretched back without rounding: x by 320/640, y by 240/640.
       expect(shaped.points).toEqual(chamferedPolygon(PROTOTYPE_RECTANGLE, w0, h0));
-      expect(shaped.points.slice(0, 3)).toEqual([{ x: 48.5, y: 60 }, { x: 48, y: 60.375 }, { x: 48, y: 149.25 }]);
+      expect(shaped.points.slice(0, 3)).toEqual([
+        { x: 48.5, y: 60 },
+        { x: 48, y: 60.375 },
+        { x: 48, y: 149.25 },
+      ]);
       expectPolygonNear(shaped.points, expectedPolygon(PROTOTYPE_RECTANGLE, S, w0, h0), 0);
       expect(filled.points).toEqual(expectedPolygon(FILLED_BOX, S, w0, h0));
       // The polygon's bounding box is the rescaled box, less the last mask pixel.
       const box = rescaledRectangle(FILLED_BOX, w0, h0);
-      expectPolygonNear(filled.points, [{ x: box.x - box.width / 2, y: box.y - box.height / 2 }, { x: box.x + box.width / 2, y: box.y + box.height / 2 }], 1);
+      expectPolygonNear(
+        filled.points,
+        [
+          { x: box.x - box.width / 2, y: box.y - box.height / 2 },
+          { x: box.x + box.width / 2, y: box.y + box.height / 2 },
+        ],
+        1,
+      );
     });
 
     // vertices: the shaped contour's vertex count where it is known (4 unresized, 8 with the corners
@@ -210,8 +234,7 @@ for (const { family, modelId } of MODELS) {
 
     test("answers 400 with the reference's message for an unknown mask_decode_mode or a tradeoff_factor outside [0, 1]", async () => {
       const png = await solidPng([255, 0, 0], 64, 64);
-      const message =
-        "Invalid mask decode argument sent. tradeoff_factor must be in [0.0, 1.0], mask_decode_mode: must be one of ['accurate', 'fast', 'tradeoff']";
+      const message = "Invalid mask decode argument sent. tradeoff_factor must be in [0.0, 1.0], mask_decode_mode: must be one of ['accurate', 'fast', 'tradeoff']";
       const bogus = await server.post("/infer/instance_segmentation", { model_id: modelId, image: image(png), mask_decode_mode: "bogus" });
       expect(bogus.status).toBe(400);
       expect(await bogus.json()).toEqual({ message });

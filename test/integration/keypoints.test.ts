@@ -73,7 +73,7 @@ function expectedPoses(family: Family, rgb: Rgb, w0: number, h0: number, confide
   }
   const clip = (v: number, max: number) => Math.min(Math.max(v, 0), max);
   return kept.map((a) => {
-    const names = (POSE_PROBE_METADATA[a.classId]!.keypoints as Record<string, string>);
+    const names = POSE_PROBE_METADATA[a.classId]!.keypoints as Record<string, string>;
     const keypoints: ExpectedKeypoint[] = [];
     for (let j = 0; j < a.keypoints.length / 3 && names[String(j)] !== undefined; j++) {
       const [x, y, c] = a.keypoints.slice(3 * j, 3 * j + 3) as [number, number, number];
@@ -140,13 +140,21 @@ describe.each(["yolov8", "yolo26"] as Family[])("POST /infer/keypoints_detection
     expect(expected.map((e) => e.anchor)).toEqual(family === "yolov8" ? [1, 0] : [0, 1, 2]);
     expectPoses(body.predictions, expected);
     const arrow = body.predictions.find((p: any) => p.class === "arrow");
-    expect(arrow.keypoints.map((k: any) => [k.class, k.x, k.y])).toEqual([["tip", 100, 120], ["tail", 220, 120]]);
+    expect(arrow.keypoints.map((k: any) => [k.class, k.x, k.y])).toEqual([
+      ["tip", 100, 120],
+      ["tail", 220, 120],
+    ]);
     const figure = body.predictions.find((p: any) => p.class === "figure");
-    expect(figure.keypoints.map((k: any) => [k.class, k.x, k.y])).toEqual([["head", 192, 81], ["left-hand", 162, 96], ["right-hand", 222, 96]]);
+    expect(figure.keypoints.map((k: any) => [k.class, k.x, k.y])).toEqual([
+      ["head", 192, 81],
+      ["left-hand", 162, 96],
+      ["right-hand", 222, 96],
+    ]);
     expect([figure.x, figure.y, figure.width, figure.height]).toEqual([192, 96, 80, 30]);
   });
 
-  const rule = family === "yolov8" ? "suppresses the inner arrow by NMS and keeps a score equal to the threshold" : "keeps the inner arrow (no NMS) and drops a score equal to the threshold";
+  const rule =
+    family === "yolov8" ? "suppresses the inner arrow by NMS and keeps a score equal to the threshold" : "keeps the inner arrow (no NMS) and drops a score equal to the threshold";
   test(rule, async () => {
     // Mean blue 102/255 = 0.4: the figure scores exactly the default threshold.
     const rgb: Rgb = [100, 150, 102];
@@ -176,7 +184,10 @@ describe.each(["yolov8", "yolo26"] as Family[])("POST /infer/keypoints_detection
 
   test('takes confidence "default" as 0.4', async () => {
     // Figure scores 0.431 (kept at 0.4) and 0.392 (dropped at 0.4).
-    for (const rgb of [[153, 102, 110], [153, 102, 100]] as Rgb[]) {
+    for (const rgb of [
+      [153, 102, 110],
+      [153, 102, 100],
+    ] as Rgb[]) {
       const value = await solidPng(rgb, 160, 120);
       const byDefault = await keypoints(family, base64Image(value), { confidence: "default" });
       const explicit = await keypoints(family, base64Image(value), { confidence: 0.4 });
@@ -186,7 +197,11 @@ describe.each(["yolov8", "yolo26"] as Family[])("POST /infer/keypoints_detection
   });
 
   test("answers a list of images with a list of responses in the same order", async () => {
-    const inputs: { rgb: Rgb; w: number; h: number }[] = [{ rgb: FIGURE, w: 320, h: 240 }, { rgb: [64, 192, 255], w: 640, h: 640 }, { rgb: [10, 10, 10], w: 160, h: 320 }];
+    const inputs: { rgb: Rgb; w: number; h: number }[] = [
+      { rgb: FIGURE, w: 320, h: 240 },
+      { rgb: [64, 192, 255], w: 640, h: 640 },
+      { rgb: [10, 10, 10], w: 160, h: 320 },
+    ];
     const body = await keypoints(family, await Promise.all(inputs.map(({ rgb, w, h }) => solidPng(rgb, w, h).then(base64Image))));
     expect(body).toHaveLength(inputs.length);
     body.forEach((response: any, i: number) => {

@@ -9,7 +9,9 @@ let png: Buffer;
 beforeAll(async () => {
   server = await startServerProcess({ MODEL_CACHE_DIR: FIXTURE_CACHE, PRELOAD_MODELS: "colour-probe/1" });
   // Mean colour (64, 128, 51): class-0 score 0.2, below the default threshold and above 0.1.
-  png = await sharp({ create: { width: 200, height: 100, channels: 3, background: { r: 64, g: 128, b: 51 } } }).png().toBuffer();
+  png = await sharp({ create: { width: 200, height: 100, channels: 3, background: { r: 64, g: 128, b: 51 } } })
+    .png()
+    .toBuffer();
 });
 
 afterAll(async () => {

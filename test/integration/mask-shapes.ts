@@ -13,7 +13,14 @@ export interface Mask {
 export function rectangleMask(width: number, height: number, x1: number, y1: number, x2: number, y2: number, chamfered = false): Mask {
   const data = new Uint8Array(width * height);
   for (let y = y1; y < y2; y++) data.fill(1, y * width + x1, y * width + x2);
-  if (chamfered) for (const [x, y] of [[x1, y1], [x2 - 1, y1], [x1, y2 - 1], [x2 - 1, y2 - 1]]) data[y! * width + x!] = 0;
+  if (chamfered)
+    for (const [x, y] of [
+      [x1, y1],
+      [x2 - 1, y1],
+      [x1, y2 - 1],
+      [x2 - 1, y2 - 1],
+    ])
+      data[y! * width + x!] = 0;
   return { width, height, data };
 }
 
@@ -25,8 +32,22 @@ export function rectangleMask(width: number, height: number, x1: number, y1: num
 export function rectangleContour(x1: number, y1: number, x2: number, y2: number, chamfered = false, sx = 1, sy = 1): Point[] {
   const [left, top, right, bottom] = [x1, y1, x2 - 1, y2 - 1];
   const vertices = chamfered
-    ? [[left + 1, top], [left, top + 1], [left, bottom - 1], [left + 1, bottom], [right - 1, bottom], [right, bottom - 1], [right, top + 1], [right - 1, top]]
-    : [[left, top], [left, bottom], [right, bottom], [right, top]];
+    ? [
+        [left + 1, top],
+        [left, top + 1],
+        [left, bottom - 1],
+        [left + 1, bottom],
+        [right - 1, bottom],
+        [right, bottom - 1],
+        [right, top + 1],
+        [right - 1, top],
+      ]
+    : [
+        [left, top],
+        [left, bottom],
+        [right, bottom],
+        [right, top],
+      ];
   return vertices.map(([x, y]) => ({ x: x! * sx, y: y! * sy }));
 }
 

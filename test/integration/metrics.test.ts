@@ -18,7 +18,9 @@ afterAll(async () => {
 });
 
 test("/metrics counts answers by route and status and times every stage of the images it served", async () => {
-  const jpeg = await sharp({ create: { width: 64, height: 48, channels: 3, background: "#d02020" } }).jpeg().toBuffer();
+  const jpeg = await sharp({ create: { width: 64, height: 48, channels: 3, background: "#d02020" } })
+    .jpeg()
+    .toBuffer();
   const image = { type: "base64", value: jpeg.toString("base64") };
   for (let i = 0; i < 3; i++) expect((await server.post("/infer/object_detection", { model_id: "colour-probe/1", image })).status).toBe(200);
   expect((await server.post("/infer/object_detection", { model_id: "colour-probe/1", image: { type: "base64", value: "bm90IGFuIGltYWdl" } })).status).toBe(400);

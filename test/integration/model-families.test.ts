@@ -42,14 +42,19 @@ function expectedPredictions(family: Family, rgb: [number, number, number], w0: 
   const [colour, fixed, inner] = probeBoxes(rgb, w0, h0);
   const f = Math.fround;
   if (family === "yolov5" || family === "yolonas") {
-    return [colour!, fixed!].filter((p) => f(p.confidence) >= f(confidence)).sort((p, q) => q.confidence - p.confidence).slice(0, maxDetections);
+    return [colour!, fixed!]
+      .filter((p) => f(p.confidence) >= f(confidence))
+      .sort((p, q) => q.confidence - p.confidence)
+      .slice(0, maxDetections);
   }
   const kept = [colour!, fixed!, inner!].filter((p) => f(p.confidence) > f(confidence));
   return family === "yolov10" ? kept.slice(0, maxDetections) : kept;
 }
 
 async function solidPng(rgb: [number, number, number], width: number, height: number): Promise<string> {
-  const png = await sharp({ create: { width, height, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } }).png().toBuffer();
+  const png = await sharp({ create: { width, height, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } })
+    .png()
+    .toBuffer();
   return png.toString("base64");
 }
 
@@ -79,8 +84,7 @@ afterAll(async () => {
   await server?.stop();
 });
 
-const post = (family: Family, image: unknown, extra: Record<string, unknown> = {}) =>
-  server.post("/infer/object_detection", { model_id: MODELS[family], image, ...extra });
+const post = (family: Family, image: unknown, extra: Record<string, unknown> = {}) => server.post("/infer/object_detection", { model_id: MODELS[family], image, ...extra });
 
 describe.each(Object.keys(MODELS) as Family[])("%s over HTTP", (family) => {
   test("answers the boxes the outputs imply, rescaled to the original image", async () => {
@@ -103,7 +107,11 @@ describe.each(Object.keys(MODELS) as Family[])("%s over HTTP", (family) => {
   });
 
   test("answers a list of images, each with its own boxes", async () => {
-    const colours: [number, number, number][] = [[30, 90, 250], [220, 40, 180], [128, 128, 128]];
+    const colours: [number, number, number][] = [
+      [30, 90, 250],
+      [220, 40, 180],
+      [128, 128, 128],
+    ];
     const images = await Promise.all(colours.map(async (c) => ({ type: "base64", value: await solidPng(c, 160, 120) })));
     const res = await post(family, images);
     expect(res.status).toBe(200);

@@ -56,9 +56,12 @@ async function importCliWith(env: Record<string, string>, ...args: string[]): Pr
   return { code, output: stdout + stderr };
 }
 
-
 async function solidPng(rgb: [number, number, number], width: number, height: number): Promise<string> {
-  return (await sharp({ create: { width, height, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } }).png().toBuffer()).toString("base64");
+  return (
+    await sharp({ create: { width, height, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } })
+      .png()
+      .toBuffer()
+  ).toString("base64");
 }
 
 /** The colour probe's answer for a solid colour on a w0 x h0 image (see test/fixtures/probe-models.ts), with the imported names. */
@@ -68,7 +71,9 @@ function expectedProbe(rgb: [number, number, number], w0: number, h0: number) {
   return [
     { ...box(S / 4, S / 4, (3 * S) / 4, (3 * S) / 4), class: CUSTOM_NAMES[1], class_id: 1, confidence: 0.9 },
     { ...box(r * S - S / 8, g * S - S / 16, r * S + S / 8, g * S + S / 16), class: CUSTOM_NAMES[0], class_id: 0, confidence: b },
-  ].filter((p) => p.confidence >= 0.4).sort((p, q) => q.confidence - p.confidence);
+  ]
+    .filter((p) => p.confidence >= 0.4)
+    .sort((p, q) => q.confidence - p.confidence);
 }
 
 function upload(fields: Record<string, string>, file?: string): FormData {
@@ -167,7 +172,9 @@ describe("POST /model/import and serving imported models", () => {
     const rgb: [number, number, number] = [100, 180, 230];
     const probe = await (await server.post("/infer/object_detection", { model_id: "cli-probe/1", image: { type: "base64", value: await solidPng(rgb, 64, 48) } })).json();
     expect(probe.predictions.map((p: any) => p.class)).toEqual(expectedProbe(rgb, 64, 48).map((p) => p.class));
-    const photo = await sharp({ create: { width: 200, height: 150, channels: 3, background: "#000", noise: { type: "gaussian", mean: 128, sigma: 60 } } }).png().toBuffer();
+    const photo = await sharp({ create: { width: 200, height: 150, channels: 3, background: "#000", noise: { type: "gaussian", mean: 128, sigma: 60 } } })
+      .png()
+      .toBuffer();
     const yolo = await server.post("/infer/object_detection", { model_id: "cli-yolov8n/1", confidence: 0.01, image: { type: "base64", value: photo.toString("base64") } });
     expect(yolo.status).toBe(200);
     const classes = new Set<string>((await yolo.json()).predictions.map((p: any) => p.class));
@@ -180,7 +187,9 @@ describe("POST /model/import and serving imported models", () => {
     const res = await importHttp({ id: "http-yolo26/1" }, "yolo26.onnx");
     expect(res.status).toBe(201);
     expect(await res.json()).toMatchObject({ model_type: "yolo26n", family: "yolo26", weights_file: "weights.onnx" });
-    const body = await (await server.post("/infer/object_detection", { model_id: "http-yolo26/1", max_detections: 1, image: { type: "base64", value: await solidPng([100, 150, 230], 64, 64) } })).json();
+    const body = await (
+      await server.post("/infer/object_detection", { model_id: "http-yolo26/1", max_detections: 1, image: { type: "base64", value: await solidPng([100, 150, 230], 64, 64) } })
+    ).json();
     expect(body.predictions.length).toBe(3);
   });
 
@@ -230,7 +239,9 @@ describe("POST /model/import and serving imported models", () => {
     const res = await importHttp({ id: "http-probe/1", overwrite: "true", classes: "uno,dos,tres" }, "probe.onnx");
     expect(res.status).toBe(201);
     expect(await res.json()).toMatchObject({ replaced: true, class_names: ["uno", "dos", "tres"] });
-    const body = await (await server.post("/infer/object_detection", { model_id: "http-probe/1", image: { type: "base64", value: await solidPng([153, 51, 217], 64, 64) } })).json();
+    const body = await (
+      await server.post("/infer/object_detection", { model_id: "http-probe/1", image: { type: "base64", value: await solidPng([153, 51, 217], 64, 64) } })
+    ).json();
     expect(body.predictions.map((p: any) => p.class)).toEqual(["dos", "uno"]);
   });
 
@@ -260,7 +271,12 @@ describe("POST /model/import and serving imported models", () => {
 
 describe("an import killed half way", () => {
   /** Every file below `dir` (none when it does not exist). */
-  const filesBelow = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name)) : []);
+  const filesBelow = (dir: string): string[] =>
+    existsSync(dir)
+      ? readdirSync(dir, { recursive: true, withFileTypes: true })
+          .filter((e) => e.isFile())
+          .map((e) => join(e.parentPath, e.name))
+      : [];
 
   test("leaves nothing in the system temp folder, and the next import sweeps what it left in MODEL_CACHE_DIR", async () => {
     const temp = mkdtempSync(join(tmpdir(), "killed-import-temp-"));
@@ -270,7 +286,8 @@ describe("an import killed half way", () => {
       const first = await startServerProcess(env);
       const answer = fetch(`${first.url}/model/import`, { method: "POST", body: upload({ id: "killed/1" }, "yolov8n.onnx") }).catch(() => null);
       // Killed as soon as the upload is on disk, while the model is being inspected.
-      const onDisk = () => [...filesBelow(temp), ...filesBelow(killedCache)].some((path) => statSync(path, { throwIfNoEntry: false })?.size === readFileSync(files["yolov8n.onnx"]!).length);
+      const onDisk = () =>
+        [...filesBelow(temp), ...filesBelow(killedCache)].some((path) => statSync(path, { throwIfNoEntry: false })?.size === readFileSync(files["yolov8n.onnx"]!).length);
       for (let waited = 0; !onDisk() && waited < 10_000; waited += 2) await Bun.sleep(2);
       expect(onDisk()).toBe(true);
       process.kill(first.pid, "SIGKILL");

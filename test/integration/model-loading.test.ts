@@ -12,7 +12,11 @@ beforeAll(async () => {
   // The probe on: loading fixture-yolov8n-seg then takes seconds on a CPU (session, then batches of 1, 2, 4, 8 timed).
   server = await startServerProcess({ MODEL_CACHE_DIR: FIXTURE_CACHE, PRELOAD_MODELS: "colour-probe/1", BATCH_SIZE_PROBE: "true", MAX_BATCH_SIZE: "8", ARENA_SLOTS: "16" });
   for (let waited = 0; !/batch probe colour-probe\/1/.test(server.output()) && waited < 10_000; waited += 50) await Bun.sleep(50);
-  probeImage = (await sharp({ create: { width: 32, height: 32, channels: 3, background: { r: 9, g: 99, b: 199 } } }).png().toBuffer()).toString("base64");
+  probeImage = (
+    await sharp({ create: { width: 32, height: 32, channels: 3, background: { r: 9, g: 99, b: 199 } } })
+      .png()
+      .toBuffer()
+  ).toString("base64");
 });
 
 afterAll(async () => {

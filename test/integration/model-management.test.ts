@@ -17,7 +17,11 @@ const registry = async () => (await (await fetch(`${server.url}/model/registry?a
 const loadedIds = async () => (await registry()).models.map((m) => m.model_id).sort();
 
 async function solidImage(): Promise<string> {
-  return (await sharp({ create: { width: 40, height: 30, channels: 3, background: "#808040" } }).png().toBuffer()).toString("base64");
+  return (
+    await sharp({ create: { width: 40, height: 30, channels: 3, background: "#808040" } })
+      .png()
+      .toBuffer()
+  ).toString("base64");
 }
 
 describe("model management", () => {
@@ -27,7 +31,16 @@ describe("model management", () => {
     expect(added.status).toBe(200);
     const body = await added.json();
     expect(body.models).toEqual([
-      { model_id: "colour-probe/1", task_type: "object-detection", batch_size: null, input_height: 640, input_width: 640, vram_bytes: null, request_aliases: [], request_paths: ["/model/add"] },
+      {
+        model_id: "colour-probe/1",
+        task_type: "object-detection",
+        batch_size: null,
+        input_height: 640,
+        input_width: 640,
+        vram_bytes: null,
+        request_aliases: [],
+        request_paths: ["/model/add"],
+      },
     ]);
     for (const key of ["total_vram_bytes", "gpu_memory_used", "gpu_memory_total"]) expect(body[key]).toBeNull();
     expect(await loadedIds()).toEqual(["colour-probe/1"]);

@@ -26,7 +26,11 @@ afterAll(async () => {
 });
 
 async function solid(colour: string): Promise<string> {
-  return (await sharp({ create: { width: 32, height: 32, channels: 3, background: colour } }).png().toBuffer()).toString("base64");
+  return (
+    await sharp({ create: { width: 32, height: 32, channels: 3, background: colour } })
+      .png()
+      .toBuffer()
+  ).toString("base64");
 }
 
 /** One classification request; resolves with its status and its top class (null when not answered 200). */
@@ -60,7 +64,11 @@ describe("unloading a model while its batches run", () => {
 
     // Every answer of the new instance is its own image's; the old requests are answered correctly or told to retry.
     expect(fresh).toEqual(Array.from({ length: 8 }, () => ({ status: 200, top: "blue" })));
-    for (const answer of stale) expect([{ status: 200, top: "red" }, { status: 503, top: null }]).toContainEqual(answer);
+    for (const answer of stale)
+      expect([
+        { status: 200, top: "red" },
+        { status: 503, top: null },
+      ]).toContainEqual(answer);
     expect(stale.some((answer) => answer.status === 503)).toBe(true);
 
     // The old instance lets go once its last batch has reported; the new one holds no slot with no traffic.

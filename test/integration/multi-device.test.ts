@@ -41,7 +41,7 @@ afterAll(async () => {
 async function scene(seed: number): Promise<string> {
   const rects = Array.from({ length: 3 }, (_, i) => {
     const fill = `rgb(${(seed * 67 + i * 80) % 256},${(seed * 31 + i * 40) % 256},${(seed * 11 + i * 120) % 256})`;
-    return `<rect x="${(seed * 83 + i * 170) % 460}" y="${(seed * 47 + i * 90) % 300}" width="${80 + ((seed + i) * 29) % 100}" height="${70 + ((seed + i) * 41) % 90}" fill="${fill}"/>`;
+    return `<rect x="${(seed * 83 + i * 170) % 460}" y="${(seed * 47 + i * 90) % 300}" width="${80 + (((seed + i) * 29) % 100)}" height="${70 + (((seed + i) * 41) % 90)}" fill="${fill}"/>`;
   });
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="640" height="480"><rect width="640" height="480" fill="rgb(${(seed * 23) % 200},90,${(seed * 37) % 200})"/>${rects.join("")}</svg>`;
   return (await sharp(Buffer.from(svg)).jpeg({ quality: 90 }).toBuffer()).toString("base64");

@@ -23,7 +23,9 @@ function expectedPredictions(rgb: [number, number, number], w0: number, h0: numb
 }
 
 async function solidPng(rgb: [number, number, number], width: number, height: number): Promise<string> {
-  const png = await sharp({ create: { width, height, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } }).png().toBuffer();
+  const png = await sharp({ create: { width, height, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } })
+    .png()
+    .toBuffer();
   return png.toString("base64");
 }
 
@@ -32,7 +34,12 @@ function expectMatches(actual: any[], expected: ReturnType<typeof expectedPredic
   actual.forEach((p, i) => {
     const e = expected[i]!;
     expect({ x: p.x, y: p.y, width: p.width, height: p.height, class: p.class, class_id: p.class_id }).toEqual({
-      x: e.x, y: e.y, width: e.width, height: e.height, class: e.class, class_id: e.class_id,
+      x: e.x,
+      y: e.y,
+      width: e.width,
+      height: e.height,
+      class: e.class,
+      class_id: e.class_id,
     });
     expect(p.confidence).toBeCloseTo(e.confidence, 5);
     expect(p.detection_id).toMatch(/^[0-9a-f-]{36}$/);
@@ -79,14 +86,22 @@ describe("POST /infer/object_detection", () => {
     const all = await (await server.post("/infer/object_detection", { model_id: "colour-probe/1", id: "req-7", confidence: 0.1, image: { type: "base64", value } })).json();
     expect(all.inference_id).toBe("req-7");
     expectMatches(all.predictions, expectedPredictions(rgb, 128, 128, 0.1));
-    const filtered = await (await server.post("/infer/object_detection", { model_id: "colour-probe/1", confidence: 0.1, class_filter: [probeClasses[0]], image: { type: "base64", value } })).json();
+    const filtered = await (
+      await server.post("/infer/object_detection", { model_id: "colour-probe/1", confidence: 0.1, class_filter: [probeClasses[0]], image: { type: "base64", value } })
+    ).json();
     expect(filtered.predictions.map((p: any) => p.class_id)).toEqual([0]);
-    const capped = await (await server.post("/infer/object_detection", { model_id: "colour-probe/1", confidence: 0.1, max_detections: 1, image: { type: "base64", value } })).json();
+    const capped = await (
+      await server.post("/infer/object_detection", { model_id: "colour-probe/1", confidence: 0.1, max_detections: 1, image: { type: "base64", value } })
+    ).json();
     expect(capped.predictions.map((p: any) => p.class_id)).toEqual([1]);
   });
 
   test("answers a list of images with a list of responses in the same order", async () => {
-    const colours: [number, number, number][] = [[30, 90, 250], [220, 40, 180], [128, 128, 128]];
+    const colours: [number, number, number][] = [
+      [30, 90, 250],
+      [220, 40, 180],
+      [128, 128, 128],
+    ];
     const images = await Promise.all(colours.map(async (c) => ({ type: "base64", value: await solidPng(c, 160, 120) })));
     const res = await server.post("/infer/object_detection", { model_id: "colour-probe/1", image: images });
     expect(res.status).toBe(200);
@@ -99,7 +114,9 @@ describe("POST /infer/object_detection", () => {
   test("batches concurrent requests and gives every request the answer for its own image", async () => {
     const before = await batchCounts(server, "colour-probe/1");
     const colours = Array.from({ length: 64 }, (_, i) => [(i * 37) % 256, (i * 91 + 13) % 256, 110 + ((i * 53) % 140)] as [number, number, number]);
-    const bodies = await Promise.all(colours.map(async (c, i) => ({ model_id: "colour-probe/1", id: `c${i}`, image: { type: "base64", value: await solidPng(c, 96 + i, 64 + (i % 7)) } })));
+    const bodies = await Promise.all(
+      colours.map(async (c, i) => ({ model_id: "colour-probe/1", id: `c${i}`, image: { type: "base64", value: await solidPng(c, 96 + i, 64 + (i % 7)) } })),
+    );
     const responses = await Promise.all(bodies.map((b) => server.post("/infer/object_detection", b).then((r) => r.json())));
     responses.forEach((r: any, i) => {
       expect(r.inference_id).toBe(`c${i}`);
@@ -151,7 +168,10 @@ describe("errors", () => {
   });
 
   test("answers 400 for bytes that are not an image, and for malformed base64", async () => {
-    const notImage = await server.post("/infer/object_detection", { model_id: "colour-probe/1", image: { type: "base64", value: Buffer.from("definitely not a picture").toString("base64") } });
+    const notImage = await server.post("/infer/object_detection", {
+      model_id: "colour-probe/1",
+      image: { type: "base64", value: Buffer.from("definitely not a picture").toString("base64") },
+    });
     expect(notImage.status).toBe(400);
     expect((await notImage.json()).message).toStartWith("Could not load input image. Cause:");
     const malformed = await server.post("/infer/object_detection", { model_id: "colour-probe/1", image: { type: "base64", value: "%%%not base64%%%" } });

@@ -43,7 +43,9 @@ export type Rgb = [number, number, number];
 
 /** A solid-colour PNG, base64. */
 export async function solidPng(rgb: Rgb, width: number, height: number): Promise<string> {
-  const png = await sharp({ create: { width, height, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } }).png().toBuffer();
+  const png = await sharp({ create: { width, height, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } })
+    .png()
+    .toBuffer();
   return png.toString("base64");
 }
 

@@ -92,44 +92,62 @@ describe("the page at /", () => {
     expect((await fetch(`${server.url}/playground/index.html`)).status).toBe(404);
   });
 
-  test.skipIf(!CHROMIUM)("runs the example picture through a model chosen on the page and shows the drawing beside the JSON", async () => {
-    const profile = mkdtempSync(join(tmpdir(), "chromium-"));
-    const browser = Bun.spawn(
-      [CHROMIUM!, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--disable-quic", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", `--user-data-dir=${profile}`, "--remote-debugging-port=0", "about:blank"],
-      { stdout: "ignore", stderr: "ignore" },
-    );
-    const page = await DevTools.connect(profile);
-    try {
-      await page.send("Page.navigate", { url: `${server.url}/` });
-      await page.waitFor("document.querySelectorAll('#models input[type=radio]').length === 3", "the model list");
-      const models = await page.evaluate("document.getElementById('models').textContent");
-      for (const text of ["demo-shapes/1", "object detection", "demo-shapes-seg/1", "instance segmentation", "demo-shapes-cls/1", "classification"]) expect(models).toContain(text);
+  test.skipIf(!CHROMIUM)(
+    "runs the example picture through a model chosen on the page and shows the drawing beside the JSON",
+    async () => {
+      const profile = mkdtempSync(join(tmpdir(), "chromium-"));
+      const browser = Bun.spawn(
+        [
+          CHROMIUM!,
+          "--headless",
+          "--no-sandbox",
+          "--disable-gpu",
+          "--disable-dev-shm-usage",
+          "--no-first-run",
+          "--disable-quic",
+          "--disable-background-networking",
+          "--disable-component-update",
+          "--disable-sync",
+          `--user-data-dir=${profile}`,
+          "--remote-debugging-port=0",
+          "about:blank",
+        ],
+        { stdout: "ignore", stderr: "ignore" },
+      );
+      const page = await DevTools.connect(profile);
+      try {
+        await page.send("Page.navigate", { url: `${server.url}/` });
+        await page.waitFor("document.querySelectorAll('#models input[type=radio]').length === 3", "the model list");
+        const models = await page.evaluate("document.getElementById('models').textContent");
+        for (const text of ["demo-shapes/1", "object detection", "demo-shapes-seg/1", "instance segmentation", "demo-shapes-cls/1", "classification"])
+          expect(models).toContain(text);
 
-      await page.evaluate("document.getElementById('use-example').click()");
-      await page.waitFor("!document.getElementById('run').disabled", "the example picture");
-      await page.evaluate("document.getElementById('run').click()");
-      await page.waitFor("document.getElementById('result-image').naturalWidth > 0 && !document.getElementById('result').hidden", "the drawn result");
-      const detection = JSON.parse(await page.evaluate("document.getElementById('result-json').textContent"));
-      expect(await page.evaluate("document.getElementById('result-image').naturalWidth")).toBe(1280);
-      expect(detection.image).toEqual({ width: 1280, height: 720 });
-      expect(detection.predictions.length).toBeGreaterThan(0);
-      expect(detection.visualization).toMatch(/^<base64 JPEG, \d+ characters>$/);
+        await page.evaluate("document.getElementById('use-example').click()");
+        await page.waitFor("!document.getElementById('run').disabled", "the example picture");
+        await page.evaluate("document.getElementById('run').click()");
+        await page.waitFor("document.getElementById('result-image').naturalWidth > 0 && !document.getElementById('result').hidden", "the drawn result");
+        const detection = JSON.parse(await page.evaluate("document.getElementById('result-json').textContent"));
+        expect(await page.evaluate("document.getElementById('result-image').naturalWidth")).toBe(1280);
+        expect(detection.image).toEqual({ width: 1280, height: 720 });
+        expect(detection.predictions.length).toBeGreaterThan(0);
+        expect(detection.visualization).toMatch(/^<base64 JPEG, \d+ characters>$/);
 
-      // The segmentation model, picked on the page, answers polygons; the mask mode is one of its options only.
-      const maskModeShown = "document.getElementById('mask-mode').offsetParent !== null";
-      expect(await page.evaluate(maskModeShown)).toBe(false);
-      await page.evaluate("document.querySelector('#models input[value=\"demo-shapes-seg/1\"]').click()");
-      expect(await page.evaluate(maskModeShown)).toBe(true);
-      await page.evaluate("document.getElementById('result-json').textContent = ''; document.getElementById('run').click()");
-      await page.waitFor("document.getElementById('result-json').textContent.includes('points')", "the segmentation answer");
-      const segmentation = JSON.parse(await page.evaluate("document.getElementById('result-json').textContent"));
-      expect(segmentation.predictions[0].points.length).toBeGreaterThan(2);
-    } finally {
-      page.close();
-      browser.kill();
-      await browser.exited;
-      rmSync(profile, { recursive: true, force: true });
-    }
-  }, 90_000);
+        // The segmentation model, picked on the page, answers polygons; the mask mode is one of its options only.
+        const maskModeShown = "document.getElementById('mask-mode').offsetParent !== null";
+        expect(await page.evaluate(maskModeShown)).toBe(false);
+        await page.evaluate("document.querySelector('#models input[value=\"demo-shapes-seg/1\"]').click()");
+        expect(await page.evaluate(maskModeShown)).toBe(true);
+        await page.evaluate("document.getElementById('result-json').textContent = ''; document.getElementById('run').click()");
+        await page.waitFor("document.getElementById('result-json').textContent.includes('points')", "the segmentation answer");
+        const segmentation = JSON.parse(await page.evaluate("document.getElementById('result-json').textContent"));
+        expect(segmentation.predictions[0].points.length).toBeGreaterThan(2);
+      } finally {
+        page.close();
+        browser.kill();
+        await browser.exited;
+        rmSync(profile, { recursive: true, force: true });
+      }
+    },
+    90_000,
+  );
 });

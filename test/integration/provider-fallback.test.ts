@@ -17,7 +17,11 @@ async function info(server: ServerProcess): Promise<{ execution_provider: string
 
 /** Runs one detection: the server answers on whichever provider it fell back to. */
 async function detects(server: ServerProcess): Promise<void> {
-  const image = (await sharp({ create: { width: 96, height: 64, channels: 3, background: "#d22" } }).jpeg().toBuffer()).toString("base64");
+  const image = (
+    await sharp({ create: { width: 96, height: 64, channels: 3, background: "#d22" } })
+      .jpeg()
+      .toBuffer()
+  ).toString("base64");
   const res = await server.post("/infer/object_detection", { model_id: MODEL, image: { type: "base64", value: image } });
   expect(res.status).toBe(200);
 }
@@ -44,7 +48,13 @@ describe("with the npm package's CPU-only library", () => {
 describe.skipIf(!existsSync(GPU_CORE))("with the GPU runtime setup:gpu installed, on a machine where CUDA cannot run", () => {
   let server: ServerProcess;
   beforeAll(async () => {
-    server = await startServerProcess({ MODEL_CACHE_DIR: FIXTURE_CACHE, PRELOAD_MODELS: MODEL, EXECUTION_PROVIDERS: "cuda,cpu", ORT_LIB_PATH: "", INFERENCE_WORKERS_PER_DEVICE: "0" });
+    server = await startServerProcess({
+      MODEL_CACHE_DIR: FIXTURE_CACHE,
+      PRELOAD_MODELS: MODEL,
+      EXECUTION_PROVIDERS: "cuda,cpu",
+      ORT_LIB_PATH: "",
+      INFERENCE_WORKERS_PER_DEVICE: "0",
+    });
   });
   afterAll(async () => {
     await server?.stop();

@@ -27,7 +27,7 @@ async function sceneJpeg(width: number, height: number, orientation?: number): P
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       const at = (y * width + x) * 3;
-      const inRectangle = (x % 700 > 150 && x % 700 < 400 && y % 600 > 100 && y % 600 < 300);
+      const inRectangle = x % 700 > 150 && x % 700 < 400 && y % 600 > 100 && y % 600 < 300;
       data[at] = inRectangle ? 240 : 60 + Math.round((150 * x) / width);
       data[at + 1] = inRectangle ? 30 : 40 + Math.round((90 * y) / height);
       data[at + 2] = inRectangle ? 90 : 120;
@@ -47,7 +47,10 @@ async function aliasingStripesJpeg(): Promise<string> {
   const [width, height] = [5120, 1000];
   const data = new Uint8Array(width * height);
   for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) data[y * width + x] = x % 8 === 3 || x % 8 === 4 ? 255 : 0;
-  const jpeg = await sharp(data, { raw: { width, height, channels: 1 } }).toColourspace("b-w").jpeg({ quality: 100 }).toBuffer();
+  const jpeg = await sharp(data, { raw: { width, height, channels: 1 } })
+    .toColourspace("b-w")
+    .jpeg({ quality: 100 })
+    .toBuffer();
   return jpeg.toString("base64");
 }
 

@@ -26,7 +26,11 @@ function rss(pid: number): number {
 async function largeJpeg(): Promise<string> {
   const noise = Buffer.alloc(1280 * 720 * 3);
   for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) >>> 24;
-  return (await sharp(noise, { raw: { width: 1280, height: 720, channels: 3 } }).jpeg({ quality: 90 }).toBuffer()).toString("base64");
+  return (
+    await sharp(noise, { raw: { width: 1280, height: 720, channels: 3 } })
+      .jpeg({ quality: 90 })
+      .toBuffer()
+  ).toString("base64");
 }
 
 /** Sends `count` requests from CLIENTS closed-loop clients; every one must be answered with 200. */

@@ -112,7 +112,9 @@ const CROP = cache.add("rfdetr-probe/1", "rfdetr-crop/1", {
 const withResize = (resize: object) => (env: Record<string, any>) => ({ ...env, PREPROCESSING: { ...env.PREPROCESSING, resize } });
 const LETTERBOX = cache.add("rfdetr-probe/1", "rfdetr-letterbox/1", { environment: withResize({ enabled: true, width: 64, height: 64, format: "Fit (black edges) in" }) });
 // resize 64 × 32 on a square 64 × 64 input: the non-square flag (§1.2 step 4).
-const LETTERBOX_WIDE = cache.add("rfdetr-probe/1", "rfdetr-letterbox-wide/1", { environment: withResize({ enabled: true, width: 64, height: 32, format: "Fit (black edges) in" }) });
+const LETTERBOX_WIDE = cache.add("rfdetr-probe/1", "rfdetr-letterbox-wide/1", {
+  environment: withResize({ enabled: true, width: 64, height: 32, format: "Fit (black edges) in" }),
+});
 const withResolution = (resolution: unknown) => (env: Record<string, any>) => ({ ...env, RESOLUTION: resolution });
 const RES_1600 = cache.add("rfdetr-probe/1", "rfdetr-res1600/1", { environment: withResolution(1600) });
 const RES_1599 = cache.add("rfdetr-probe/1", "rfdetr-res1599/1", { environment: withResolution(1599) });
@@ -158,7 +160,12 @@ describe("RF-DETR detection (rfdetr-probe/1, static batch 1)", () => {
     const body = await detect(PROBE, base64Image(await solidPng(BRIGHT, w0, h0)));
     expect(body.image).toEqual({ width: w0, height: h0 });
     const expected = expectedDetections(BRIGHT, stretched(w0, h0));
-    expect(expected.map((e) => [e.class, e.query])).toEqual([["red-ish", 0], ["green-ish", 1], ["red-ish", 2], ["blue-ish", 2]]);
+    expect(expected.map((e) => [e.class, e.query])).toEqual([
+      ["red-ish", 0],
+      ["green-ish", 1],
+      ["red-ish", 2],
+      ["blue-ish", 2],
+    ]);
     expectDetections(body.predictions, expected);
     for (const p of body.predictions) expect(Object.keys(p)).toEqual(PREDICTION_KEYS);
     expect(body.predictions.map((p: any) => p.class)).not.toContain(RFDETR_PROBE_CLASS_FILE[0]);
@@ -192,7 +199,13 @@ describe("RF-DETR detection (rfdetr-probe/1, static batch 1)", () => {
 
   test("takes max_detections as a top-k over queries × classes before the threshold, the background score taking a place", async () => {
     const value = await solidPng(BRIGHT, 160, 120);
-    const answers: Record<number, string[]> = { 1: [], 2: ["red-ish"], 3: ["red-ish", "green-ish"], 4: ["red-ish", "green-ish", "red-ish"], 5: ["red-ish", "green-ish", "red-ish", "blue-ish"] };
+    const answers: Record<number, string[]> = {
+      1: [],
+      2: ["red-ish"],
+      3: ["red-ish", "green-ish"],
+      4: ["red-ish", "green-ish", "red-ish"],
+      5: ["red-ish", "green-ish", "red-ish", "blue-ish"],
+    };
     for (const [k, classes] of Object.entries(answers)) {
       const body = await detect(PROBE, base64Image(value), { max_detections: Number(k) });
       const expected = expectedDetections(BRIGHT, stretched(160, 120), { maxDetections: Number(k) });
@@ -214,7 +227,11 @@ describe("RF-DETR detection (rfdetr-probe/1, static batch 1)", () => {
   });
 
   test("answers a list of images one at a time through the batch-1 model, each with its own detections", async () => {
-    const inputs: { rgb: Rgb; w: number; h: number }[] = [{ rgb: BRIGHT, w: 100, h: 80 }, { rgb: [20, 220, 250], w: 64, h: 128 }, { rgb: [250, 10, 40], w: 77, h: 33 }];
+    const inputs: { rgb: Rgb; w: number; h: number }[] = [
+      { rgb: BRIGHT, w: 100, h: 80 },
+      { rgb: [20, 220, 250], w: 64, h: 128 },
+      { rgb: [250, 10, 40], w: 77, h: 33 },
+    ];
     const body = await detect(PROBE, await Promise.all(inputs.map(({ rgb, w, h }) => solidPng(rgb, w, h).then(base64Image))));
     expect(body).toHaveLength(inputs.length);
     body.forEach((response: any, i: number) => {
@@ -363,12 +380,22 @@ describe("RF-DETR segmentation (rfdetr-seg-probe/1)", () => {
     });
     // The fixed green-ish query: mask cells 4..12 × 4..12, pixels 16..47.
     expect(body.predictions[1].points).toEqual([
-      { x: 17, y: 16 }, { x: 16, y: 17 }, { x: 16, y: 46 }, { x: 17, y: 47 }, { x: 46, y: 47 }, { x: 47, y: 46 }, { x: 47, y: 17 }, { x: 46, y: 16 },
+      { x: 17, y: 16 },
+      { x: 16, y: 17 },
+      { x: 16, y: 46 },
+      { x: 17, y: 47 },
+      { x: 46, y: 47 },
+      { x: 47, y: 46 },
+      { x: 47, y: 17 },
+      { x: 46, y: 16 },
     ]);
   });
 
   test("fast: the 16 × 16 mask is traced as it is and its vertices scaled to the image", async () => {
-    for (const [w0, h0] of [[64, 64], [128, 96]] as const) {
+    for (const [w0, h0] of [
+      [64, 64],
+      [128, 96],
+    ] as const) {
       const body = await segment(base64Image(await solidPng(BRIGHT, w0, h0)), { mask_decode_mode: "fast" });
       const expected = expectedDetections(BRIGHT, stretched(w0, h0));
       expectDetections(body.predictions, expected);

@@ -111,7 +111,11 @@ for (const { modelId, native } of MODELS) {
     test("the legacy route reads response_mask_format from the query and answers the same RLE", async () => {
       const [w0, h0] = [200, 150];
       const value = await solidPng(COLOUR, w0, h0);
-      const legacy = await fetch(`${server.url}/${modelId}?response_mask_format=rle`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: value });
+      const legacy = await fetch(`${server.url}/${modelId}?response_mask_format=rle`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: value,
+      });
       expect(legacy.status).toBe(200);
       const legacyBody = await legacy.json();
       const json = await segment(modelId, base64Image(value), { response_mask_format: "rle" });
@@ -125,7 +129,11 @@ for (const { modelId, native } of MODELS) {
       const res = await server.post("/infer/instance_segmentation", { model_id: modelId, image: base64Image(value), response_mask_format: "bitmap" });
       expect(res.status).toBe(422);
       expect((await res.json()).message).toContain("response_mask_format");
-      const legacy = await fetch(`${server.url}/${modelId}?response_mask_format=bitmap`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: value });
+      const legacy = await fetch(`${server.url}/${modelId}?response_mask_format=bitmap`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: value,
+      });
       expect(legacy.status).toBe(422);
       expect((await legacy.json()).message).toContain("response_mask_format");
     });

@@ -62,7 +62,11 @@ afterAll(async () => {
 
 let image: string;
 async function redImage(): Promise<string> {
-  image ??= (await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 200, g: 60, b: 150 } } }).png().toBuffer()).toString("base64");
+  image ??= (
+    await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 200, g: 60, b: 150 } } })
+      .png()
+      .toBuffer()
+  ).toString("base64");
   return image;
 }
 
@@ -292,7 +296,14 @@ describe("the Roboflow API's refusals and failures", () => {
 
 describe("a second server on the same cache", () => {
   test("downloads with the configured API_KEY, then serves from the cache once the API is gone (503 for what is not cached)", async () => {
-    const second = await startServerProcess({ MODEL_CACHE_DIR: cache, PRELOAD_MODELS: "", API_BASE_URL: api.url, API_KEY: KEY, ROBOFLOW_API_KEY: "", ROBOFLOW_API_REQUEST_TIMEOUT: "2" });
+    const second = await startServerProcess({
+      MODEL_CACHE_DIR: cache,
+      PRELOAD_MODELS: "",
+      API_BASE_URL: api.url,
+      API_KEY: KEY,
+      ROBOFLOW_API_KEY: "",
+      ROBOFLOW_API_REQUEST_TIMEOUT: "2",
+    });
     try {
       expect((await second.post("/model/add", { model_id: "env-probe/1" })).status).toBe(200);
       expect(ortKeys("env-probe/1")).toEqual([KEY]);

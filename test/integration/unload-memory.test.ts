@@ -18,7 +18,11 @@ const linux = process.platform === "linux";
 
 beforeAll(async () => {
   server = await startServerProcess({ MODEL_CACHE_DIR: FIXTURE_CACHE, PRELOAD_MODELS: "", MAX_BATCH_SIZE: "8", ARENA_SLOTS: String(SLOTS) });
-  image = (await sharp({ create: { width: 64, height: 48, channels: 3, background: "#a05030" } }).png().toBuffer()).toString("base64");
+  image = (
+    await sharp({ create: { width: 64, height: 48, channels: 3, background: "#a05030" } })
+      .png()
+      .toBuffer()
+  ).toString("base64");
 });
 
 afterAll(async () => {

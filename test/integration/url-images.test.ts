@@ -20,7 +20,9 @@ const hits = new Map<string, number>();
 
 beforeAll(async () => {
   // Mean colour (230, 128, 240): a class-0 box with score ~0.94 as well as the fixed class-1 box.
-  png = await sharp({ create: { width: WIDTH, height: HEIGHT, channels: 3, background: { r: 230, g: 128, b: 240 } } }).png().toBuffer();
+  png = await sharp({ create: { width: WIDTH, height: HEIGHT, channels: 3, background: { r: 230, g: 128, b: 240 } } })
+    .png()
+    .toBuffer();
   imageHost = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
@@ -59,8 +61,7 @@ afterAll(async () => {
   imageHost?.stop(true);
 });
 
-const detect = (server: ServerProcess, value: string) =>
-  server.post("/infer/object_detection", { model_id: "colour-probe/1", image: { type: "url", value } });
+const detect = (server: ServerProcess, value: string) => server.post("/infer/object_detection", { model_id: "colour-probe/1", image: { type: "url", value } });
 
 /** The answer without the fields that differ between two runs of one image. */
 function comparable(body: any) {
@@ -102,7 +103,11 @@ describe("with the address rule opened for 127.0.0.1", () => {
   test("a list mixing url and base64 images is answered in order", async () => {
     const res = await open.post("/infer/object_detection", {
       model_id: "colour-probe/1",
-      image: [{ type: "url", value: `${origin}/img.png` }, { type: "base64", value: png.toString("base64") }, { type: "URL", value: `${origin}/chain/1` }],
+      image: [
+        { type: "url", value: `${origin}/img.png` },
+        { type: "base64", value: png.toString("base64") },
+        { type: "URL", value: `${origin}/chain/1` },
+      ],
     });
     expect(res.status).toBe(200);
     const bodies = await res.json();

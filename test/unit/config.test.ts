@@ -60,7 +60,7 @@ describe("GPU settings", () => {
     expect(loadConfig({ CUDA_DEVICE_ID: "2" }).ort.cudaDevices).toEqual([2]);
     expect(loadConfig({ CUDA_DEVICES: "0, 1" }).ort.cudaDevices).toEqual([0, 1]);
     expect(loadConfig({ CUDA_DEVICES: "1,3", CUDA_DEVICE_ID: "0" }).ort.cudaDevices).toEqual([1, 3]);
-      });
+  });
 
   test("allows a repeated ordinal (two workers sharing one GPU) and rejects what is not an ordinal", () => {
     expect(loadConfig({ CUDA_DEVICES: "0,0" }).ort.cudaDevices).toEqual([0, 0]);
@@ -139,7 +139,10 @@ describe("limits and access settings", () => {
   });
 
   test("read CORS_ALLOWED_ORIGINS as origins or *, refusing paths, bare hosts and other schemes", () => {
-    expect(loadConfig({ CORS_ALLOWED_ORIGINS: "https://app.example.com, http://localhost:3000" }).http.corsAllowedOrigins).toEqual(["https://app.example.com", "http://localhost:3000"]);
+    expect(loadConfig({ CORS_ALLOWED_ORIGINS: "https://app.example.com, http://localhost:3000" }).http.corsAllowedOrigins).toEqual([
+      "https://app.example.com",
+      "http://localhost:3000",
+    ]);
     expect(loadConfig({ CORS_ALLOWED_ORIGINS: "*" }).http.corsAllowedOrigins).toEqual(["*"]);
     for (const raw of ["app.example.com", "https://app.example.com/", "https://app.example.com/path", "ftp://app.example.com", "*.example.com"]) {
       expect(() => loadConfig({ CORS_ALLOWED_ORIGINS: raw })).toThrow(/CORS_ALLOWED_ORIGINS/);

@@ -29,7 +29,7 @@ describe("pythonRound (round(x, n))", () => {
   });
 });
 
-describe("pythonFixed (f\"{x:.nf}\")", () => {
+describe('pythonFixed (f"{x:.nf}")', () => {
   test("formats like Python, halves included", () => {
     expect(pythonFixed(0.125, 2)).toBe("0.12");
     expect(pythonFixed(0.375, 2)).toBe("0.38");

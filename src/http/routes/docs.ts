@@ -51,7 +51,7 @@ export function docsRoutes() {
               title: "Bun Inference Server",
               version: COMPAT_VERSION,
               description:
-                "A drop-in, batching replacement for the Roboflow Inference HTTP API: object detection, instance segmentation and classification over ONNX Runtime. Errors answer `{\"message\": …}`. " +
+                'A drop-in, batching replacement for the Roboflow Inference HTTP API: object detection, instance segmentation and classification over ONNX Runtime. Errors answer `{"message": …}`. ' +
                 "When SERVER_API_KEYS is set, every route but `/`, `/healthz`, `/readiness`, `/info`, `/metrics` and the docs needs one of its keys (401); bodies are limited by MAX_REQUEST_BYTES (413) and MAX_REQUEST_BYTES_IN_FLIGHT (503); " +
                 "a CORS preflight (OPTIONS) from an origin CORS_ALLOWED_ORIGINS does not list gets 403.",
             },

@@ -64,9 +64,7 @@ function inferRoute<Body extends InferBody>(pipeline: Pipeline, settings: AppSet
           id: fields.id ?? null,
           switches: preprocessSwitches(fields, settings.preprocessing),
           params: route.params(fields),
-          visualization: fields.visualize_predictions
-            ? { strokeWidth: fields.visualization_stroke_width ?? 1, labels: fields.visualization_labels ?? false }
-            : null,
+          visualization: fields.visualize_predictions ? { strokeWidth: fields.visualization_stroke_width ?? 1, labels: fields.visualization_labels ?? false } : null,
           clientSignal: request.signal,
           apiKey: requestApiKey(settings.http, request, fields.api_key, "header-first"),
         }),

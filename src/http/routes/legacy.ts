@@ -16,7 +16,10 @@ const CONFIDENCE_LOWER_BOUND = 0.01;
 const LegacyQuery = t.Object({
   api_key: t.Optional(t.String()),
   confidence: t.Optional(
-    t.String({ default: String(DETECTION_DEFAULTS.confidence), description: `Threshold; values >= 1 are percentages (40 = 0.4); floored at 0.01. best/default mean ${DETECTION_DEFAULTS.confidence}.` }),
+    t.String({
+      default: String(DETECTION_DEFAULTS.confidence),
+      description: `Threshold; values >= 1 are percentages (40 = 0.4); floored at 0.01. best/default mean ${DETECTION_DEFAULTS.confidence}.`,
+    }),
   ),
   overlap: t.Optional(t.String({ default: String(DETECTION_DEFAULTS.iouThreshold), description: "NMS overlap threshold; values >= 1 are percentages." })),
   max_detections: t.Optional(t.String({ default: String(DETECTION_DEFAULTS.maxDetections) })),
@@ -61,7 +64,8 @@ function threshold(query: Query, name: "confidence" | "overlap", fallback: numbe
 
 function maxDetections(query: Query): number {
   const value = number(query, "max_detections", DETECTION_DEFAULTS.maxDetections);
-  if (!Number.isInteger(value) || value < 0 || value > MAX_DETECTIONS_LIMIT) throw outOfRange("max_detections", `an integer in [0, ${MAX_DETECTIONS_LIMIT}]`, query.max_detections!);
+  if (!Number.isInteger(value) || value < 0 || value > MAX_DETECTIONS_LIMIT)
+    throw outOfRange("max_detections", `an integer in [0, ${MAX_DETECTIONS_LIMIT}]`, query.max_detections!);
   return value;
 }
 
@@ -121,21 +125,12 @@ async function imageOf(request: Request, query: Query): Promise<ImageInput> {
   const bytes = new Uint8Array(await request.arrayBuffer());
   const imageType = query.image_type ?? "base64";
   if (imageType.toLowerCase() === "base64" && looksBinary(bytes)) {
-    throw new HttpError(
-      400,
-      "Invalid base64 input: the image payload contains raw bytes instead of a base64-encoded string. Please base64-encode the image before sending.",
-    );
+    throw new HttpError(400, "Invalid base64 input: the image payload contains raw bytes instead of a base64-encoded string. Please base64-encode the image before sending.");
   }
   return { type: imageType, value: new TextDecoder().decode(bytes) };
 }
 
-async function legacyInference(
-  pipeline: Pipeline,
-  settings: AppSettings,
-  request: Request,
-  params: { dataset_id: string; version_id: string },
-  query: Query,
-): Promise<Response> {
+async function legacyInference(pipeline: Pipeline, settings: AppSettings, request: Request, params: { dataset_id: string; version_id: string }, query: Query): Promise<Response> {
   const modelId = `${params.dataset_id}/${params.version_id}`;
   const apiKey = requestApiKey(settings.http, request, query.api_key, "own-first");
   // One deadline for the whole request, waiting for the model to load (or download) included.

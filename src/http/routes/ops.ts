@@ -19,11 +19,22 @@ export function opsRoutes(pipeline: Pipeline, serverId: string) {
         execution_provider_fallback: pipeline.providerFallbacks.join("; ") || null,
         onnxruntime_version: pipeline.ortVersion,
       }),
-      { response: ServerInfo, detail: { tags: ["Operations"], summary: "Server info", description: "Name, compatible version, this server's id, and the execution provider in use." } },
+      {
+        response: ServerInfo,
+        detail: { tags: ["Operations"], summary: "Server info", description: "Name, compatible version, this server's id, and the execution provider in use." },
+      },
     )
     .get("/healthz", () => ({ status: "healthy" }), { detail: { tags: ["Operations"], summary: "Liveness" } })
     .get("/readiness", () => ({ status: "ready" }), { detail: { tags: ["Operations"], summary: "Readiness" } })
-    .get("/metrics", () => new Response(pipeline.metrics.toPrometheus(samplePipeline(pipeline.host, pipeline.pool)), { headers: { "content-type": "text/plain; version=0.0.4" } }), {
-      detail: { tags: ["Operations"], summary: "Prometheus metrics", description: "Requests by route and status, images in flight and queued per model, time per pipeline stage, batch sizes, arena slots in use, vision worker restarts." },
-    });
+    .get(
+      "/metrics",
+      () => new Response(pipeline.metrics.toPrometheus(samplePipeline(pipeline.host, pipeline.pool)), { headers: { "content-type": "text/plain; version=0.0.4" } }),
+      {
+        detail: {
+          tags: ["Operations"],
+          summary: "Prometheus metrics",
+          description: "Requests by route and status, images in flight and queued per model, time per pipeline stage, batch sizes, arena slots in use, vision worker restarts.",
+        },
+      },
+    );
 }

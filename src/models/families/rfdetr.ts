@@ -99,13 +99,7 @@ export interface RfdetrSelection {
  * Returns candidates in that order: corners x1 = cx - w/2 … in normalised input coordinates
  * (float32), `score` = `classConfidence` = the sigmoid, `classId` the (shifted) class, `row` the query.
  */
-export function selectRfdetrDetections(
-  boxes: Float32Array,
-  logits: Float32Array,
-  numQueries: number,
-  numColumns: number,
-  selection: RfdetrSelection,
-): DetectionCandidates {
+export function selectRfdetrDetections(boxes: Float32Array, logits: Float32Array, numQueries: number, numColumns: number, selection: RfdetrSelection): DetectionCandidates {
   const total = numQueries * numColumns;
   if (boxes.length < numQueries * 4) throw new Error(`RF-DETR boxes hold ${boxes.length} values, ${numQueries * 4} needed for ${numQueries} queries`);
   if (logits.length < total) throw new Error(`RF-DETR logits hold ${logits.length} values, ${total} needed for ${numQueries} queries × ${numColumns} classes`);
@@ -235,14 +229,7 @@ export interface RfdetrMask {
  *    original size over the final mask size, no clipping or rounding.
  * Static crop as rfdetrBoxesToImage: sizes are the crop region's, and polygons get its shift.
  */
-export function decodeRfdetrMask(
-  logits: Float32Array,
-  maskWidth: number,
-  maskHeight: number,
-  geometry: RfdetrGeometry,
-  mode: string,
-  tradeoffFactor: number,
-): RfdetrMask {
+export function decodeRfdetrMask(logits: Float32Array, maskWidth: number, maskHeight: number, geometry: RfdetrGeometry, mode: string, tradeoffFactor: number): RfdetrMask {
   if (logits.length < maskWidth * maskHeight) throw new Error(`RF-DETR mask holds ${logits.length} values, ${maskWidth * maskHeight} needed for ${maskWidth}x${maskHeight}`);
   const region = staticCropRegion(geometry.imageWidth, geometry.imageHeight, geometry.staticCrop);
   let mask = logits.subarray(0, maskWidth * maskHeight);
@@ -386,7 +373,14 @@ export const RFDETR_SEG: SegmentationFamily<RfdetrSegmentationLayout> = {
     const logits = outputs(2);
     return Array.from(reported, (i) => {
       const query = detections.candidates.row[i]!;
-      const mask = decodeRfdetrMask(logits.subarray(query * plane, (query + 1) * plane), layout.maskWidth, layout.maskHeight, rfdetrGeometry(layout, geometry), params.maskDecodeMode, params.tradeoffFactor);
+      const mask = decodeRfdetrMask(
+        logits.subarray(query * plane, (query + 1) * plane),
+        layout.maskWidth,
+        layout.maskHeight,
+        rfdetrGeometry(layout, geometry),
+        params.maskDecodeMode,
+        params.tradeoffFactor,
+      );
       const window = { left: 0, top: 0, width: mask.width, height: mask.height, data: mask.data };
       return { points: mask.points, imageMask: () => maskAtImageResolution(window, mask.width, mask.height, mask.coverage) };
     });

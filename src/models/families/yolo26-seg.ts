@@ -39,6 +39,7 @@ export const YOLO26_SEG: SegmentationFamily<Yolo26SegmentationLayout> = {
   expects: () => `YOLO26 [batch, detections, ${YOLO26_SEGMENTATION_ROW}] and prototypes [batch, 32, h, w]`,
   normalisation: () => UNIT_NORMALISATION,
   // Rows strictly above the confidence, in the model's order; every one is reported (docs/model-families.md §3).
-  detect: (layout, outputs, params) => unsuppressed(decodeYolo26Segmentation(outputs(layout.predictionsOutput), layout.numAnchors, layout.numClasses, params.confidence).candidates),
+  detect: (layout, outputs, params) =>
+    unsuppressed(decodeYolo26Segmentation(outputs(layout.predictionsOutput), layout.numAnchors, layout.numClasses, params.confidence).candidates),
   masks: (layout, outputs, detections, reported, boxes, geometry, params) => prototypeMasks(layout, COEFFICIENTS, outputs, detections, reported, boxes, geometry, params),
 };

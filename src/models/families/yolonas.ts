@@ -38,13 +38,7 @@ export const YOLONAS: ObjectDetectionFamily<YoloNasDetectionLayout> = {
  * class is the first class holding that max; score and class confidence are both that max.
  * An anchor with a NaN class score is dropped, as NumPy's max propagates NaN.
  */
-export function decodeYoloNasDetections(
-  boxes: Float32Array,
-  scores: Float32Array,
-  numClasses: number,
-  numAnchors: number,
-  confidence: number,
-): DetectionCandidates {
+export function decodeYoloNasDetections(boxes: Float32Array, scores: Float32Array, numClasses: number, numAnchors: number, confidence: number): DetectionCandidates {
   if (boxes.length < 4 * numAnchors) throw new Error(`YOLO-NAS boxes hold ${boxes.length} values, ${4 * numAnchors} needed for ${numAnchors} anchors`);
   if (scores.length < numClasses * numAnchors) {
     throw new Error(`YOLO-NAS scores hold ${scores.length} values, ${numClasses * numAnchors} needed for ${numClasses} classes × ${numAnchors} anchors`);

@@ -29,9 +29,6 @@ export const YOLOV5_SEG: SegmentationFamily<Yolov5SegmentationLayout> = {
   normalisation: () => UNIT_NORMALISATION,
   // Rows decode as YOLOv5 detection's (score = objectness alone, class = first argmax; see yolov5.ts).
   detect: (layout, outputs, params) =>
-    suppressed(
-      decodeObjectnessRows(outputs(layout.predictionsOutput), layout.numClasses, layout.numAnchors, 5 + layout.numClasses + MASK_COEFFICIENTS, params.confidence),
-      params,
-    ),
+    suppressed(decodeObjectnessRows(outputs(layout.predictionsOutput), layout.numClasses, layout.numAnchors, 5 + layout.numClasses + MASK_COEFFICIENTS, params.confidence), params),
   masks: (layout, outputs, detections, reported, boxes, geometry, params) => prototypeMasks(layout, coefficients(layout), outputs, detections, reported, boxes, geometry, params),
 };

@@ -39,13 +39,7 @@ export const YOLOV5: ObjectDetectionFamily<Yolov5DetectionLayout> = {
  * results of cx ∓ w/2. A NaN objectness fails the threshold; a NaN class score is NumPy's max and
  * argmax (the first NaN wins), as the reference would carry it.
  */
-export function decodeObjectnessRows(
-  output: Float32Array,
-  numClasses: number,
-  numAnchors: number,
-  rowLength: number,
-  confidence: number,
-): DetectionCandidates {
+export function decodeObjectnessRows(output: Float32Array, numClasses: number, numAnchors: number, rowLength: number, confidence: number): DetectionCandidates {
   const needed = rowLength * numAnchors;
   if (rowLength < 5 + numClasses) throw new Error(`YOLOv5 rows of ${rowLength} values cannot hold 5 + ${numClasses} classes`);
   if (output.length < needed) {
@@ -72,15 +66,7 @@ export function decodeYolov5Detections(output: Float32Array, numClasses: number,
   return decodeObjectnessRows(output, numClasses, numAnchors, 5 + numClasses, confidence);
 }
 
-function writeCandidate(
-  candidates: DetectionCandidates,
-  index: number,
-  output: Float32Array,
-  row: number,
-  numClasses: number,
-  score: number,
-  anchor: number,
-): void {
+function writeCandidate(candidates: DetectionCandidates, index: number, output: Float32Array, row: number, numClasses: number, score: number, anchor: number): void {
   const classes = row + 5;
   let classConfidence = output[classes]!;
   let classId = 0;

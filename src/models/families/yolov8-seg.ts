@@ -28,7 +28,6 @@ export const YOLOV8_SEG: SegmentationFamily<Yolov8SegmentationLayout> = {
   expects: ({ classNames: { length: classCount } }) => `YOLOv8 [batch, ${4 + classCount + MASK_COEFFICIENTS}, anchors] and prototypes [batch, 32, h, w]`,
   normalisation: () => UNIT_NORMALISATION,
   // The detection rows decode exactly as YOLOv8 detection's (score = max class score, first argmax, float32 threshold and corners).
-  detect: (layout, outputs, params) =>
-    suppressed(decodeYolov8Detections(outputs(layout.predictionsOutput), layout.numClasses, layout.numAnchors, params.confidence), params),
+  detect: (layout, outputs, params) => suppressed(decodeYolov8Detections(outputs(layout.predictionsOutput), layout.numClasses, layout.numAnchors, params.confidence), params),
   masks: (layout, outputs, detections, reported, boxes, geometry, params) => prototypeMasks(layout, coefficients(layout), outputs, detections, reported, boxes, geometry, params),
 };

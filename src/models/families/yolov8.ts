@@ -38,12 +38,7 @@ let passesScratch = new Uint8Array(0);
  * Python float to the float32 array's type), and corners are float32 results of cx ∓ w/2.
  * An anchor with a NaN class score is dropped, as NumPy's max propagates NaN.
  */
-export function decodeYolov8Detections(
-  output: Float32Array,
-  numClasses: number,
-  numAnchors: number,
-  confidence: number,
-): DetectionCandidates {
+export function decodeYolov8Detections(output: Float32Array, numClasses: number, numAnchors: number, confidence: number): DetectionCandidates {
   const needed = (4 + numClasses) * numAnchors;
   if (output.length < needed) {
     throw new Error(`YOLOv8 output holds ${output.length} values, ${needed} needed for ${numClasses} classes × ${numAnchors} anchors`);

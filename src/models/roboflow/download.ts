@@ -108,7 +108,9 @@ export class RoboflowDownloader {
 
       const target = packageDir(this.settings.modelCacheDir, modelId);
       await staged.installBeside(target);
-      this.log.log(`cached ${modelId.id} (${described.taskType}, ${described.modelType}, ${weightsName} ${mib(weightsBytes)} MiB) in ${target} after ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      this.log.log(
+        `cached ${modelId.id} (${described.taskType}, ${described.modelType}, ${weightsName} ${mib(weightsBytes)} MiB) in ${target} after ${((performance.now() - started) / 1000).toFixed(1)} s`,
+      );
       return target;
     } catch (error) {
       const message = error instanceof HttpError ? `${error.status} ${error.message}` : String(error);

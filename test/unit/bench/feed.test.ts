@@ -30,12 +30,23 @@ function level(concurrency: number, reqPerSec: number, floorImagesPerSec: number
 }
 
 function image(width: number, height: number, floorImagesPerSec: number, levels: FeedLevel[]): FeedImageResult {
-  return { image: { name: `${width}x${height}.jpg`, width, height, bytes: 1 }, floor: decodeFloor([Array(floorImagesPerSec * 10).fill(5)], 10, floorImagesPerSec * 10 * 0.005), levels };
+  return {
+    image: { name: `${width}x${height}.jpg`, width, height, bytes: 1 },
+    floor: decodeFloor([Array(floorImagesPerSec * 10).fill(5)], 10, floorImagesPerSec * 10 * 0.005),
+    levels,
+  };
 }
 
 describe("decode floor", () => {
   test("counts every worker's decodes inside the window, per second of it, and the CPU time per decode", () => {
-    const floor = decodeFloor([[10, 12, 14], [11, 13]], 2, 0.06);
+    const floor = decodeFloor(
+      [
+        [10, 12, 14],
+        [11, 13],
+      ],
+      2,
+      0.06,
+    );
     expect(floor).toMatchObject({ workers: 2, seconds: 2, decodes: 5, imagesPerSec: 2.5 });
     expect(floor.cpuMsPerDecode).toBeCloseTo(12, 9);
     expect(floor.decodeMs.p50).toBe(12);

@@ -1,7 +1,21 @@
 // Specification of the GPU check's CPU-side steps: packing into parts (bench/gpu/pack.ts), and receiving, checking and
 // unpacking them with the runner (bench/gpu/gpu-check.sh) in a stand-in for the GPU machine's copy of the repository.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BUN_IN_PAYLOAD, PART_BYTES, SUMS_FILE, callSequence, excludedModules, pack, partFiles } from "../../../bench/gpu/pack.ts";
@@ -74,7 +88,9 @@ describe("pack", () => {
     expect(parts).toEqual(partFiles(join(dir, "parts")));
     expect(parts[0]).toBe("payload.tar.xz.part-00");
     for (const part of parts) expect(statSync(join(dir, "parts", part)).size).toBeLessThanOrEqual(64 * 1024);
-    const sums = readFileSync(join(dir, "parts", SUMS_FILE), "utf8").trim().split("\n");
+    const sums = readFileSync(join(dir, "parts", SUMS_FILE), "utf8")
+      .trim()
+      .split("\n");
     expect(sums.map((line) => line.split(/\s+/)[1])).toEqual(parts);
   });
 
@@ -151,7 +167,10 @@ describe("gpu-check.sh", () => {
     ]);
     expect(readdirSync(out).sort()).toEqual(["bench-report.md", "bench-results.json", "bench.log", "fixtures.log", "summary.md", "tests.log"]);
     expect(readFileSync(join(out, "bench-report.md"), "utf8")).toBe("## object-detection report\n## classification report\n");
-    expect(JSON.parse(readFileSync(join(out, "bench-results.json"), "utf8"))).toEqual({ "object-detection": { task: "object-detection" }, classification: { task: "classification" } });
+    expect(JSON.parse(readFileSync(join(out, "bench-results.json"), "utf8"))).toEqual({
+      "object-detection": { task: "object-detection" },
+      classification: { task: "classification" },
+    });
     expect(readFileSync(join(out, "summary.md"), "utf8")).toMatch(/^# GPU check .*\n[\s\S]*libcudnn\.so\.9 [\s\S]*test\/gpu exit 0; total \d+ s\n$/);
   });
 

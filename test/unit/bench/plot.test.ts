@@ -17,7 +17,17 @@ describe("renderLineChart", () => {
       yLabel: "req/s",
       xScale: "log",
       yScale: "linear",
-      series: [{ name: "server", color: "#1f77b4", points: [[1, 14.4], [8, 17.7], [512, 14.7]] }],
+      series: [
+        {
+          name: "server",
+          color: "#1f77b4",
+          points: [
+            [1, 14.4],
+            [8, 17.7],
+            [512, 14.7],
+          ],
+        },
+      ],
       references: [{ name: "bare", y: 17.56, color: "#2ca02c" }],
     };
     const ys = plottedYs(renderLineChart(chart));

@@ -23,21 +23,41 @@ test("reads a thread's name and user + system CPU seconds from a stat line, even
 });
 
 test("divides each group's CPU time between two samples by the requests answered", () => {
-  const before = sample(10, [[PID, "bun", 4], [101, "vision", 3], [102, "ort-run", 3]]);
-  const after = sample(16, [[PID, "bun", 5], [101, "vision", 5], [102, "ort-run", 6]]);
+  const before = sample(10, [
+    [PID, "bun", 4],
+    [101, "vision", 3],
+    [102, "ort-run", 3],
+  ]);
+  const after = sample(16, [
+    [PID, "bun", 5],
+    [101, "vision", 5],
+    [102, "ort-run", 6],
+  ]);
   expect(cpuMsPerRequest(PID, before, after, 100)).toEqual({ http: 10, vision: 20, libvips: 0, onnxruntime: 30, runtime: 0, exited: 0 });
 });
 
 test("counts threads born in between from zero and leaves the time of threads that ended as exited", () => {
-  const before = sample(10, [[PID, "bun", 5], [101, "libvips worker", 5]]);
+  const before = sample(10, [
+    [PID, "bun", 5],
+    [101, "libvips worker", 5],
+  ]);
   // Thread 101 ended after using 1 s more; thread 102 started and used 2 s.
-  const after = sample(14, [[PID, "bun", 6], [102, "libvips worker", 2]]);
+  const after = sample(14, [
+    [PID, "bun", 6],
+    [102, "libvips worker", 2],
+  ]);
   expect(cpuMsPerRequest(PID, before, after, 1000)).toEqual({ http: 1, vision: 0, libvips: 2, onnxruntime: 0, runtime: 0, exited: 1 });
 });
 
 test("counts a thread id given out again as a new thread", () => {
-  const before = sample(10, [[PID, "bun", 2], [101, "vision", 8]]);
-  const after = sample(13, [[PID, "bun", 2], [101, "vision", 1]]);
+  const before = sample(10, [
+    [PID, "bun", 2],
+    [101, "vision", 8],
+  ]);
+  const after = sample(13, [
+    [PID, "bun", 2],
+    [101, "vision", 1],
+  ]);
   expect(cpuMsPerRequest(PID, before, after, 1000).vision).toBe(1);
 });
 

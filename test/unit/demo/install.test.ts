@@ -11,7 +11,10 @@ describe("installDemoModels", () => {
   test("writes the three packages with their weights, class names and model types", async () => {
     expect(await installDemoModels(cache)).toEqual(["demo-shapes/1", "demo-shapes-seg/1", "demo-shapes-cls/1"]);
     expect(readFileSync(join(cache, "demo-shapes/1/class_names.txt"), "utf8").trim().split("\n")).toEqual(DEMO_CLASSES);
-    expect(JSON.parse(readFileSync(join(cache, "demo-shapes-seg/1/model_type.json"), "utf8"))).toMatchObject({ project_task_type: "instance-segmentation", model_type: "yolov8n-seg" });
+    expect(JSON.parse(readFileSync(join(cache, "demo-shapes-seg/1/model_type.json"), "utf8"))).toMatchObject({
+      project_task_type: "instance-segmentation",
+      model_type: "yolov8n-seg",
+    });
     const classification = JSON.parse(readFileSync(join(cache, "demo-shapes-cls/1/environment.json"), "utf8"));
     expect(Object.values(classification.CLASS_MAP)).toEqual(DEMO_CLASSES);
     expect(classification.PREPROCESSING.resize).toEqual({ enabled: true, width: 128, height: 128, format: "Stretch to" });

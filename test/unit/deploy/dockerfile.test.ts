@@ -52,7 +52,10 @@ function parseInstructions(text: string): Instruction[] {
 const INSTRUCTIONS = parseInstructions(DOCKERFILE);
 /** ARG defaults declared before the first FROM, which FROM lines may use. */
 const GLOBAL_ARGS = Object.fromEntries(
-  INSTRUCTIONS.slice(0, INSTRUCTIONS.findIndex((i) => i.keyword === "FROM"))
+  INSTRUCTIONS.slice(
+    0,
+    INSTRUCTIONS.findIndex((i) => i.keyword === "FROM"),
+  )
     .filter((i) => i.keyword === "ARG")
     .map((i) => i.args.split("=") as [string, string]),
 );
@@ -171,7 +174,9 @@ describe("Dockerfile", () => {
   });
 
   test("installs production dependencies from the lockfile, and the GPU providers through setup:gpu", () => {
-    const install = stage("deps").instructions.filter((i) => i.keyword === "RUN").map((i) => i.args);
+    const install = stage("deps")
+      .instructions.filter((i) => i.keyword === "RUN")
+      .map((i) => i.args);
     expect(install).toContain("bun install --frozen-lockfile --production");
     expect(stage("deps").instructions).toContainEqual({ keyword: "WORKDIR", args: "/app" });
     const setup = stage("gpu-deps").instructions.find((i) => i.keyword === "RUN")!;
@@ -196,7 +201,14 @@ describe("Dockerfile", () => {
       });
 
       test("contains the files the server reads at run time: the demo models and the page at / with its example picture", () => {
-        const assets = ["src/demo/models/detect.onnx", "src/demo/models/segment.onnx", "src/demo/models/classify.onnx", "src/http/playground/index.html", "src/http/playground/playground.js", "examples/shapes.jpg"];
+        const assets = [
+          "src/demo/models/detect.onnx",
+          "src/demo/models/segment.onnx",
+          "src/demo/models/classify.onnx",
+          "src/http/playground/index.html",
+          "src/http/playground/playground.js",
+          "examples/shapes.jpg",
+        ];
         for (const file of assets) expect({ file, copied: hasFile(s, file) }).toEqual({ file, copied: true });
       });
 
@@ -226,13 +238,20 @@ describe("Dockerfile", () => {
   }
 
   test("the GPU image prefers CUDA and the CPU image uses the CPU provider", () => {
-    const env = (name: string) => stage(name).instructions.filter((i) => i.keyword === "ENV").map((i) => i.args).join(" ");
+    const env = (name: string) =>
+      stage(name)
+        .instructions.filter((i) => i.keyword === "ENV")
+        .map((i) => i.args)
+        .join(" ");
     expect(env("gpu")).toContain("EXECUTION_PROVIDERS=cuda,cpu");
     expect(env("cpu")).toContain("EXECUTION_PROVIDERS=cpu");
   });
 
   test("the GPU image loads the GPU build of ONNX Runtime that setup:gpu assembled in the node_modules it copies", () => {
-    const env = stage("gpu").instructions.filter((i) => i.keyword === "ENV").map((i) => i.args).join(" ");
+    const env = stage("gpu")
+      .instructions.filter((i) => i.keyword === "ENV")
+      .map((i) => i.args)
+      .join(" ");
     const libPath = /ORT_LIB_PATH=(\S+)/.exec(env)?.[1];
     expect(readFileSync(join(ROOT, "scripts/setup-gpu.ts"), "utf8")).toContain("?? GPU_RUNTIME_DIR");
     expect(readFileSync(join(ROOT, "native-bindings/locate.ts"), "utf8")).toContain('join(import.meta.dir, "..", "node_modules", ".onnxruntime-gpu")');
@@ -241,7 +260,9 @@ describe("Dockerfile", () => {
   });
 
   test("pins TensorRT at 10.14.1 or later for CUDA 13, what ONNX Runtime 1.29's TensorRT provider is built against", () => {
-    const pinned = stage("gpu").instructions.find((i) => i.keyword === "ARG" && i.args.startsWith("TENSORRT_VERSION="))!.args.split("=")[1]!;
+    const pinned = stage("gpu")
+      .instructions.find((i) => i.keyword === "ARG" && i.args.startsWith("TENSORRT_VERSION="))!
+      .args.split("=")[1]!;
     const [version, cuda] = pinned.split("-1+cuda");
     const [major, minor, patch] = version!.split(".").map(Number);
     expect(major).toBe(10);

@@ -25,7 +25,10 @@ function runScript(script: string, env: Record<string, string> = {}, args: strin
   });
   expect(run.stderr.toString()).toBe("");
   expect(run.exitCode).toBe(0);
-  return readFileSync(join(dir, "calls"), "utf8").trim().split("\n").map((line) => line.split("\t"));
+  return readFileSync(join(dir, "calls"), "utf8")
+    .trim()
+    .split("\n")
+    .map((line) => line.split("\t"));
 }
 
 /** Every environment variable src/config.ts reads. */

@@ -100,12 +100,15 @@ describe("verifyGpuRuntime", () => {
     expect(() => verifyGpuRuntime(targetDir, "1.29.0")).toThrow();
   });
 
-  test.skipIf(!existsSync(join(GPU_RUNTIME_DIR, "libonnxruntime.so")))("accepts the folder setup:gpu installed here: the npm package's ONNX Runtime version, CUDA and TensorRT listed", () => {
-    const providers = verifyGpuRuntime(GPU_RUNTIME_DIR, ortVersion());
-    expect(providers).toEqual(expect.arrayContaining(["CUDAExecutionProvider", "TensorrtExecutionProvider"]));
-    expect(readdirSync(GPU_RUNTIME_DIR).sort()).toEqual([...GPU_RUNTIME_FILES, MANIFEST_FILE].sort());
-    expect(JSON.parse(readFileSync(join(GPU_RUNTIME_DIR, MANIFEST_FILE), "utf8"))).toMatchObject({ onnxruntime: ortVersion(), [GPU_PACKAGE]: coreVersion() });
-  });
+  test.skipIf(!existsSync(join(GPU_RUNTIME_DIR, "libonnxruntime.so")))(
+    "accepts the folder setup:gpu installed here: the npm package's ONNX Runtime version, CUDA and TensorRT listed",
+    () => {
+      const providers = verifyGpuRuntime(GPU_RUNTIME_DIR, ortVersion());
+      expect(providers).toEqual(expect.arrayContaining(["CUDAExecutionProvider", "TensorrtExecutionProvider"]));
+      expect(readdirSync(GPU_RUNTIME_DIR).sort()).toEqual([...GPU_RUNTIME_FILES, MANIFEST_FILE].sort());
+      expect(JSON.parse(readFileSync(join(GPU_RUNTIME_DIR, MANIFEST_FILE), "utf8"))).toMatchObject({ onnxruntime: ortVersion(), [GPU_PACKAGE]: coreVersion() });
+    },
+  );
 });
 
 test("reads the installed core package's version and ONNX Runtime's, which the two packages must equal", () => {

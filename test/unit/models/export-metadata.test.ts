@@ -15,7 +15,12 @@ describe("parseClassNames", () => {
 
   test("reads \\x, \\u, \\U, octal and control escapes, and non-ASCII text as is", () => {
     expect(parseClassNames(String.raw`{0: 'caf\xe9', 1: '\u00e9t\u00e9', 2: '\U0001F600', 3: 'tab\there', 4: '\101', 5: 'naïve 猫'}`)).toEqual([
-      "café", "été", "😀", "tab\there", "A", "naïve 猫",
+      "café",
+      "été",
+      "😀",
+      "tab\there",
+      "A",
+      "naïve 猫",
     ]);
   });
 

@@ -47,15 +47,46 @@ describe("planImport: keypoint and RF-DETR exports", () => {
   });
 
   test("a pose export without kpt_shape is refused, naming the metadata it needs", () => {
-    expect(() => planImport({ id: "pose/1" }, inspection([[58, 8400]], ultralytics("pose")))).toThrow(/keypoint model needs its keypoint count: the export has no usable `kpt_shape`/);
+    expect(() => planImport({ id: "pose/1" }, inspection([[58, 8400]], ultralytics("pose")))).toThrow(
+      /keypoint model needs its keypoint count: the export has no usable `kpt_shape`/,
+    );
   });
 
   test("an RF-DETR export is told from YOLO-NAS by its output names; its segmenter by its third, per-query mask output", () => {
     const names = (...outputs: string[]) => ({ outputs: outputs.map((name) => ({ name, elementType: "float32", shape: ["batch"] as (number | string)[] })) });
-    const detector = planImport({ id: "rf/1", classNames: ["a", "b"] }, inspection([[300, 4], [300, 3]], {}, names("dets", "labels")));
+    const detector = planImport(
+      { id: "rf/1", classNames: ["a", "b"] },
+      inspection(
+        [
+          [300, 4],
+          [300, 3],
+        ],
+        {},
+        names("dets", "labels"),
+      ),
+    );
     expect(detector).toMatchObject({ taskType: "object-detection", modelType: "rfdetr-base", layout: { family: "rfdetr", numQueries: 300, numColumns: 3 } });
-    expect(planImport({ id: "nas/1", classNames: ["a", "b", "c"] }, inspection([[300, 4], [300, 3]]))).toMatchObject({ layout: { family: "yolonas" } });
-    const segmenter = planImport({ id: "rfs/1", classNames: ["a", "b"] }, inspection([[200, 4], [200, 3], [200, 108, 108]], {}, names("dets", "labels", "masks")));
+    expect(
+      planImport(
+        { id: "nas/1", classNames: ["a", "b", "c"] },
+        inspection([
+          [300, 4],
+          [300, 3],
+        ]),
+      ),
+    ).toMatchObject({ layout: { family: "yolonas" } });
+    const segmenter = planImport(
+      { id: "rfs/1", classNames: ["a", "b"] },
+      inspection(
+        [
+          [200, 4],
+          [200, 3],
+          [200, 108, 108],
+        ],
+        {},
+        names("dets", "labels", "masks"),
+      ),
+    );
     expect(segmenter).toMatchObject({ taskType: "instance-segmentation", layout: { family: "rfdetr-seg", maskHeight: 108 } });
   });
 });
@@ -76,7 +107,16 @@ describe("planImport", () => {
   });
 
   test("segmentation and classification exports", () => {
-    const seg = planImport({ id: "seg/2" }, inspection([[4 + 3 + 32, 8400], [32, 160, 160]], ultralytics("segment")));
+    const seg = planImport(
+      { id: "seg/2" },
+      inspection(
+        [
+          [4 + 3 + 32, 8400],
+          [32, 160, 160],
+        ],
+        ultralytics("segment"),
+      ),
+    );
     expect(seg).toMatchObject({ taskType: "instance-segmentation", modelType: "yolov8-seg", weightsFile: "weights.onnx", layout: { family: "yolov8-seg" } });
     const cls = planImport({ id: "cls/3" }, inspection([[3]], ultralytics("classify", { description: "Ultralytics YOLOv8n-cls model" })));
     expect(cls).toMatchObject({ taskType: "classification", modelType: "yolov8n", weightsFile: "weights.onnx", layout: { family: "yolov8-cls", numClasses: 3 } });
@@ -87,12 +127,22 @@ describe("planImport", () => {
     expect(() => planImport({ id: "v5/1" }, bare)).toThrow(/Cannot import the model: the model has no class names \(no `names` metadata\); pass them \(--classes a,b,c\)/);
     const plan = planImport({ id: "v5/1", classNames: ["a", "b", "c"], modelType: "yolov5v6s" }, bare);
     expect(plan).toMatchObject({ taskType: "object-detection", modelType: "yolov5v6s", weightsFile: "yolov5s_weights.onnx", layout: { family: "yolov5", numAnchors: 25200 } });
-    expect(() => planImport({ id: "x/1", classNames: ["a"] }, inspection([[1, 2, 3, 4, 5]]))).toThrow(/does not say its task.*do not tell; pass the task \(--task detect, segment or classify\)/);
+    expect(() => planImport({ id: "x/1", classNames: ["a"] }, inspection([[1, 2, 3, 4, 5]]))).toThrow(
+      /does not say its task.*do not tell; pass the task \(--task detect, segment or classify\)/,
+    );
   });
 
   test("defaults the model type from the layout, and the weights file from the model type", () => {
     const names = { classNames: ["a", "b", "c"] };
-    expect(planImport({ id: "a/1", ...names }, inspection([[8400, 4], [8400, 3]]))).toMatchObject({ modelType: "yolonas", weightsFile: "weights.onnx", layout: { family: "yolonas" } });
+    expect(
+      planImport(
+        { id: "a/1", ...names },
+        inspection([
+          [8400, 4],
+          [8400, 3],
+        ]),
+      ),
+    ).toMatchObject({ modelType: "yolonas", weightsFile: "weights.onnx", layout: { family: "yolonas" } });
     expect(planImport({ id: "a/1", ...names }, inspection([[300, 6]]))).toMatchObject({ modelType: "yolov10", layout: { family: "yolov10" } });
     expect(planImport({ id: "a/1", ...names, modelType: "yolo26s" }, inspection([[300, 6]]))).toMatchObject({ modelType: "yolo26s", layout: { family: "yolo26" } });
     expect(planImport({ id: "a/1", ...names }, inspection([[25200, 8]]))).toMatchObject({ modelType: "yolov5", weightsFile: "yolov5s_weights.onnx" });
@@ -117,7 +167,9 @@ describe("planImport", () => {
   });
 
   test("a model type of another family than the outputs is refused", () => {
-    expect(() => planImport({ id: "d/1", modelType: "yolov5s" }, inspection([[7, 8400]], ultralytics("detect")))).toThrow(/model type "yolov5s" is a yolov5 model, but the outputs \[batch, 7, 8400\] fit the yolov8 layout/);
+    expect(() => planImport({ id: "d/1", modelType: "yolov5s" }, inspection([[7, 8400]], ultralytics("detect")))).toThrow(
+      /model type "yolov5s" is a yolov5 model, but the outputs \[batch, 7, 8400\] fit the yolov8 layout/,
+    );
   });
 
   test("unknown and unsupported tasks, unreadable names, bad inputs and bad ids are refused with the reason", () => {
@@ -165,8 +217,18 @@ describe("import options and sizes", () => {
   test("taskFromOutputShapes", () => {
     expect(taskFromOutputShapes([[80]])).toBe("classification");
     expect(taskFromOutputShapes([[84, 8400]])).toBe("object-detection");
-    expect(taskFromOutputShapes([[8400, 4], [8400, 80]])).toBe("object-detection");
-    expect(taskFromOutputShapes([[116, 8400], [32, 160, 160]])).toBe("instance-segmentation");
+    expect(
+      taskFromOutputShapes([
+        [8400, 4],
+        [8400, 80],
+      ]),
+    ).toBe("object-detection");
+    expect(
+      taskFromOutputShapes([
+        [116, 8400],
+        [32, 160, 160],
+      ]),
+    ).toBe("instance-segmentation");
     expect(taskFromOutputShapes([[17, 3, 8400]])).toBeNull();
   });
 });

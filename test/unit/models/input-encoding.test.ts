@@ -24,8 +24,7 @@ describe("pixelEncodingFor", () => {
 });
 
 describe("expectedPixelEncoding", () => {
-  const pkg = (taskType: string, modelType: string, method: "stretch" | "letterbox") =>
-    ({ taskType, modelType, preprocessing: { resize: { method } } }) as unknown as ModelPackage;
+  const pkg = (taskType: string, modelType: string, method: "stretch" | "letterbox") => ({ taskType, modelType, preprocessing: { resize: { method } } }) as unknown as ModelPackage;
 
   test("follows the family the model type names", () => {
     expect(expectedPixelEncoding("compact", pkg("object-detection", "rfdetr-nano", "stretch"))).toBeNull();

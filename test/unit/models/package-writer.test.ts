@@ -123,7 +123,10 @@ describe("PackageWriter", () => {
   test("answers a failed write as the cache's fault, logging the path and never answering it", async () => {
     const staged = await stagedPackage({});
     rmSync(staged.dir, { recursive: true });
-    const failure = await staged.writeFile("weights.onnx", "w").then(() => null, (e: CacheWriteError) => e);
+    const failure = await staged.writeFile("weights.onnx", "w").then(
+      () => null,
+      (e: CacheWriteError) => e,
+    );
     expect(failure).toBeInstanceOf(CacheWriteError);
     expect(failure!.message).not.toContain(cache);
     expect(logs.join("\n")).toContain(staged.dir);

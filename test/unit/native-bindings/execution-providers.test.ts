@@ -123,7 +123,9 @@ describe("the npm package's CPU-only library", () => {
     expect(session!.activeProvider).toBe("cpu");
     session!.release();
     expect(warned).toEqual([
-      expect.stringMatching(/^TensorRT execution provider failed .*; trying CUDA: .*is built without TensorRT \(it lists CPUExecutionProvider\); bun run setup:gpu installs a GPU build/),
+      expect.stringMatching(
+        /^TensorRT execution provider failed .*; trying CUDA: .*is built without TensorRT \(it lists CPUExecutionProvider\); bun run setup:gpu installs a GPU build/,
+      ),
       expect.stringMatching(/^CUDA execution provider failed .*; trying CPU: .*is built without CUDA/),
     ]);
     expect(warned.join("\n")).not.toContain("Failed to load library");

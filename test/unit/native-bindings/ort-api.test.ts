@@ -3,13 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  ORT_API_MODULE_PATH,
-  ortApiHeaderPath,
-  parseOrtApiMembers,
-  parseOrtApiVersion,
-  renderOrtApiModule,
-} from "../../../native-bindings/generate-ort-api.ts";
+import { ORT_API_MODULE_PATH, ortApiHeaderPath, parseOrtApiMembers, parseOrtApiVersion, renderOrtApiModule } from "../../../native-bindings/generate-ort-api.ts";
 import { locateOrtHeaderDir } from "../../../native-bindings/locate.ts";
 import { ORT_API_VERSION, OrtApiSlot } from "../../../native-bindings/ort-api.ts";
 
@@ -38,9 +32,7 @@ function compileOffsetsProgram(cc: string): CompilerView {
       "#include <stdio.h>",
       '#include "onnxruntime_c_api.h"',
       "int main(void) {",
-      ...Object.keys(OrtApiSlot).map(
-        (member) => `  printf("%s %zu\\n", "${member}", offsetof(OrtApi, ${member}) / sizeof(void*));`,
-      ),
+      ...Object.keys(OrtApiSlot).map((member) => `  printf("%s %zu\\n", "${member}", offsetof(OrtApi, ${member}) / sizeof(void*));`),
       '  printf("sizeof(OrtApi) %zu\\n", sizeof(OrtApi) / sizeof(void*));',
       '  printf("ORT_API_VERSION %d\\n", ORT_API_VERSION);',
       "  return 0;",
@@ -52,10 +44,12 @@ function compileOffsetsProgram(cc: string): CompilerView {
     const compile = Bun.spawnSync([cc, "-std=c11", "-I", locateOrtHeaderDir(), sourcePath, "-o", binaryPath]);
     if (compile.exitCode !== 0) throw new Error(`C compilation failed:\n${compile.stderr.toString()}`);
     const lines = Bun.spawnSync([binaryPath]).stdout.toString().trim().split("\n");
-    const values = new Map(lines.map((line) => {
-      const [name, value] = line.split(" ");
-      return [name!, Number(value)] as const;
-    }));
+    const values = new Map(
+      lines.map((line) => {
+        const [name, value] = line.split(" ");
+        return [name!, Number(value)] as const;
+      }),
+    );
     const totalSlots = values.get("sizeof(OrtApi)")!;
     const version = values.get("ORT_API_VERSION")!;
     values.delete("sizeof(OrtApi)");
@@ -119,15 +113,7 @@ describe("OrtApi header parser", () => {
     };`;
 
   test("takes every member form in order and ignores comments and preprocessor lines", () => {
-    expect(parseOrtApiMembers(synthetic)).toEqual([
-      "CreateThing",
-      "ReleaseThing",
-      "ReleaseOtherThing",
-      "GetName",
-      "GetMemoryInfo",
-      "Log",
-      "ClearThing",
-    ]);
+    expect(parseOrtApiMembers(synthetic)).toEqual(["CreateThing", "ReleaseThing", "ReleaseOtherThing", "GetName", "GetMemoryInfo", "Log", "ClearThing"]);
   });
 
   test("reads the ORT_API_VERSION define", () => {

@@ -232,10 +232,7 @@ describe("OrtSession.run", () => {
     withSession(scorerPath, (session) => {
       for (let i = 0; i < 50; i++) {
         const scores = new Float32Array(3);
-        session.run(
-          [{ name: "images", data: new Float32Array([i, i, i]), shape: [1, 3] }],
-          [{ name: "scores", data: scores, shape: [1, 3] }],
-        );
+        session.run([{ name: "images", data: new Float32Array([i, i, i]), shape: [1, 3] }], [{ name: "scores", data: scores, shape: [1, 3] }]);
         expect(Array.from(scores)).toEqual(BIAS.map((b) => b + i));
         if (i % 10 === 0) Bun.gc(true);
       }
@@ -246,10 +243,7 @@ describe("OrtSession.run", () => {
     withSession(scorerPath, (session) => {
       let error: unknown;
       try {
-        session.run(
-          [{ name: "images", data: new Float32Array(4), shape: [1, 4] }],
-          [{ name: "scores", data: new Float32Array(3), shape: [1, 3] }],
-        );
+        session.run([{ name: "images", data: new Float32Array(4), shape: [1, 4] }], [{ name: "scores", data: new Float32Array(3), shape: [1, 3] }]);
       } catch (caught) {
         error = caught;
       }
@@ -262,42 +256,31 @@ describe("OrtSession.run", () => {
 
   test("rejects zero-length tensors before calling ORT", () => {
     withSession(scorerPath, (session) => {
-      expect(() =>
-        session.run(
-          [{ name: "images", data: new Float32Array(0), shape: [0, 3] }],
-          [{ name: "scores", data: new Float32Array(3), shape: [1, 3] }],
-        ),
-      ).toThrow(/zero-length tensors cannot be bound/);
+      expect(() => session.run([{ name: "images", data: new Float32Array(0), shape: [0, 3] }], [{ name: "scores", data: new Float32Array(3), shape: [1, 3] }])).toThrow(
+        /zero-length tensors cannot be bound/,
+      );
     });
   });
 
   test("rejects a typed array that does not match the declared element type", () => {
     withSession(scorerPath, (session) => {
-      expect(() =>
-        session.run(
-          [{ name: "images", data: new Uint8Array(3), shape: [1, 3] }],
-          [{ name: "scores", data: new Float32Array(3), shape: [1, 3] }],
-        ),
-      ).toThrow(/expected a Float32Array, got a Uint8Array/);
+      expect(() => session.run([{ name: "images", data: new Uint8Array(3), shape: [1, 3] }], [{ name: "scores", data: new Float32Array(3), shape: [1, 3] }])).toThrow(
+        /expected a Float32Array, got a Uint8Array/,
+      );
     });
   });
 
   test("rejects a shape that does not match the array's length", () => {
     withSession(scorerPath, (session) => {
-      expect(() =>
-        session.run(
-          [{ name: "images", data: new Float32Array(6), shape: [1, 3] }],
-          [{ name: "scores", data: new Float32Array(3), shape: [1, 3] }],
-        ),
-      ).toThrow(/holds 3 elements but the array has 6/);
+      expect(() => session.run([{ name: "images", data: new Float32Array(6), shape: [1, 3] }], [{ name: "scores", data: new Float32Array(3), shape: [1, 3] }])).toThrow(
+        /holds 3 elements but the array has 6/,
+      );
     });
   });
 
   test("rejects names the model does not declare", () => {
     withSession(scorerPath, (session) => {
-      expect(() =>
-        session.run([{ name: "pixels", data: new Float32Array(3), shape: [1, 3] }], []),
-      ).toThrow(/no input named "pixels"/);
+      expect(() => session.run([{ name: "pixels", data: new Float32Array(3), shape: [1, 3] }], [])).toThrow(/no input named "pixels"/);
     });
   });
 });
@@ -305,9 +288,7 @@ describe("OrtSession.run", () => {
 describe("OrtSession.runAllocating", () => {
   test("returns copies of every output with its concrete shape", () => {
     withSession(scorerPath, (session) => {
-      const outputs = session.runAllocating([
-        { name: "images", data: new Float32Array([5, 0, 0, 0, 0, 5]), shape: [2, 3] },
-      ]);
+      const outputs = session.runAllocating([{ name: "images", data: new Float32Array([5, 0, 0, 0, 0, 5]), shape: [2, 3] }]);
       expect(outputs.map(({ name, elementType, shape }) => ({ name, elementType, shape }))).toEqual([
         { name: "scores", elementType: "float32", shape: [2, 3] },
         { name: "best", elementType: "int64", shape: [2] },

@@ -8,7 +8,13 @@ const yolov8nOutputs = [{ name: "output0", shape: [84, 8400] }];
 describe("arenaLayoutFor", () => {
   test("rounds ARENA_SLOTS up to whole batches, at least one, with scratch slots for a fixed batch", () => {
     const size = { width: 640, height: 480, element: "float32" } as const;
-    expect(arenaLayoutFor({ capacity: 32, fixed: false }, 64, size, yolov8nOutputs)).toEqual({ slots: 64, paddingSlots: 0, inputShape: [3, 480, 640], inputElement: "float32", outputs: yolov8nOutputs });
+    expect(arenaLayoutFor({ capacity: 32, fixed: false }, 64, size, yolov8nOutputs)).toEqual({
+      slots: 64,
+      paddingSlots: 0,
+      inputShape: [3, 480, 640],
+      inputElement: "float32",
+      outputs: yolov8nOutputs,
+    });
     expect(arenaLayoutFor({ capacity: 32, fixed: false }, 40, size, yolov8nOutputs).slots).toBe(64);
     expect(arenaLayoutFor({ capacity: 8, fixed: true }, 4, size, yolov8nOutputs)).toMatchObject({ slots: 8, paddingSlots: 7 });
   });

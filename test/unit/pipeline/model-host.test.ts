@@ -48,7 +48,15 @@ function setup(provisioner?: ModelProvisioner, drainTimeoutMs = 1000) {
     unload: (instance: number) => void unloads.push(instance),
   } as unknown as ModelDevice;
   const pool = { attach() {}, detach: (instance: number) => void detached.push(instance) } as unknown as VisionPool;
-  const settings = { modelCacheDir: cache, arenaSlots: 2, maxArenaBytes: 2 ** 32, unloadDrainTimeoutMs: drainTimeoutMs, classificationSoftmax: "logits" as const, rfdetrOnnxMaxResolution: 1600, inputEncoding: "float32" as const };
+  const settings = {
+    modelCacheDir: cache,
+    arenaSlots: 2,
+    maxArenaBytes: 2 ** 32,
+    unloadDrainTimeoutMs: drainTimeoutMs,
+    classificationSoftmax: "logits" as const,
+    rfdetrOnnxMaxResolution: 1600,
+    inputEncoding: "float32" as const,
+  };
   const batching = { maxBatchSize: 1, batchMaxWaitMs: 0, batchSizeProbe: false };
   const registry = new ModelHost(settings, { maxQueue: 8, maxQueueWaitMs: 0 }, batching, device, pool, () => {}, provisioner);
   return { registry, loads, unloads, detached };
@@ -111,9 +119,24 @@ describe("ModelHost.get", () => {
 
   test("answers 404 for a model neither cached nor provisioned (versioned or instant), and 400 for a malformed id", async () => {
     const { registry } = setup();
-    expect(await registry.get("nope/1").then(() => null, (e) => e.status)).toBe(404);
-    expect(await registry.get("nope").then(() => null, (e) => e.status)).toBe(404);
-    expect(await registry.get("no/pe/1").then(() => null, (e) => e.status)).toBe(400);
+    expect(
+      await registry.get("nope/1").then(
+        () => null,
+        (e) => e.status,
+      ),
+    ).toBe(404);
+    expect(
+      await registry.get("nope").then(
+        () => null,
+        (e) => e.status,
+      ),
+    ).toBe(404);
+    expect(
+      await registry.get("no/pe/1").then(
+        () => null,
+        (e) => e.status,
+      ),
+    ).toBe(400);
   });
 
   test("reloads a model after it was unloaded", async () => {
@@ -187,7 +210,15 @@ describe("ModelHost pixel inputs (INPUT_ENCODING)", () => {
       unload: (instance: number) => void unloads.push(instance),
     } as unknown as ModelDevice;
     const pool = { attach() {}, detach() {} } as unknown as VisionPool;
-    const settings = { modelCacheDir: cache, arenaSlots: 2, maxArenaBytes: 2 ** 32, unloadDrainTimeoutMs: 1000, classificationSoftmax: "logits" as const, rfdetrOnnxMaxResolution: 1600, inputEncoding: "compact" as const };
+    const settings = {
+      modelCacheDir: cache,
+      arenaSlots: 2,
+      maxArenaBytes: 2 ** 32,
+      unloadDrainTimeoutMs: 1000,
+      classificationSoftmax: "logits" as const,
+      rfdetrOnnxMaxResolution: 1600,
+      inputEncoding: "compact" as const,
+    };
     const host = new ModelHost(settings, { maxQueue: 8, maxQueueWaitMs: 0 }, { maxBatchSize: 1, batchMaxWaitMs: 0, batchSizeProbe: false }, device, pool, () => {});
     return { host, asked, unloads };
   }

@@ -5,16 +5,27 @@ import { join } from "node:path";
 import { GPU_RUNTIME_DIR, locateCpuOrtLibrary } from "../../../native-bindings/locate.ts";
 import { OrtRuntime } from "../../../native-bindings/ort.ts";
 import { planInferenceLanes } from "../../../src/pipeline/inference-lanes.ts";
-import { CHECK_INPUT_SHAPE, CHECK_OUTPUT_SHAPE, checkExecutionProviders, gpuProvidersAhead, providerCheckModel, resolveProviderCheck } from "../../../src/pipeline/provider-check.ts";
+import {
+  CHECK_INPUT_SHAPE,
+  CHECK_OUTPUT_SHAPE,
+  checkExecutionProviders,
+  gpuProvidersAhead,
+  providerCheckModel,
+  resolveProviderCheck,
+} from "../../../src/pipeline/provider-check.ts";
 
 const GPU_CORE = join(GPU_RUNTIME_DIR, "libonnxruntime.so");
 
 describe("resolveProviderCheck", () => {
   test("keeps every GPU where a GPU provider ran, and gives the workers the providers from the best that ran onwards", () => {
-    const check = resolveProviderCheck(["tensorrt", "cuda", "cpu"], [0, 1], [
-      { deviceId: 0, provider: "cuda", fallbacks: ["TensorRT: libnvinfer.so.10: cannot open shared object file"] },
-      { deviceId: 1, provider: "cuda", fallbacks: ["TensorRT: libnvinfer.so.10: cannot open shared object file"] },
-    ]);
+    const check = resolveProviderCheck(
+      ["tensorrt", "cuda", "cpu"],
+      [0, 1],
+      [
+        { deviceId: 0, provider: "cuda", fallbacks: ["TensorRT: libnvinfer.so.10: cannot open shared object file"] },
+        { deviceId: 1, provider: "cuda", fallbacks: ["TensorRT: libnvinfer.so.10: cannot open shared object file"] },
+      ],
+    );
     expect(check).toEqual({
       providers: ["cuda", "cpu"],
       deviceIds: [0, 1],
@@ -23,18 +34,26 @@ describe("resolveProviderCheck", () => {
   });
 
   test("leaves out a GPU where no GPU provider ran (one the container does not see), saying why", () => {
-    const check = resolveProviderCheck(["cuda", "cpu"], [0, 7], [
-      { deviceId: 0, provider: "cuda", fallbacks: [] },
-      { deviceId: 7, provider: null, fallbacks: ["CUDA: CUDA failure 101: invalid device ordinal"] },
-    ]);
+    const check = resolveProviderCheck(
+      ["cuda", "cpu"],
+      [0, 7],
+      [
+        { deviceId: 0, provider: "cuda", fallbacks: [] },
+        { deviceId: 7, provider: null, fallbacks: ["CUDA: CUDA failure 101: invalid device ordinal"] },
+      ],
+    );
     expect(check).toEqual({ providers: ["cuda", "cpu"], deviceIds: [0], fallbacks: ["GPU 7: CUDA: CUDA failure 101: invalid device ordinal"] });
   });
 
   test("after every GPU failed, plans the lanes as EXECUTION_PROVIDERS=cpu would on one CPU", () => {
-    const check = resolveProviderCheck(["cuda", "cpu"], [0, 1], [
-      { deviceId: 0, provider: null, fallbacks: ["CUDA: failed at the first run: cuDNN library was not found"] },
-      { deviceId: 1, provider: null, fallbacks: ["CUDA: failed at the first run: cuDNN library was not found"] },
-    ]);
+    const check = resolveProviderCheck(
+      ["cuda", "cpu"],
+      [0, 1],
+      [
+        { deviceId: 0, provider: null, fallbacks: ["CUDA: failed at the first run: cuDNN library was not found"] },
+        { deviceId: 1, provider: null, fallbacks: ["CUDA: failed at the first run: cuDNN library was not found"] },
+      ],
+    );
     expect(check.providers).toEqual(["cpu"]);
     expect(check.fallbacks).toHaveLength(2);
     const settings = { workersPerDevice: 0, intraOpThreads: 0, cores: 16 };
@@ -98,7 +117,9 @@ describe("checkExecutionProviders", () => {
         fallbacks: [expect.stringMatching(/^GPU 0: CUDA: .*\[ONNXRuntimeError\]/), expect.stringMatching(/^GPU 1: CUDA: .*\[ONNXRuntimeError\]/)],
       });
       const logged = warn.mock.calls.map((call) => String(call[0]));
-      expect(logged.filter((line) => /^CUDA execution provider failed for the GPU provider check model on GPU [01]; trying CPU: .*\[ONNXRuntimeError\]/.test(line))).toHaveLength(2);
+      expect(logged.filter((line) => /^CUDA execution provider failed for the GPU provider check model on GPU [01]; trying CPU: .*\[ONNXRuntimeError\]/.test(line))).toHaveLength(
+        2,
+      );
     } finally {
       warn.mockRestore();
     }

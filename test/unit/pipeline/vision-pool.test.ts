@@ -12,7 +12,12 @@ let pool: VisionPool | undefined;
 
 /** The pool's settings: `numWorkers` workers, a task timeout, the defaults for the rest. */
 function init(numWorkers: number, visionTaskTimeoutMs: number): VisionInit {
-  return { control: new SharedArrayBuffer(8), vision: { numWorkers, visionTaskTimeoutMs, maxImagePixels: 1e6, decodeAtReducedSize: false }, urlInput: DEFAULT_URL_INPUT_SETTINGS, memory: { gcEveryBytes: 0 } };
+  return {
+    control: new SharedArrayBuffer(8),
+    vision: { numWorkers, visionTaskTimeoutMs, maxImagePixels: 1e6, decodeAtReducedSize: false },
+    urlInput: DEFAULT_URL_INPUT_SETTINGS,
+    memory: { gcEveryBytes: 0 },
+  };
 }
 afterEach(async () => {
   await pool?.stop();

@@ -1,11 +1,6 @@
 // Tests for box rescaling: stretch and letterbox undo, static crop geometry, clipping, half-to-even rounding (through src/python-rounding.ts).
 import { describe, expect, test } from "bun:test";
-import {
-  rescaleBoxes,
-  responseBox,
-  staticCropRegion,
-  type RescaleGeometry,
-} from "../../../src/vision/boxes.ts";
+import { rescaleBoxes, responseBox, staticCropRegion, type RescaleGeometry } from "../../../src/vision/boxes.ts";
 
 function rescaled(box: [number, number, number, number], geometry: RescaleGeometry): number[] {
   const boxes = Float64Array.from(box);

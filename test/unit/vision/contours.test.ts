@@ -28,55 +28,142 @@ describe("findExternalContours", () => {
   });
 
   test("a horizontal line keeps its two end points: out along the line, back along the same pixels", () => {
-    expect(contoursOf("......", "......", ".XXXX.", "......")).toEqual([[[1, 2], [4, 2]]]);
+    expect(contoursOf("......", "......", ".XXXX.", "......")).toEqual([
+      [
+        [1, 2],
+        [4, 2],
+      ],
+    ]);
   });
 
   test("a vertical line keeps its two end points, top first", () => {
-    expect(contoursOf(".X.", ".X.", ".X.", ".X.")).toEqual([[[1, 0], [1, 3]]]);
+    expect(contoursOf(".X.", ".X.", ".X.", ".X.")).toEqual([
+      [
+        [1, 0],
+        [1, 3],
+      ],
+    ]);
   });
 
   test("a rectangle gives its 4 corners, counter-clockwise on screen from the top-left: down the left side first", () => {
-    expect(contoursOf("......", ".XXXX.", ".XXXX.", ".XXXX.", "......")).toEqual([[[1, 1], [1, 3], [4, 3], [4, 1]]]);
+    expect(contoursOf("......", ".XXXX.", ".XXXX.", ".XXXX.", "......")).toEqual([
+      [
+        [1, 1],
+        [1, 3],
+        [4, 3],
+        [4, 1],
+      ],
+    ]);
   });
 
   test("a one-pixel-thick L is walked around both of its sides, so the inner corner pixels are vertices too", () => {
     // Down the stem (0,0)→(0,2), right along the foot to (2,2), back left to (1,2), then diagonally up to (0,1).
-    expect(contoursOf("X..", "X..", "XXX")).toEqual([[[0, 0], [0, 2], [2, 2], [1, 2], [0, 1]]]);
+    expect(contoursOf("X..", "X..", "XXX")).toEqual([
+      [
+        [0, 0],
+        [0, 2],
+        [2, 2],
+        [1, 2],
+        [0, 1],
+      ],
+    ]);
   });
 
   test("a thick L cuts its concave corner diagonally: the corner pixel itself is not a vertex", () => {
     // From (2,2) the next border pixel counter-clockwise is (1,1), so (1,2) is skipped.
-    expect(contoursOf("XX...", "XX...", "XXXXX", "XXXXX")).toEqual([[[0, 0], [0, 3], [4, 3], [4, 2], [2, 2], [1, 1], [1, 0]]]);
+    expect(contoursOf("XX...", "XX...", "XXXXX", "XXXXX")).toEqual([
+      [
+        [0, 0],
+        [0, 3],
+        [4, 3],
+        [4, 2],
+        [2, 2],
+        [1, 1],
+        [1, 0],
+      ],
+    ]);
   });
 
   test("a diagonal staircase keeps only the ends of each diagonal run", () => {
-    expect(contoursOf("X..", ".X.", "..X")).toEqual([[[0, 0], [2, 2]]]);
-    expect(contoursOf("..X", ".X.", "X..")).toEqual([[[2, 0], [0, 2]]]);
+    expect(contoursOf("X..", ".X.", "..X")).toEqual([
+      [
+        [0, 0],
+        [2, 2],
+      ],
+    ]);
+    expect(contoursOf("..X", ".X.", "X..")).toEqual([
+      [
+        [2, 0],
+        [0, 2],
+      ],
+    ]);
     // Up the right side (3,2)→(2,1)→(1,0) is one diagonal run.
-    expect(contoursOf("XX..", "XXX.", ".XXX")).toEqual([[[0, 0], [0, 1], [1, 2], [3, 2], [1, 0]]]);
+    expect(contoursOf("XX..", "XXX.", ".XXX")).toEqual([
+      [
+        [0, 0],
+        [0, 1],
+        [1, 2],
+        [3, 2],
+        [1, 0],
+      ],
+    ]);
   });
 
   test("8-connected pixels are one shape: a plus sign's arms join diagonally", () => {
-    expect(contoursOf(".X.", "XXX", ".X.")).toEqual([[[1, 0], [0, 1], [1, 2], [2, 1]]]);
+    expect(contoursOf(".X.", "XXX", ".X.")).toEqual([
+      [
+        [1, 0],
+        [0, 1],
+        [1, 2],
+        [2, 1],
+      ],
+    ]);
   });
 
   test("separate shapes come out in reverse raster order of their first pixels, as OpenCV lists them", () => {
-    expect(contoursOf("XX...", "XX...", ".....", "....X")).toEqual([[[4, 3]], [[0, 0], [0, 1], [1, 1], [1, 0]]]);
+    expect(contoursOf("XX...", "XX...", ".....", "....X")).toEqual([
+      [[4, 3]],
+      [
+        [0, 0],
+        [0, 1],
+        [1, 1],
+        [1, 0],
+      ],
+    ]);
   });
 
   test("holes and shapes nested inside holes are not contours", () => {
-    expect(contoursOf("XXXXX", "X...X", "X.X.X", "X...X", "XXXXX")).toEqual([[[0, 0], [0, 4], [4, 4], [4, 0]]]);
+    expect(contoursOf("XXXXX", "X...X", "X.X.X", "X...X", "XXXXX")).toEqual([
+      [
+        [0, 0],
+        [0, 4],
+        [4, 4],
+        [4, 0],
+      ],
+    ]);
   });
 
   test("a shape to the right of another shape's hole, on the same rows, is still found", () => {
     expect(contoursOf("XXXXX..", "X...X..", "X...X.X", "X...X..", "XXXXX..")).toEqual([
       [[6, 2]],
-      [[0, 0], [0, 4], [4, 4], [4, 0]],
+      [
+        [0, 0],
+        [0, 4],
+        [4, 4],
+        [4, 0],
+      ],
     ]);
   });
 
   test("shapes touching the mask's edges are traced as if the mask were padded with background", () => {
-    expect(contoursOf("XXX", "XXX")).toEqual([[[0, 0], [0, 1], [2, 1], [2, 0]]]);
+    expect(contoursOf("XXX", "XXX")).toEqual([
+      [
+        [0, 0],
+        [0, 1],
+        [2, 1],
+        [2, 0],
+      ],
+    ]);
   });
 
   test("an empty mask has no contours", () => {

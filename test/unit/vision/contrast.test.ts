@@ -1,13 +1,7 @@
 // Tests for src/vision/contrast.ts: grayscale, contrast stretching, histogram and adaptive equalisation as the reference computes them.
 
 import { describe, expect, test } from "bun:test";
-import {
-  equalizeAdaptive,
-  equalizeHistogram,
-  grayLevels,
-  stretchContrast,
-  toGrayscale,
-} from "../../../src/vision/contrast.ts";
+import { equalizeAdaptive, equalizeHistogram, grayLevels, stretchContrast, toGrayscale } from "../../../src/vision/contrast.ts";
 import type { RgbImage } from "../../../src/vision/decode.ts";
 
 function greyImage(width: number, height: number, value: (x: number, y: number) => number): RgbImage {
@@ -39,8 +33,7 @@ function sha256(bytes: Uint8Array): string {
 }
 
 // A deterministic test pattern with structure at several scales.
-const pattern = (a: number, b: number, m: number, k: number) => (x: number, y: number) =>
-  (x * a + y * b + ((x * y) % m) * k) % 256;
+const pattern = (a: number, b: number, m: number, k: number) => (x: number, y: number) => (x * a + y * b + ((x * y) % m) * k) % 256;
 
 // Expected values come from cv2 (OpenCV 4.x) and skimage on the same inputs.
 describe("grayLevels (cv2.cvtColor BGR2GRAY)", () => {
@@ -60,9 +53,7 @@ describe("stretchContrast (numpy.percentile 2/98 + skimage rescale_intensity)", 
     // p2 = 87.2, p98 = 196.4 over the 21 values; 160 maps to 169.99999999999994 -> 169.
     const values = [135, 139, 188, 89, 107, 109, 139, 160, 178, 114, 108, 110, 162, 176, 187, 105, 103, 202, 122, 160, 86];
     const out = stretchContrast({ data: new Uint8Array(values), width: 7, height: 1 });
-    expect(Array.from(out.data)).toEqual([
-      111, 120, 235, 4, 46, 50, 120, 169, 212, 62, 48, 53, 174, 207, 233, 41, 36, 255, 81, 169, 0,
-    ]);
+    expect(Array.from(out.data)).toEqual([111, 120, 235, 4, 46, 50, 120, 169, 212, 62, 48, 53, 174, 207, 233, 41, 36, 255, 81, 169, 0]);
   });
 
   test("a single-valued image is left unchanged", () => {

@@ -18,7 +18,9 @@ async function refusal(bytes: Uint8Array): Promise<string> {
 describe("decodeImage limits", () => {
   test("refuses a header claiming more than the pixel limit with 400, naming the size, in milliseconds", async () => {
     const started = performance.now();
-    expect(await refusal(pngClaiming(100_000, 100_000))).toBe("Could not load input image. Cause: Image is too large (100000x100000): this server accepts at most 50000000 pixels.");
+    expect(await refusal(pngClaiming(100_000, 100_000))).toBe(
+      "Could not load input image. Cause: Image is too large (100000x100000): this server accepts at most 50000000 pixels.",
+    );
     expect(await refusal(await jpegClaiming(65_000, 65_000))).toMatch(/Image is too large \(65000x65000\)/);
     expect(performance.now() - started).toBeLessThan(500);
   });
@@ -44,7 +46,14 @@ describe("decodeImage limits", () => {
   });
 
   test("decodes a 1x1 image", async () => {
-    const image = await decodeImage(new Uint8Array(await sharp({ create: { width: 1, height: 1, channels: 3, background: { r: 9, g: 8, b: 7 } } }).jpeg().toBuffer()), { autoOrient: true });
+    const image = await decodeImage(
+      new Uint8Array(
+        await sharp({ create: { width: 1, height: 1, channels: 3, background: { r: 9, g: 8, b: 7 } } })
+          .jpeg()
+          .toBuffer(),
+      ),
+      { autoOrient: true },
+    );
     expect({ width: image.width, height: image.height }).toEqual({ width: 1, height: 1 });
   });
 });

@@ -76,7 +76,11 @@ describe("rescaling to the full size after a reduced decode", () => {
   }
 
   test("stretch: identical, whatever the sizes", () => {
-    for (const full of [{ width: 4032, height: 3024 }, { width: 4001, height: 3001 }, { width: 2560, height: 1443 }]) {
+    for (const full of [
+      { width: 4032, height: 3024 },
+      { width: 4001, height: 3001 },
+      { width: 2560, height: 1443 },
+    ]) {
       for (const factor of [2, 4] as const) expect(disagreement(full, factor, "stretch")).toBeLessThan(1e-9);
     }
   });

@@ -15,7 +15,11 @@ function pixels(width: number, height: number, channels: number, fill: (x: numbe
 }
 
 async function png(width: number, height: number, channels: 1 | 2 | 3 | 4, fill: (x: number, y: number) => number[]) {
-  return new Uint8Array(await sharp(pixels(width, height, channels, fill), { raw: { width, height, channels } }).png().toBuffer());
+  return new Uint8Array(
+    await sharp(pixels(width, height, channels, fill), { raw: { width, height, channels } })
+      .png()
+      .toBuffer(),
+  );
 }
 
 async function decodeError(bytes: Uint8Array): Promise<InputImageError> {
@@ -37,7 +41,10 @@ describe("decodeImage", () => {
   });
 
   test("a JPEG decodes to width x height x 3 bytes", async () => {
-    const jpeg = await sharp(pixels(40, 30, 3, () => [90, 140, 210]), { raw: { width: 40, height: 30, channels: 3 } })
+    const jpeg = await sharp(
+      pixels(40, 30, 3, () => [90, 140, 210]),
+      { raw: { width: 40, height: 30, channels: 3 } },
+    )
       .jpeg({ quality: 95 })
       .toBuffer();
     const image = await decodeImage(new Uint8Array(jpeg), { autoOrient: false });
@@ -93,7 +100,9 @@ describe("decodeImage", () => {
 
   test("only the first frame of an animated GIF is decoded", async () => {
     const frames = pixels(4, 6, 3, (_, y) => (y < 3 ? [255, 0, 0] : [0, 0, 255]));
-    const gif = await sharp(frames, { raw: { width: 4, height: 6, channels: 3, pageHeight: 3 } }).gif().toBuffer();
+    const gif = await sharp(frames, { raw: { width: 4, height: 6, channels: 3, pageHeight: 3 } })
+      .gif()
+      .toBuffer();
     const image = await decodeImage(new Uint8Array(gif), { autoOrient: true });
     expect([image.width, image.height]).toEqual([4, 3]);
     expect(Array.from(image.data.subarray(0, 3))).toEqual([255, 0, 0]);
@@ -115,7 +124,10 @@ describe("decodeImage", () => {
   });
 
   test("a truncated JPEG is 'Data is not image.' (OpenCV returns nothing for one)", async () => {
-    const jpeg = await sharp(pixels(64, 64, 3, (x, y) => [x * 4, y * 4, 128]), { raw: { width: 64, height: 64, channels: 3 } })
+    const jpeg = await sharp(
+      pixels(64, 64, 3, (x, y) => [x * 4, y * 4, 128]),
+      { raw: { width: 64, height: 64, channels: 3 } },
+    )
       .jpeg()
       .toBuffer();
     const truncated = new Uint8Array(jpeg.subarray(0, jpeg.length >> 1));
@@ -205,7 +217,12 @@ describe.skipIf(!reducedDecodingAvailable)("decodeAtReducedSize (DECODE_AT_REDUC
   });
 
   test("a CMYK JPEG decodes in full, through sharp's colour conversion", async () => {
-    const cmyk = new Uint8Array(await sharp(await smoothJpeg(256, 128)).toColourspace("cmyk").jpeg().toBuffer());
+    const cmyk = new Uint8Array(
+      await sharp(await smoothJpeg(256, 128))
+        .toColourspace("cmyk")
+        .jpeg()
+        .toBuffer(),
+    );
     const { image, decoded } = await decodeAtReducedSize(cmyk, { autoOrient: true }, () => 2);
     expect([image.width, image.height, decoded.width]).toEqual([256, 128, 256]);
   });

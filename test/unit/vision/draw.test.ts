@@ -13,8 +13,7 @@ function blank(width: number, height: number): RgbImage {
 
 /** Rows of the image as strings: '#' where the pixel is red, '.' where it is black. */
 function picture(image: RgbImage): string[] {
-  return Array.from({ length: image.height }, (_, y) =>
-    Array.from({ length: image.width }, (_, x) => (image.data[(y * image.width + x) * 3] === 255 ? "#" : ".")).join(""));
+  return Array.from({ length: image.height }, (_, y) => Array.from({ length: image.width }, (_, x) => (image.data[(y * image.width + x) * 3] === 255 ? "#" : ".")).join(""));
 }
 
 describe("drawKeypoints", () => {
@@ -28,31 +27,43 @@ describe("drawKeypoints", () => {
   test("radius 3 follows OpenCV's midpoint circle", () => {
     const image = blank(9, 9);
     drawKeypoints(image, [{ x: 4, y: 4, class_id: 0 }], [], 3, RED);
-    expect(picture(image)).toEqual([
-      ".........",
-      "....#....",
-      "..#####..",
-      "..#####..",
-      ".#######.",
-      "..#####..",
-      "..#####..",
-      "....#....",
-      ".........",
-    ]);
+    expect(picture(image)).toEqual([".........", "....#....", "..#####..", "..#####..", ".#######.", "..#####..", "..#####..", "....#....", "........."]);
   });
 
   test("positions round half to even, and circles are clipped at the image's edges", () => {
     const image = blank(5, 3);
-    drawKeypoints(image, [{ x: 0.5, y: 2.5, class_id: 0 }, { x: 4.5, y: -0.4, class_id: 1 }], [], 1, RED);
+    drawKeypoints(
+      image,
+      [
+        { x: 0.5, y: 2.5, class_id: 0 },
+        { x: 4.5, y: -0.4, class_id: 1 },
+      ],
+      [],
+      1,
+      RED,
+    );
     // (0.5, 2.5) -> (0, 2); (4.5, -0.4) -> (4, 0).
     expect(picture(image)).toEqual(["...##", "#...#", "##..."]);
   });
 
   test("skeleton edges join the keypoints present, under the dots", () => {
     const image = blank(9, 5);
-    const keypoints = [{ x: 1, y: 2, class_id: 0 }, { x: 7, y: 2, class_id: 2 }];
+    const keypoints = [
+      { x: 1, y: 2, class_id: 0 },
+      { x: 7, y: 2, class_id: 2 },
+    ];
     // Edge 0-2 is drawn; 0-1 and 1-2 name keypoint 1, which this prediction does not have.
-    drawKeypoints(image, keypoints, [[0, 1], [0, 2], [1, 2]], 0, RED);
+    drawKeypoints(
+      image,
+      keypoints,
+      [
+        [0, 1],
+        [0, 2],
+        [1, 2],
+      ],
+      0,
+      RED,
+    );
     expect(picture(image)).toEqual([".........", ".........", ".#######.", ".........", "........."]);
   });
 
@@ -68,7 +79,21 @@ describe("drawPredictions with keypoints", () => {
     const image = blank(64, 64);
     const jpeg = await drawPredictions(
       image,
-      [{ x: 32, y: 32, width: 40, height: 40, class: "star", class_id: 0, confidence: 0.9, keypoints: [{ x: 20, y: 24, class_id: 0 }, { x: 44, y: 40, class_id: 1 }] }],
+      [
+        {
+          x: 32,
+          y: 32,
+          width: 40,
+          height: 40,
+          class: "star",
+          class_id: 0,
+          confidence: 0.9,
+          keypoints: [
+            { x: 20, y: 24, class_id: 0 },
+            { x: 44, y: 40, class_id: 1 },
+          ],
+        },
+      ],
       { colors: { star: "#00FF00" }, strokeWidth: 3, labels: false, skeletons: new Map([[0, [[0, 1]]]]) },
     );
     const { data, info } = await sharp(jpeg).raw().toBuffer({ resolveWithObject: true });

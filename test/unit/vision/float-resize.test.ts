@@ -2,13 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { IMAGENET_NORMALISATION } from "../../../src/models/families/class-scores.ts";
 import type { RgbImage } from "../../../src/vision/decode.ts";
-import {
-  normalisedPlanes,
-  resizePlane,
-  resizePlanesInto,
-  letterboxTarget,
-  normaliseThenResizeInto,
-} from "../../../src/vision/float-resize.ts";
+import { normalisedPlanes, resizePlane, resizePlanesInto, letterboxTarget, normaliseThenResizeInto } from "../../../src/vision/float-resize.ts";
 import type { ResizeConfig } from "../../../src/vision/preprocess-config.ts";
 
 const IDENTITY = { mean: [0, 0, 0], std: [1, 1, 1] } as const;
@@ -38,7 +32,19 @@ describe("normalisedPlanes", () => {
   });
 
   test("lays pixels out as CHW planes", () => {
-    expect(Array.from(normalisedPlanes(imageOf([[[255, 0, 51], [0, 255, 102]]]), IDENTITY))).toEqual([1, 0, 0, 1, f(0.2), f(0.4)]);
+    expect(
+      Array.from(
+        normalisedPlanes(
+          imageOf([
+            [
+              [255, 0, 51],
+              [0, 255, 102],
+            ],
+          ]),
+          IDENTITY,
+        ),
+      ),
+    ).toEqual([1, 0, 0, 1, f(0.2), f(0.4)]);
   });
 });
 
@@ -74,7 +80,11 @@ describe("resizePlane", () => {
   test("writes only inside the region of the canvas", () => {
     const canvas = new Float32Array(2 * 3 * 3).fill(-1);
     resizePlanesInto(Float32Array.of(5, 6), 1, 1, 2, canvas, 3, 3, { left: 1, top: 1, width: 2, height: 1 });
-    expect(planeRows(canvas, 3, 3, 0)).toEqual([[-1, -1, -1], [-1, 5, 5], [-1, -1, -1]]);
+    expect(planeRows(canvas, 3, 3, 0)).toEqual([
+      [-1, -1, -1],
+      [-1, 5, 5],
+      [-1, -1, -1],
+    ]);
     expect(planeRows(canvas, 3, 3, 1)[1]).toEqual([-1, 6, 6]);
     expect(() => resizePlanesInto(Float32Array.of(5), 1, 1, 1, canvas, 3, 3, { left: 2, top: 0, width: 2, height: 1 })).toThrow("does not fit");
   });
@@ -95,7 +105,19 @@ describe("normaliseThenResizeInto", () => {
   test("stretch resizes the normalised image, not the 8-bit one", () => {
     // R of a 2x1 image 0 and 255, to 4x1: normalised -0.485/0.229 and 0.515/0.229, blended 3:1 and 1:3.
     const target = new Float32Array(3 * 4);
-    normaliseThenResizeInto(imageOf([[[0, 0, 0], [255, 0, 0]]]), stretchTo(4, 1), 4, 1, target, IMAGENET_NORMALISATION);
+    normaliseThenResizeInto(
+      imageOf([
+        [
+          [0, 0, 0],
+          [255, 0, 0],
+        ],
+      ]),
+      stretchTo(4, 1),
+      4,
+      1,
+      target,
+      IMAGENET_NORMALISATION,
+    );
     const low = f(f(0 - f(0.485)) / f(0.229));
     const high = f(f(1 - f(0.485)) / f(0.229));
     expect(Array.from(target.subarray(0, 4))).toEqual([low, f(f(0.75 * low + 0.25 * high)), f(f(0.25 * low + 0.75 * high)), high]);
@@ -104,8 +126,33 @@ describe("normaliseThenResizeInto", () => {
   test("letterbox pads with the colour in normalised units: grey is 114.0", () => {
     // A 4x2 image in a 4x4 input: no resize, one padding row above and below.
     const target = new Float32Array(3 * 16);
-    normaliseThenResizeInto(imageOf([[[0, 0, 0], [51, 0, 0], [102, 0, 0], [255, 0, 0]], [[0, 0, 0], [0, 0, 0], [0, 0, 0], [0, 0, 0]]]), letterbox([114, 114, 114]), 4, 4, target, IDENTITY);
-    expect(planeRows(target, 4, 4, 0)).toEqual([[114, 114, 114, 114], [0, f(0.2), f(0.4), 1], [0, 0, 0, 0], [114, 114, 114, 114]]);
+    normaliseThenResizeInto(
+      imageOf([
+        [
+          [0, 0, 0],
+          [51, 0, 0],
+          [102, 0, 0],
+          [255, 0, 0],
+        ],
+        [
+          [0, 0, 0],
+          [0, 0, 0],
+          [0, 0, 0],
+          [0, 0, 0],
+        ],
+      ]),
+      letterbox([114, 114, 114]),
+      4,
+      4,
+      target,
+      IDENTITY,
+    );
+    expect(planeRows(target, 4, 4, 0)).toEqual([
+      [114, 114, 114, 114],
+      [0, f(0.2), f(0.4), 1],
+      [0, 0, 0, 0],
+      [114, 114, 114, 114],
+    ]);
     expect(planeRows(target, 4, 4, 2)[0]).toEqual([114, 114, 114, 114]);
   });
 
@@ -115,7 +162,19 @@ describe("normaliseThenResizeInto", () => {
     // 1x1 into 2x2: resized to 2x2 (aspect kept), so no padding at all; a 2x1 image pads a row instead.
     expect(Array.from(target.subarray(0, 4))).toEqual(Array(4).fill(f(f(1 - f(0.485)) / f(0.229))));
     const wide = new Float32Array(3 * 4).fill(9);
-    normaliseThenResizeInto(imageOf([[[255, 255, 255], [255, 255, 255]]]), letterbox([0, 0, 0]), 2, 2, wide, IMAGENET_NORMALISATION);
+    normaliseThenResizeInto(
+      imageOf([
+        [
+          [255, 255, 255],
+          [255, 255, 255],
+        ],
+      ]),
+      letterbox([0, 0, 0]),
+      2,
+      2,
+      wide,
+      IMAGENET_NORMALISATION,
+    );
     // 2x1 into 2x2: height int(2 / 2) = 1, top (2 - 1) // 2 = 0: the bottom row is padding.
     expect(Array.from(wide.subarray(0, 4))).toEqual([f(f(1 - f(0.485)) / f(0.229)), f(f(1 - f(0.485)) / f(0.229)), 0, 0]);
   });
@@ -124,16 +183,27 @@ describe("normaliseThenResizeInto", () => {
     // A 2x2 image, resize 4x2 (non-square) for a 4x4 input: letterboxed 2x2 at left 1 in a 4x2 canvas
     // (white padding, 255.0), then stretched 4x2 -> 4x4 (rows only: 0, 3:1, 1:3, 1).
     const target = new Float32Array(3 * 16);
-    normaliseThenResizeInto(imageOf([[[0, 0, 0], [51, 0, 0]], [[102, 0, 0], [255, 0, 0]]]), letterbox([255, 255, 255], 4, 2), 4, 4, target, IDENTITY);
+    normaliseThenResizeInto(
+      imageOf([
+        [
+          [0, 0, 0],
+          [51, 0, 0],
+        ],
+        [
+          [102, 0, 0],
+          [255, 0, 0],
+        ],
+      ]),
+      letterbox([255, 255, 255], 4, 2),
+      4,
+      4,
+      target,
+      IDENTITY,
+    );
     const top = [255, 0, f(0.2), 255];
     const bottom = [255, f(0.4), 1, 255];
     const blend = (a: number, b: number, wa: number) => f(f(a * wa + b * (1 - wa)));
-    expect(planeRows(target, 4, 4, 0)).toEqual([
-      top,
-      top.map((v, i) => blend(v, bottom[i]!, 0.75)),
-      top.map((v, i) => blend(v, bottom[i]!, 0.25)),
-      bottom,
-    ]);
+    expect(planeRows(target, 4, 4, 0)).toEqual([top, top.map((v, i) => blend(v, bottom[i]!, 0.75)), top.map((v, i) => blend(v, bottom[i]!, 0.25)), bottom]);
   });
 
   test("refuses a target too small for the input", () => {

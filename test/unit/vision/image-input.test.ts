@@ -45,22 +45,16 @@ describe("imageBytesFromInput with base64", () => {
   });
 
   test("rejects a payload whose length cannot be base64 as malformed", () => {
-    expect(loadError({ type: "base64", value: "iVBOR" }).message).toBe(
-      "Could not load input image. Cause: Malformed base64 input image.",
-    );
+    expect(loadError({ type: "base64", value: "iVBOR" }).message).toBe("Could not load input image. Cause: Malformed base64 input image.");
   });
 
   test("rejects a non-string value as malformed", () => {
-    expect(loadError({ type: "base64", value: 12345 }).message).toBe(
-      "Could not load input image. Cause: Malformed base64 input image.",
-    );
+    expect(loadError({ type: "base64", value: 12345 }).message).toBe("Could not load input image. Cause: Malformed base64 input image.");
   });
 
   test("reports an empty payload, with or without the data-URI prefix", () => {
     expect(loadError({ type: "base64", value: "" }).message).toBe("Could not load input image. Cause: Empty image payload.");
-    expect(loadError({ type: "base64", value: "data:image/jpeg;base64," }).message).toBe(
-      "Could not load input image. Cause: Empty image payload.",
-    );
+    expect(loadError({ type: "base64", value: "data:image/jpeg;base64," }).message).toBe("Could not load input image. Cause: Empty image payload.");
   });
 });
 
@@ -68,9 +62,7 @@ describe("imageBytesFromInput with other types", () => {
   test("numpy is refused like the reference's default configuration", () => {
     const error = loadError({ type: "numpy", value: "gASV" });
     expect(error.status).toBe(400);
-    expect(error.message).toBe(
-      "Could not load input image. Cause: NumPy image type is not supported in this configuration of `inference`.",
-    );
+    expect(error.message).toBe("Could not load input image. Cause: NumPy image type is not supported in this configuration of `inference`.");
   });
 
   test("url input is downloaded by loadImageBytes under the URL policy (see url-image.test.ts), never synchronously", async () => {
@@ -91,9 +83,7 @@ describe("imageBytesFromInput with other types", () => {
   test("already-downloaded bytes pass through; the internal type cannot be forged from JSON", () => {
     expect(imageBytesFromInput({ type: ENCODED_BYTES_TYPE, value: PNG_SIGNATURE })).toBe(PNG_SIGNATURE);
     for (const value of [PNG_SIGNATURE_BASE64, [137, 80], new Uint8Array(0), null]) {
-      expect(loadError({ type: ENCODED_BYTES_TYPE, value }).message).toBe(
-        "Could not load input image. Cause: Image declaration contains not recognised image type.",
-      );
+      expect(loadError({ type: ENCODED_BYTES_TYPE, value }).message).toBe("Could not load input image. Cause: Image declaration contains not recognised image type.");
     }
   });
 
@@ -105,9 +95,7 @@ describe("imageBytesFromInput with other types", () => {
 
   test("any other type is not recognised", () => {
     for (const type of ["pil", "multipart", "numpy_object", "jpeg", ""]) {
-      expect(loadError({ type, value: PNG_SIGNATURE_BASE64 }).message).toBe(
-        "Could not load input image. Cause: Image declaration contains not recognised image type.",
-      );
+      expect(loadError({ type, value: PNG_SIGNATURE_BASE64 }).message).toBe("Could not load input image. Cause: Image declaration contains not recognised image type.");
     }
   });
 });

@@ -47,7 +47,7 @@ describe("maskAtImageResolution", () => {
   });
 
   test("maps one to one when the mask has the image's size", () => {
-    const data = Uint8Array.from({ length: 12 }, (_, i) => (i * 7) % 3 === 0 ? 1 : 0);
+    const data = Uint8Array.from({ length: 12 }, (_, i) => ((i * 7) % 3 === 0 ? 1 : 0));
     expect(maskAtImageResolution({ left: 0, top: 0, width: 4, height: 3, data }, 4, 3, geometry({ imageWidth: 4, imageHeight: 3 }))).toEqual(data);
   });
 });

@@ -1,13 +1,7 @@
 // Tests of keypoints: gathering triplets from an output, mapping them to the original image (docs/model-families.md §4.5), the response lists (§4.6) and keypoints_metadata.json (§4.1).
 import { describe, expect, test } from "bun:test";
 import type { RescaleGeometry } from "../../../src/vision/boxes.ts";
-import {
-  gatherKeypoints,
-  keypointNamesOf,
-  keypointPredictions,
-  parseKeypointsMetadata,
-  rescaleKeypoints,
-} from "../../../src/vision/keypoints.ts";
+import { gatherKeypoints, keypointNamesOf, keypointPredictions, parseKeypointsMetadata, rescaleKeypoints } from "../../../src/vision/keypoints.ts";
 import { allocateDetectionCandidates } from "../../../src/vision/nms.ts";
 
 const stretch = (imageWidth: number, imageHeight: number, extra: Partial<RescaleGeometry> = {}): RescaleGeometry => ({
@@ -99,13 +93,27 @@ describe("parseKeypointsMetadata", () => {
   test("reads names per class id, K_max, and edges given as pairs or as {from, to}", () => {
     const metadata = parseKeypointsMetadata(
       [
-        { object_class_id: 0, object_class_name: "star", keypoints: { "1": "b", "0": "a", "2": "c" }, edges: [[0, 2], [2, 1]] },
+        {
+          object_class_id: 0,
+          object_class_name: "star",
+          keypoints: { "1": "b", "0": "a", "2": "c" },
+          edges: [
+            [0, 2],
+            [2, 1],
+          ],
+        },
         { object_class_id: 3, keypoints: { "0": "head", "1": "tail" }, edges: [{ from: 1, to: 0 }] },
       ],
       FILE,
     );
     expect(metadata.maxKeypoints).toBe(3);
-    expect(metadata.classes.get(0)).toEqual({ names: ["a", "b", "c"], edges: [[0, 2], [2, 1]] });
+    expect(metadata.classes.get(0)).toEqual({
+      names: ["a", "b", "c"],
+      edges: [
+        [0, 2],
+        [2, 1],
+      ],
+    });
     expect(metadata.classes.get(3)).toEqual({ names: ["head", "tail"], edges: [[1, 0]] });
     expect(keypointNamesOf(metadata, 3)).toEqual(["head", "tail"]);
     expect(() => keypointNamesOf(metadata, 1)).toThrow("keypoints_metadata.json has no entry for object class 1");
@@ -135,7 +143,13 @@ describe("parseKeypointsMetadata", () => {
     [[{ object_class_id: 0, keypoints: { "0": "a", "2": "c" } }], 'has keypoint key "2"; keys must be 0 … 1'],
     [[{ object_class_id: 0, keypoints: { "00": "a" } }], 'has keypoint key "00"'],
     [[{ object_class_id: 0, keypoints: { "0": 7 } }], "names keypoint 0 with 7, not a string"],
-    [[{ object_class_id: 1, keypoints: {} }, { object_class_id: 1, keypoints: {} }], "object_class_id 1 appears more than once"],
+    [
+      [
+        { object_class_id: 1, keypoints: {} },
+        { object_class_id: 1, keypoints: {} },
+      ],
+      "object_class_id 1 appears more than once",
+    ],
   ])("names the file and the fault: %j", (raw, message) => {
     expect(() => parseKeypointsMetadata(raw, FILE)).toThrow(`${FILE} is malformed`);
     expect(() => parseKeypointsMetadata(raw, FILE)).toThrow(message);

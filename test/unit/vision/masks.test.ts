@@ -13,8 +13,7 @@ import {
 } from "../../../src/vision/masks.ts";
 import { allocateDetectionCandidates } from "../../../src/vision/nms.ts";
 
-const MESSAGE =
-  "Invalid mask decode argument sent. tradeoff_factor must be in [0.0, 1.0], mask_decode_mode: must be one of ['accurate', 'fast', 'tradeoff']";
+const MESSAGE = "Invalid mask decode argument sent. tradeoff_factor must be in [0.0, 1.0], mask_decode_mode: must be one of ['accurate', 'fast', 'tradeoff']";
 
 /** Prototypes whose channel `channel` is +1 on the given cells (columns × rows ranges, inclusive) and -1 elsewhere; other channels 0. */
 function blockPrototypes(width: number, height: number, channel: number, columns: [number, number], rows: [number, number]): MaskPrototypes {
@@ -46,7 +45,13 @@ function pixelsOf(window: MaskWindow): number[][] {
 
 describe("validateMaskDecodeArguments", () => {
   test("accepts the three modes, with a factor in [0, 1] for tradeoff", () => {
-    for (const [mode, factor] of [["accurate", 0], ["fast", 0], ["tradeoff", 0], ["tradeoff", 1], ["tradeoff", 0.5]] as const) {
+    for (const [mode, factor] of [
+      ["accurate", 0],
+      ["fast", 0],
+      ["tradeoff", 0],
+      ["tradeoff", 1],
+      ["tradeoff", 0.5],
+    ] as const) {
       expect(() => validateMaskDecodeArguments(mode, factor)).not.toThrow();
     }
   });
@@ -57,7 +62,13 @@ describe("validateMaskDecodeArguments", () => {
   });
 
   test("rejects an unknown mode and an out-of-range or NaN tradeoff factor with the reference's 400", () => {
-    for (const [mode, factor] of [["precise", 0], ["Accurate", 0], ["tradeoff", 1.01], ["tradeoff", -0.1], ["tradeoff", Number.NaN]] as const) {
+    for (const [mode, factor] of [
+      ["precise", 0],
+      ["Accurate", 0],
+      ["tradeoff", 1.01],
+      ["tradeoff", -0.1],
+      ["tradeoff", Number.NaN],
+    ] as const) {
       let error: unknown;
       try {
         validateMaskDecodeArguments(mode, factor);
@@ -99,7 +110,14 @@ describe("decodeMasks", () => {
   test("fast mode thresholds on the prototype grid: the inside cells, polygon resolution = grid", () => {
     const masks = decodeMasks(prototypes, selecting(0, 8), wholeInput, 32, 32, "fast", 0);
     expect([masks.width, masks.height]).toEqual([8, 8]);
-    expect(pixelsOf(masks.windows[0]!)).toEqual([[2, 2], [3, 2], [4, 2], [2, 3], [3, 3], [4, 3]]);
+    expect(pixelsOf(masks.windows[0]!)).toEqual([
+      [2, 2],
+      [3, 2],
+      [4, 2],
+      [2, 3],
+      [3, 3],
+      [4, 3],
+    ]);
   });
 
   test("accurate mode upsamples bilinearly to the input: cell edges fall on pixel edges, and each convex corner loses its corner pixel", () => {
@@ -108,9 +126,20 @@ describe("decodeMasks", () => {
     expect([masks.width, masks.height]).toEqual([32, 32]);
     const pixels = pixelsOf(masks.windows[0]!);
     expect(pixels.length).toBe(12 * 8 - 4);
-    const corners = [[8, 8], [19, 8], [8, 15], [19, 15]];
+    const corners = [
+      [8, 8],
+      [19, 8],
+      [8, 15],
+      [19, 15],
+    ];
     for (const corner of corners) expect(pixels).not.toContainEqual(corner);
-    for (const inside of [[9, 8], [8, 9], [18, 15], [19, 14]]) expect(pixels).toContainEqual(inside);
+    for (const inside of [
+      [9, 8],
+      [8, 9],
+      [18, 15],
+      [19, 14],
+    ])
+      expect(pixels).toContainEqual(inside);
     expect(Math.min(...pixels.map(([x]) => x!))).toBe(8);
     expect(Math.max(...pixels.map(([x]) => x!))).toBe(19);
   });
@@ -120,7 +149,10 @@ describe("decodeMasks", () => {
     const masks = decodeMasks(prototypes, selecting(0, 8), Float64Array.of(9, 8, 16.04, 12), 32, 32, "fast", 0);
     const window = masks.windows[0]!;
     expect([window.left, window.top, window.width, window.height]).toEqual([3, 2, 2, 1]);
-    expect(pixelsOf(window)).toEqual([[3, 2], [4, 2]]);
+    expect(pixelsOf(window)).toEqual([
+      [3, 2],
+      [4, 2],
+    ]);
     // An integer right edge excludes its own column: 16 / 4 = 4 keeps column 3 only.
     expect(pixelsOf(decodeMasks(prototypes, selecting(0, 8), Float64Array.of(9, 8, 16, 12), 32, 32, "fast", 0).windows[0]!)).toEqual([[3, 2]]);
   });
@@ -176,7 +208,11 @@ describe("decodeMasks", () => {
     const count = 6;
     const coefficients = Float64Array.from({ length: count * MASK_COEFFICIENTS }, () => random() * 2 - 1);
     const boxes = Float64Array.from({ length: count * 4 }, (_, i) => (i % 4 < 2 ? -5 + random() * 30 : 15 + random() * 40));
-    for (const [mode, factor] of [["accurate", 0], ["tradeoff", 0.4], ["tradeoff", 0.8]] as [MaskDecodeMode, number][]) {
+    for (const [mode, factor] of [
+      ["accurate", 0],
+      ["tradeoff", 0.4],
+      ["tradeoff", 0.8],
+    ] as [MaskDecodeMode, number][]) {
       const masks = decodeMasks(smooth, coefficients, boxes, inputWidth, inputHeight, mode, factor);
       const whole = wholeMasks(smooth, coefficients, masks.width, masks.height);
       const [scaleX, scaleY] = [masks.width / inputWidth, masks.height / inputHeight];

@@ -28,35 +28,57 @@ function keptIndices(boxes: Box[], options: Partial<NmsOptions> = {}): number[] 
 describe("overlap measure", () => {
   test("suppresses a small box inside a bigger higher-scored box even though their IoU is tiny", () => {
     // IoU = 100 / 10000 = 0.01, but overlap over the small box's own area is 1.
-    expect(keptIndices([{ box: [0, 0, 99, 99], score: 0.9 }, { box: [10, 10, 19, 19], score: 0.8 }])).toEqual([0]);
+    expect(
+      keptIndices([
+        { box: [0, 0, 99, 99], score: 0.9 },
+        { box: [10, 10, 19, 19], score: 0.8 },
+      ]),
+    ).toEqual([0]);
   });
 
   test("keeps a bigger lower-scored box around a smaller higher-scored one (overlap is over the other box's area)", () => {
     // Overlap for the big box = 100 / 10000 = 0.01.
-    expect(keptIndices([{ box: [10, 10, 19, 19], score: 0.9 }, { box: [0, 0, 99, 99], score: 0.8 }])).toEqual([0, 1]);
+    expect(
+      keptIndices([
+        { box: [10, 10, 19, 19], score: 0.9 },
+        { box: [0, 0, 99, 99], score: 0.8 },
+      ]),
+    ).toEqual([0, 1]);
   });
 
   test("counts areas and intersections with the +1 pixel convention", () => {
     // +1: inter 5×10 = 50, area 10×10 = 100 → 0.5 > 0.45. Without +1 it would be 36 / 81 = 0.44.
-    const boxes: Box[] = [{ box: [0, 0, 9, 9], score: 0.9 }, { box: [5, 0, 14, 9], score: 0.8 }];
+    const boxes: Box[] = [
+      { box: [0, 0, 9, 9], score: 0.9 },
+      { box: [5, 0, 14, 9], score: 0.8 },
+    ];
     expect(keptIndices(boxes, { iouThreshold: 0.45 })).toEqual([0]);
   });
 
   test("boxes that only touch at an edge still overlap by one pixel column", () => {
     // inter = (9 - 9 + 1) × 10 = 10, area 100 → 0.1.
-    const boxes: Box[] = [{ box: [0, 0, 9, 9], score: 0.9 }, { box: [9, 0, 18, 9], score: 0.8 }];
+    const boxes: Box[] = [
+      { box: [0, 0, 9, 9], score: 0.9 },
+      { box: [9, 0, 18, 9], score: 0.8 },
+    ];
     expect(keptIndices(boxes, { iouThreshold: 0.05 })).toEqual([0]);
     expect(keptIndices(boxes, { iouThreshold: 0.1 })).toEqual([0, 1]);
   });
 
   test("disjoint boxes never suppress each other", () => {
-    const boxes: Box[] = [{ box: [0, 0, 9, 9], score: 0.9 }, { box: [20, 20, 29, 29], score: 0.8 }];
+    const boxes: Box[] = [
+      { box: [0, 0, 9, 9], score: 0.9 },
+      { box: [20, 20, 29, 29], score: 0.8 },
+    ];
     expect(keptIndices(boxes, { iouThreshold: 0 })).toEqual([0, 1]);
   });
 });
 
 describe("threshold", () => {
-  const halfOverlapping: Box[] = [{ box: [0, 0, 9, 9], score: 0.9 }, { box: [5, 0, 14, 9], score: 0.8 }];
+  const halfOverlapping: Box[] = [
+    { box: [0, 0, 9, 9], score: 0.9 },
+    { box: [5, 0, 14, 9], score: 0.8 },
+  ];
 
   test("does not suppress when the overlap equals the threshold (strict >)", () => {
     expect(keptIndices(halfOverlapping, { iouThreshold: 0.5 })).toEqual([0, 1]);
@@ -67,7 +89,10 @@ describe("threshold", () => {
   });
 
   test("a negative threshold suppresses even disjoint boxes (their zero overlap is above it)", () => {
-    const disjoint: Box[] = [{ box: [0, 0, 9, 9], score: 0.9 }, { box: [20, 20, 29, 29], score: 0.8 }];
+    const disjoint: Box[] = [
+      { box: [0, 0, 9, 9], score: 0.9 },
+      { box: [20, 20, 29, 29], score: 0.8 },
+    ];
     expect(keptIndices(disjoint, { iouThreshold: -0.1 })).toEqual([0]);
   });
 
@@ -83,7 +108,12 @@ describe("threshold", () => {
 
 describe("greedy order", () => {
   test("keeps the higher-scored box of an overlapping pair wherever it sits in the input", () => {
-    expect(keptIndices([{ box: [0, 0, 9, 9], score: 0.6 }, { box: [0, 0, 9, 9], score: 0.95 }])).toEqual([1]);
+    expect(
+      keptIndices([
+        { box: [0, 0, 9, 9], score: 0.6 },
+        { box: [0, 0, 9, 9], score: 0.95 },
+      ]),
+    ).toEqual([1]);
   });
 
   test("a suppressed box does not suppress others", () => {

@@ -75,9 +75,7 @@ describe("parsePreprocessing", () => {
   });
 
   test("a static crop needs numeric bounds", () => {
-    expect(() => parsePreprocessing({ "static-crop": { enabled: true, x_min: "10", y_min: 0, x_max: 90, y_max: 90 } })).toThrow(
-      /x_min/,
-    );
+    expect(() => parsePreprocessing({ "static-crop": { enabled: true, x_min: "10", y_min: 0, x_max: 90, y_max: 90 } })).toThrow(/x_min/);
   });
 
   test("missing, malformed or non-object PREPROCESSING is an error", () => {
@@ -90,8 +88,7 @@ describe("parsePreprocessing", () => {
 });
 
 describe("parsePreprocessing resize methods (docs/compatibility.md §3.2)", () => {
-  const resizeOf = (format: unknown) =>
-    parsePreprocessing({ resize: { enabled: true, format, width: 320, height: 320 } }).resize;
+  const resizeOf = (format: unknown) => parsePreprocessing({ resize: { enabled: true, format, width: 320, height: 320 } }).resize;
 
   test("Stretch to stretches", () => {
     expect(resizeOf("Stretch to")).toEqual({ method: "stretch", padRgb: [0, 0, 0], width: 320, height: 320 });

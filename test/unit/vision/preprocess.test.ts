@@ -22,7 +22,11 @@ function detectionInput(width: number, height: number): ModelInput {
 async function png(width: number, height: number, fill: (x: number, y: number) => [number, number, number]): Promise<Uint8Array> {
   const data = new Uint8Array(width * height * 3);
   for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) data.set(fill(x, y), (y * width + x) * 3);
-  return new Uint8Array(await sharp(data, { raw: { width, height, channels: 3 } }).png().toBuffer());
+  return new Uint8Array(
+    await sharp(data, { raw: { width, height, channels: 3 } })
+      .png()
+      .toBuffer(),
+  );
 }
 
 async function run(bytes: Uint8Array, config: PreprocessConfig, input: ModelInput, switches = NO_SWITCHES) {
@@ -105,7 +109,11 @@ describe("preprocessInto", () => {
     afterAll(() => setDecodeSettings({ maxImagePixels: 50_000_000, decodeAtReducedSize: false }));
 
     async function jpeg(width: number, height: number, fill: (x: number, y: number) => [number, number, number]): Promise<Uint8Array> {
-      return new Uint8Array(await sharp(await png(width, height, fill)).jpeg({ quality: 95 }).toBuffer());
+      return new Uint8Array(
+        await sharp(await png(width, height, fill))
+          .jpeg({ quality: 95 })
+          .toBuffer(),
+      );
     }
 
     test("prepareImage decodes a JPEG at the largest DCT scale the model input allows, and reports the full size", async () => {

@@ -23,16 +23,12 @@ function solidImage(width: number, height: number, rgb: [number, number, number]
 
 /** Channel c of an 8-bit RGB image as rows. */
 function channelRows(image: RgbImage, c: number): number[][] {
-  return Array.from({ length: image.height }, (_, y) =>
-    Array.from({ length: image.width }, (_, x) => image.data[(y * image.width + x) * 3 + c]!),
-  );
+  return Array.from({ length: image.height }, (_, y) => Array.from({ length: image.width }, (_, x) => image.data[(y * image.width + x) * 3 + c]!));
 }
 
 /** Plane c of a CHW tensor as rows, scaled back by 255. */
 function planeRows(tensor: Float32Array, width: number, height: number, c: number): number[][] {
-  return Array.from({ length: height }, (_, y) =>
-    Array.from(tensor.subarray(c * width * height + y * width, c * width * height + (y + 1) * width), (v) => v * 255),
-  );
+  return Array.from({ length: height }, (_, y) => Array.from(tensor.subarray(c * width * height + y * width, c * width * height + (y + 1) * width), (v) => v * 255));
 }
 
 function expectRowsClose(actual: number[][], expected: number[][], digits: number): void {
@@ -239,9 +235,7 @@ describe("letterboxInto", () => {
   });
 
   test("an image too thin to keep a row after scaling is refused", () => {
-    expect(() => letterboxInto(solidImage(1000, 1, [1, 1, 1]), 64, 64, [0, 0, 0], new Float32Array(3 * 64 * 64), UNIT)).toThrow(
-      RangeError,
-    );
+    expect(() => letterboxInto(solidImage(1000, 1, [1, 1, 1]), 64, 64, [0, 0, 0], new Float32Array(3 * 64 * 64), UNIT)).toThrow(RangeError);
   });
 });
 
@@ -253,7 +247,12 @@ function noisyImage(width: number, height: number): RgbImage {
 
 describe("pixel-input slots (CHW pixels the model converts itself, docs/compatibility.md §4.1)", () => {
   test("letterboxPixelsInto holds the pixels letterboxInto normalises, padding included", () => {
-    for (const [w, h] of [[37, 23], [23, 37], [64, 48], [640, 480]] as const) {
+    for (const [w, h] of [
+      [37, 23],
+      [23, 37],
+      [64, 48],
+      [640, 480],
+    ] as const) {
       const image = noisyImage(w, h);
       const bytes = new Uint8Array(48 * 40 * 3);
       const floats = new Float32Array(3 * 48 * 40);
@@ -279,7 +278,10 @@ describe("pixel-input slots (CHW pixels the model converts itself, docs/compatib
     const image = noisyImage(101, 77);
     const floats = new Float32Array(3 * 64 * 48);
     stretchInto(image, 64, 48, floats, UNIT);
-    for (const [target, scale] of [[new Uint8Array(64 * 48 * 3), 1], [new Uint16Array(64 * 48 * 3), 256]] as const) {
+    for (const [target, scale] of [
+      [new Uint8Array(64 * 48 * 3), 1],
+      [new Uint16Array(64 * 48 * 3), 256],
+    ] as const) {
       stretchPixelsInto(image, 64, 48, target);
       let worst = 0;
       for (let i = 0; i < 64 * 48; i++) {
@@ -294,7 +296,13 @@ describe("pixel-input slots (CHW pixels the model converts itself, docs/compatib
     const image = noisyImage(8, 6);
     const target = new Uint16Array(8 * 6 * 3);
     stretchPixelsInto(image, 8, 6, target);
-    expect(Array.from(target)).toEqual([0, 1, 2].flatMap((c) => channelRows(image, c).flat().map((v) => v * 256)));
+    expect(Array.from(target)).toEqual(
+      [0, 1, 2].flatMap((c) =>
+        channelRows(image, c)
+          .flat()
+          .map((v) => v * 256),
+      ),
+    );
   });
 
   test("refuses a target too small for the image", () => {

@@ -20,14 +20,21 @@ function seeded(seed: number): () => number {
 }
 
 describe("encodeRle", () => {
-  test("scans columns first and starts with a 0-run: the spec's 3x4 example is \"32103\"", () => {
-    const { mask, width, height } = maskOf([[0, 1, 1, 0], [0, 1, 1, 0], [0, 0, 0, 0]]);
+  test('scans columns first and starts with a 0-run: the spec\'s 3x4 example is "32103"', () => {
+    const { mask, width, height } = maskOf([
+      [0, 1, 1, 0],
+      [0, 1, 1, 0],
+      [0, 0, 0, 0],
+    ]);
     expect(maskRunLengths(mask, width, height)).toEqual([3, 2, 1, 2, 4]);
     expect(encodeRle(mask, width, height)).toEqual({ size: [3, 4], counts: "32103" });
   });
 
-  test("an all-ones mask has an empty first 0-run: 2x3 ones is \"06\"", () => {
-    const { mask, width, height } = maskOf([[1, 1, 1], [1, 1, 1]]);
+  test('an all-ones mask has an empty first 0-run: 2x3 ones is "06"', () => {
+    const { mask, width, height } = maskOf([
+      [1, 1, 1],
+      [1, 1, 1],
+    ]);
     expect(maskRunLengths(mask, width, height)).toEqual([0, 6]);
     expect(encodeRle(mask, width, height)).toEqual({ size: [2, 3], counts: "06" });
   });
@@ -43,7 +50,7 @@ describe("encodeRle", () => {
     expect(encodeRle(Uint8Array.of(0, 255, 7, 0), 2, 2)).toEqual(encodeRle(Uint8Array.of(0, 1, 1, 0), 2, 2));
   });
 
-  test("the spec's 200x100 example: rows 10-59 x columns 30-149 is \"Rn2b1b1\", 237 zeros, \"nk4\"", () => {
+  test('the spec\'s 200x100 example: rows 10-59 x columns 30-149 is "Rn2b1b1", 237 zeros, "nk4"', () => {
     const width = 200;
     const height = 100;
     const mask = new Uint8Array(width * height);

@@ -19,7 +19,11 @@ let base: string;
 const requests: { path: string; host: string | null }[] = [];
 
 beforeAll(async () => {
-  png = new Uint8Array(await sharp({ create: { width: 12, height: 8, channels: 3, background: { r: 200, g: 10, b: 30 } } }).png().toBuffer());
+  png = new Uint8Array(
+    await sharp({ create: { width: 12, height: 8, channels: 3, background: { r: 200, g: 10, b: 30 } } })
+      .png()
+      .toBuffer(),
+  );
   host = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
@@ -35,10 +39,24 @@ beforeAll(async () => {
       if (path === "/big") return new Response(new Uint8Array(5000));
       if (path === "/big-stream") {
         let sent = 0;
-        return new Response(new ReadableStream({ pull(c) { sent++ < 10 ? c.enqueue(new Uint8Array(1000)) : c.close(); } }));
+        return new Response(
+          new ReadableStream({
+            pull(c) {
+              sent++ < 10 ? c.enqueue(new Uint8Array(1000)) : c.close();
+            },
+          }),
+        );
       }
       if (path === "/hang") return new Promise<Response>(() => {});
-      if (path === "/trickle") return new Response(new ReadableStream({ async pull(c) { await Bun.sleep(50); c.enqueue(new Uint8Array(1)); } }));
+      if (path === "/trickle")
+        return new Response(
+          new ReadableStream({
+            async pull(c) {
+              await Bun.sleep(50);
+              c.enqueue(new Uint8Array(1));
+            },
+          }),
+        );
       if (path === "/no-location") return new Response(null, { status: 302 });
       if (path === "/to") return new Response(null, { status: 302, headers: { location: url.searchParams.get("url")! } });
       const chain = /^\/chain\/(\d+)$/.exec(path);
@@ -62,11 +80,13 @@ async function refusal(promise: Promise<unknown>): Promise<InputImageError> {
   throw new Error("expected an InputImageError");
 }
 
-const resolverOf = (table: Record<string, string[]>): Resolver => async (name) => {
-  const addresses = table[name];
-  if (!addresses) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${name}`), { code: "ENOTFOUND" });
-  return addresses;
-};
+const resolverOf =
+  (table: Record<string, string[]>): Resolver =>
+  async (name) => {
+    const addresses = table[name];
+    if (!addresses) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${name}`), { code: "ENOTFOUND" });
+    return addresses;
+  };
 
 /** A client that records what it would send and answers from a script, without any network. */
 function scriptedFetch(answers: Response[]) {
@@ -100,8 +120,26 @@ describe("fetching", () => {
   test("for https the certificate is verified against the name, not the pinned address", async () => {
     const dir = mkdtempSync(join(tmpdir(), "url-image-tls-"));
     const made = Bun.spawnSync(
-      ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"),
-        "-days", "2", "-subj", "/CN=img.example.com", "-addext", "subjectAltName=DNS:img.example.com"],
+      [
+        "openssl",
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        join(dir, "key.pem"),
+        "-out",
+        join(dir, "cert.pem"),
+        "-days",
+        "2",
+        "-subj",
+        "/CN=img.example.com",
+        "-addext",
+        "subjectAltName=DNS:img.example.com",
+      ],
       { stdout: "ignore", stderr: "ignore" },
     );
     if (made.exitCode !== 0) {

@@ -237,7 +237,14 @@ describe("classifyAddress", () => {
 
 describe("checkAddress", () => {
   test("refuses every non-public class with a 400 naming the class, unless private addresses are allowed", () => {
-    for (const [address, kind] of [["127.0.0.1", "loopback"], ["10.0.0.1", "private"], ["169.254.169.254", "link-local"], ["100.64.1.1", "shared"], ["::", "unspecified"], ["ff02::1", "multicast"]]) {
+    for (const [address, kind] of [
+      ["127.0.0.1", "loopback"],
+      ["10.0.0.1", "private"],
+      ["169.254.169.254", "link-local"],
+      ["100.64.1.1", "shared"],
+      ["::", "unspecified"],
+      ["ff02::1", "multicast"],
+    ]) {
       const error = refusal(() => checkAddress(address!, settings()));
       expect(error.status).toBe(400);
       expect(error.message).toBe(`${PREFIX}It is not allowed to reach image URL - it points at a ${kind} address, prohibited by server configuration.`);

@@ -27,7 +27,17 @@ describe("batch probe", () => {
   });
 
   test("picks the smallest timed size whose time per image is within 5% of the best, for the lower latency", () => {
-    expect(chooseBatchCap([{ size: 1, msPerImage: 10 }, { size: 2, msPerImage: 4.1 }, { size: 4, msPerImage: 4 }, { size: 8, msPerImage: 4.5 }], 32)).toBe(2);
+    expect(
+      chooseBatchCap(
+        [
+          { size: 1, msPerImage: 10 },
+          { size: 2, msPerImage: 4.1 },
+          { size: 4, msPerImage: 4 },
+          { size: 8, msPerImage: 4.5 },
+        ],
+        32,
+      ),
+    ).toBe(2);
   });
 
   test("keeps within a maximum that is not a power of two", () => {

@@ -50,7 +50,9 @@ describe("openRunnableSession", () => {
   test("releases a session whose first run fails on a GPU provider and opens it again on the providers after that one", () => {
     const { open, opened } = opener();
     const told: string[] = [];
-    const result = openRunnableSession(["tensorrt", "cuda", "cpu"], open, failsOn({ tensorrt: "engine build failed", cuda: "cuDNN library was not found" }), (reason, next) => told.push(`${reason} -> ${next}`));
+    const result = openRunnableSession(["tensorrt", "cuda", "cpu"], open, failsOn({ tensorrt: "engine build failed", cuda: "cuDNN library was not found" }), (reason, next) =>
+      told.push(`${reason} -> ${next}`),
+    );
     expect(opened.map((o) => o.providers)).toEqual([["tensorrt", "cuda", "cpu"], ["cuda", "cpu"], ["cpu"]]);
     expect(opened.map((o) => o.session.released)).toEqual([true, true, false]);
     expect(result.session.activeProvider).toBe("cpu");
@@ -74,7 +76,9 @@ describe("openRunnableSession", () => {
 
   test("refuses, naming every reason, when the failing provider was the last one allowed", () => {
     const { open } = opener();
-    expect(() => openRunnableSession(["cuda"], open, failsOn({ cuda: "cuDNN library was not found" }))).toThrow("no execution provider left to try: CUDA: failed at the first run: cuDNN library was not found");
+    expect(() => openRunnableSession(["cuda"], open, failsOn({ cuda: "cuDNN library was not found" }))).toThrow(
+      "no execution provider left to try: CUDA: failed at the first run: cuDNN library was not found",
+    );
   });
 
   test("adds the first-run reasons to the error when no provider after the failed one starts", () => {

@@ -1,16 +1,7 @@
 // Specification of the slot state diagram: every arrow moves only from its own source state, by compare-and-swap.
 import { describe, expect, test } from "bun:test";
 import { Arena, SlotState, type SlotStateValue } from "../../../src/workers/arena.ts";
-import {
-  batchDone,
-  batchFailed,
-  claim,
-  claimReadyPrefix,
-  inputWritten,
-  releaseAssigned,
-  releaseInferred,
-  withdrawReady,
-} from "../../../src/workers/slot-states.ts";
+import { batchDone, batchFailed, claim, claimReadyPrefix, inputWritten, releaseAssigned, releaseInferred, withdrawReady } from "../../../src/workers/slot-states.ts";
 
 const { FREE, ASSIGNED, READY, RUNNING, INFERRED } = SlotState;
 

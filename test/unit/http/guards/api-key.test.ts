@@ -39,11 +39,23 @@ describe("bearerKey", () => {
 
 describe("isPublicPath", () => {
   test("opens the probes, info, metrics, the landing page and its files, and the docs", () => {
-    for (const path of ["/", "/healthz", "/readiness", "/info", "/metrics", "/docs", "/openapi.json", "/docs/assets/swagger-ui.css", "/playground/playground.js"]) expect(isPublicPath(path)).toBe(true);
+    for (const path of ["/", "/healthz", "/readiness", "/info", "/metrics", "/docs", "/openapi.json", "/docs/assets/swagger-ui.css", "/playground/playground.js"])
+      expect(isPublicPath(path)).toBe(true);
   });
 
   test("keeps everything else closed, including look-alikes and model routes", () => {
-    for (const path of ["/infer/object_detection", "/model/registry", "/docs/1", "/metrics/1", "/healthz/", "/docs/assets/a/b", "/playground/a/b", "/INFO", "//healthz", "/%68ealthz"]) {
+    for (const path of [
+      "/infer/object_detection",
+      "/model/registry",
+      "/docs/1",
+      "/metrics/1",
+      "/healthz/",
+      "/docs/assets/a/b",
+      "/playground/a/b",
+      "/INFO",
+      "//healthz",
+      "/%68ealthz",
+    ]) {
       expect(isPublicPath(path)).toBe(false);
     }
   });

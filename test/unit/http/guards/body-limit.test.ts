@@ -8,7 +8,8 @@ import { BodyBudget } from "../../../../src/http/guards/body-budget.ts";
 import { bodyLimitGuard } from "../../../../src/http/guards/body-limit.ts";
 
 describe("bodyLimitGuard", () => {
-  const echoLength = (counted: number[]) => new Elysia().use(bodyLimitGuard(1000, { countBodyBytes: (bytes) => counted.push(bytes) })).post("/echo", ({ body }) => String(JSON.stringify(body).length));
+  const echoLength = (counted: number[]) =>
+    new Elysia().use(bodyLimitGuard(1000, { countBodyBytes: (bytes) => counted.push(bytes) })).post("/echo", ({ body }) => String(JSON.stringify(body).length));
   const streamOf = (...parts: string[]) =>
     new ReadableStream<Uint8Array>({
       start(controller) {
@@ -20,11 +21,15 @@ describe("bodyLimitGuard", () => {
   test("counts a body's declared length, and a chunked body's bytes as they are read, for the collection pacer", async () => {
     const counted: number[] = [];
     const app = echoLength(counted);
-    const declared = await app.handle(new Request("http://localhost/echo", { method: "POST", headers: { "content-type": "application/json", "content-length": "11" }, body: '{"a":"bcd"}' }));
+    const declared = await app.handle(
+      new Request("http://localhost/echo", { method: "POST", headers: { "content-type": "application/json", "content-length": "11" }, body: '{"a":"bcd"}' }),
+    );
     expect(declared.status).toBe(200);
     expect(counted).toEqual([11]);
     counted.length = 0;
-    const chunked = await app.handle(new Request("http://localhost/echo", { method: "POST", headers: { "content-type": "application/json" }, body: streamOf('{"a":', '"bcd"}'), duplex: "half" } as RequestInit));
+    const chunked = await app.handle(
+      new Request("http://localhost/echo", { method: "POST", headers: { "content-type": "application/json" }, body: streamOf('{"a":', '"bcd"}'), duplex: "half" } as RequestInit),
+    );
     expect(chunked.status).toBe(200);
     expect(counted.reduce((a, b) => a + b, 0)).toBe(11);
   });
@@ -32,7 +37,9 @@ describe("bodyLimitGuard", () => {
   test("counts nothing of a body it refuses for its declared length", async () => {
     const counted: number[] = [];
     const body = JSON.stringify({ a: "x".repeat(2000) });
-    const response = await echoLength(counted).handle(new Request("http://localhost/echo", { method: "POST", headers: { "content-type": "application/json", "content-length": String(body.length) }, body }));
+    const response = await echoLength(counted).handle(
+      new Request("http://localhost/echo", { method: "POST", headers: { "content-type": "application/json", "content-length": String(body.length) }, body }),
+    );
     expect(response.status).toBe(413);
     expect(counted).toEqual([]);
   });
@@ -56,7 +63,9 @@ describe("bodyLimitGuard's refusals", () => {
 
   test("reads and throws away the rest of a chunked body past the limit before refusing it", async () => {
     const discarded: number[] = [];
-    const response = await app(discarded).handle(new Request("http://localhost/echo", { method: "POST", headers: { "content-type": "text/plain" }, body: chunks(40, 100), duplex: "half" } as RequestInit));
+    const response = await app(discarded).handle(
+      new Request("http://localhost/echo", { method: "POST", headers: { "content-type": "text/plain" }, body: chunks(40, 100), duplex: "half" } as RequestInit),
+    );
     expect(response.status).toBe(413);
     expect((await response.json()).message).toBe("Request body is too large: this server accepts at most 1000 bytes.");
     // 10 chunks fit the limit; the 11th passes it, and it and the 29 after it are thrown away.
@@ -65,7 +74,9 @@ describe("bodyLimitGuard's refusals", () => {
 
   test("refuses a chunked body at once when the rest passes the discard bound", async () => {
     const discarded: number[] = [];
-    const response = await app(discarded, 500).handle(new Request("http://localhost/echo", { method: "POST", headers: { "content-type": "text/plain" }, body: chunks(100_000, 100), duplex: "half" } as RequestInit));
+    const response = await app(discarded, 500).handle(
+      new Request("http://localhost/echo", { method: "POST", headers: { "content-type": "text/plain" }, body: chunks(100_000, 100), duplex: "half" } as RequestInit),
+    );
     expect(response.status).toBe(413);
     expect(discarded.reduce((a, b) => a + b, 0)).toBeLessThan(1_000);
   });
@@ -82,14 +93,23 @@ describe("bodyLimitGuard's budget", () => {
       .onError(({ code, error }) => {
         const cause = (error as { cause?: unknown }).cause;
         const known = error instanceof HttpError ? error : cause instanceof HttpError ? cause : null;
-        return new Response(JSON.stringify({ message: known?.message ?? code }), { status: known?.status ?? (code === "NOT_FOUND" ? 404 : code === "VALIDATION" ? 422 : 400), headers: known?.headers });
+        return new Response(JSON.stringify({ message: known?.message ?? code }), {
+          status: known?.status ?? (code === "NOT_FOUND" ? 404 : code === "VALIDATION" ? 422 : 400),
+          headers: known?.headers,
+        });
       })
-      .post("/infer/object_detection", ({ body }) => ({ got: (body as { image: string }).image.length }), { body: t.Object({ api_key: t.Optional(t.String()), image: t.String() }) })
+      .post("/infer/object_detection", ({ body }) => ({ got: (body as { image: string }).image.length }), {
+        body: t.Object({ api_key: t.Optional(t.String()), image: t.String() }),
+      })
       .post("/model/clear", () => {
         throw new Error("boom");
       });
   };
-  const json = (body: unknown, headers: Record<string, string> = {}) => ({ method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+  const json = (body: unknown, headers: Record<string, string> = {}) => ({
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
   const send = (app: ReturnType<typeof guarded>, path: string, init: RequestInit) => app.handle(new Request(`http://localhost${path}`, init));
 
   test("holds a body's bytes until its answer, on every path an answer takes", async () => {
@@ -131,7 +151,8 @@ describe("bodyLimitGuard's budget", () => {
   test("refuses a chunked body with 503 once it outgrows the budget, and releases what it held", async () => {
     const budget = new BodyBudget(10_000, 1_000);
     const app = guarded(budget);
-    const chunked = (image: string) => ({ method: "POST", headers: { "content-type": "application/json" }, body: new Blob([JSON.stringify({ api_key: KEY, image })]).stream(), duplex: "half" }) as RequestInit;
+    const chunked = (image: string) =>
+      ({ method: "POST", headers: { "content-type": "application/json" }, body: new Blob([JSON.stringify({ api_key: KEY, image })]).stream(), duplex: "half" }) as RequestInit;
     expect((await send(app, "/infer/object_detection", chunked("x".repeat(900)))).status).toBe(200);
     // Over the unauthenticated share: a 503 (not the 401 a body that cannot be read would get).
     const refused = await send(app, "/infer/object_detection", chunked("x".repeat(1_000)));

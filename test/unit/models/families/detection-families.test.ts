@@ -66,7 +66,10 @@ describe("YOLOv5/v7 detection (objectness rows)", () => {
   });
 
   test("the threshold is inclusive and a NaN objectness never passes", () => {
-    const out = yolov5Output([{ box: [0, 0, 10, 10], scores: [1, 0, 0], objectness: 0.4 }, { box: [0, 0, 10, 10], scores: [1, 0, 0], objectness: NaN }]);
+    const out = yolov5Output([
+      { box: [0, 0, 10, 10], scores: [1, 0, 0], objectness: 0.4 },
+      { box: [0, 0, 10, 10], scores: [1, 0, 0], objectness: NaN },
+    ]);
     expect(decodeYolov5Detections(out, NC, 2, 0.4).count).toBe(1);
   });
 
@@ -154,7 +157,12 @@ describe("end-to-end detection (YOLOv10, YOLO26)", () => {
 
   test("confidence 0 still drops the zero rows (strict), and class ids outside the classes are dropped", () => {
     expect(decodeEndToEndDetections(endToEndOutput(e2eRows), e2eRows.length, NC, 0, null).count).toBe(4);
-    const odd = endToEndOutput([[0, 0, 10, 10, 0.9, 3], [0, 0, 10, 10, 0.9, -1], [0, 0, 10, 10, 0.9, 1.5], [0, 0, 10, 10, 0.9, 2]]);
+    const odd = endToEndOutput([
+      [0, 0, 10, 10, 0.9, 3],
+      [0, 0, 10, 10, 0.9, -1],
+      [0, 0, 10, 10, 0.9, 1.5],
+      [0, 0, 10, 10, 0.9, 2],
+    ]);
     const c = decodeEndToEndDetections(odd, 4, NC, 0.4, null);
     expect(Array.from(c.row)).toEqual([3]);
   });

@@ -3,7 +3,10 @@ import { rfdetrBoxesToImage, type RfdetrGeometry } from "../../../../src/models/
 import { gatherBoxes, type DetectionCandidates } from "../../../../src/vision/nms.ts";
 
 export function placeCandidates(candidates: DetectionCandidates, geometry: RfdetrGeometry): void {
-  const boxes = gatherBoxes(candidates, Int32Array.from({ length: candidates.count }, (_, i) => i));
+  const boxes = gatherBoxes(
+    candidates,
+    Int32Array.from({ length: candidates.count }, (_, i) => i),
+  );
   rfdetrBoxesToImage(boxes, geometry);
   // The mapped corners are float32 values: storing them back is exact.
   for (let i = 0; i < candidates.count; i++) {

@@ -123,15 +123,20 @@ describe("selectRfdetrDetections", () => {
       { box: [0.5, 0.5, 0.1, 0.1], logits: [OFF, 1] },
       { box: [0.5, 0.5, 0.1, 0.1], logits: [1, 1] },
     ]);
-    expect(picks(select(tied)).map((p) => [p[0], p[1]])).toEqual([[0, 1], [1, 0], [1, 1]]);
-    expect(picks(select(tied, { maxDetections: 2 })).map((p) => [p[0], p[1]])).toEqual([[0, 1], [1, 0]]);
+    expect(picks(select(tied)).map((p) => [p[0], p[1]])).toEqual([
+      [0, 1],
+      [1, 0],
+      [1, 1],
+    ]);
+    expect(picks(select(tied, { maxDetections: 2 })).map((p) => [p[0], p[1]])).toEqual([
+      [0, 1],
+      [1, 0],
+    ]);
   });
 
   test("one-indexed models: the background column is dropped and later columns shift down", () => {
     // Columns: a, background, b. Background scores 0.95 and takes a top-k place.
-    const withBackground = outputs([
-      { box: [0.5, 0.5, 0.1, 0.1], logits: [logit(0.6), logit(0.95), logit(0.7)] },
-    ]);
+    const withBackground = outputs([{ box: [0.5, 0.5, 0.1, 0.1], logits: [logit(0.6), logit(0.95), logit(0.7)] }]);
     const selection = { ...rfdetrClasses(["a", "background_class83422", "b"]), numClasses: 2 };
     expect(picks(select(withBackground, selection)).map((p) => p[1])).toEqual([1, 0]);
     expect(picks(select(withBackground, { ...selection, maxDetections: 1 }))).toEqual([]);
@@ -140,8 +145,12 @@ describe("selectRfdetrDetections", () => {
   test("drops NaN scores and checks the output sizes", () => {
     const nan = outputs([{ box: [0.5, 0.5, 0.1, 0.1], logits: [Number.NaN, 3] }]);
     expect(picks(select(nan)).map((p) => p[1])).toEqual([1]);
-    expect(() => selectRfdetrDetections(new Float32Array(3), new Float32Array(2), 1, 2, { confidence: 0, maxDetections: 1, backgroundIndex: null, numClasses: 2 })).toThrow("4 needed");
-    expect(() => selectRfdetrDetections(new Float32Array(4), new Float32Array(2), 1, 3, { confidence: 0, maxDetections: 1, backgroundIndex: null, numClasses: 3 })).toThrow("3 needed");
+    expect(() => selectRfdetrDetections(new Float32Array(3), new Float32Array(2), 1, 2, { confidence: 0, maxDetections: 1, backgroundIndex: null, numClasses: 2 })).toThrow(
+      "4 needed",
+    );
+    expect(() => selectRfdetrDetections(new Float32Array(4), new Float32Array(2), 1, 3, { confidence: 0, maxDetections: 1, backgroundIndex: null, numClasses: 3 })).toThrow(
+      "3 needed",
+    );
   });
 });
 
@@ -234,8 +243,14 @@ describe("decodeRfdetrMask", () => {
     expect(mask.data[4 * 32 + 8]).toBe(0);
     expect(mask.data[5 * 32 + 8]).toBe(1);
     expect(mask.points).toEqual([
-      { x: 9, y: 4 }, { x: 8, y: 5 }, { x: 8, y: 14 }, { x: 9, y: 15 },
-      { x: 22, y: 15 }, { x: 23, y: 14 }, { x: 23, y: 5 }, { x: 22, y: 4 },
+      { x: 9, y: 4 },
+      { x: 8, y: 5 },
+      { x: 8, y: 14 },
+      { x: 9, y: 15 },
+      { x: 22, y: 15 },
+      { x: 23, y: 14 },
+      { x: 23, y: 5 },
+      { x: 22, y: 4 },
     ]);
   });
 
@@ -243,7 +258,12 @@ describe("decodeRfdetrMask", () => {
     const mask = decodeRfdetrMask(logits, 8, 8, stretch32(64, 16), "fast", 0);
     expect([mask.width, mask.height]).toEqual([8, 8]);
     expect(extent(mask.data, 8)).toEqual([2, 1, 6, 4]);
-    expect(mask.points).toEqual([{ x: 16, y: 2 }, { x: 16, y: 6 }, { x: 40, y: 6 }, { x: 40, y: 2 }]);
+    expect(mask.points).toEqual([
+      { x: 16, y: 2 },
+      { x: 16, y: 6 },
+      { x: 40, y: 6 },
+      { x: 40, y: 2 },
+    ]);
   });
 
   test("any other mode is fast, without the 400 the YOLO families give", () => {
@@ -305,7 +325,17 @@ describe("decodeRfdetrMask", () => {
     // tradeoff 0.5: a 20x20 mask, set over x 5..14, y 3..9 (y = 2 reads exactly the +10/-10 midpoint, 0, not > 0)
     // except its two bottom corners, sampled at 20/32 per pixel: x 8..23, y 5..15, less 2x2 pixels at each bottom corner.
     const tradeoff = rectangle(8, 5, 24, 16);
-    for (const [x, y] of [[8, 14], [9, 14], [8, 15], [9, 15], [22, 14], [23, 14], [22, 15], [23, 15]]) tradeoff[y! * 32 + x!] = 0;
+    for (const [x, y] of [
+      [8, 14],
+      [9, 14],
+      [8, 15],
+      [9, 15],
+      [22, 14],
+      [23, 14],
+      [22, 15],
+      [23, 15],
+    ])
+      tradeoff[y! * 32 + x!] = 0;
     expect(full("tradeoff", 0.5)).toEqual(tradeoff);
   });
 });

@@ -20,11 +20,43 @@ describe("resolveFamily", () => {
   });
 
   test("tells YOLOv8-style from YOLOv5-style segmentation outputs and finds the prototypes", () => {
-    expect(layoutOf("instance-segmentation", [[4 + 3 + 32, 8400], [32, 160, 160]], 3, false)).toEqual({
-      family: "yolov8-seg", numClasses: 3, numAnchors: 8400, predictionsOutput: 0, protosOutput: 1, protoHeight: 160, protoWidth: 160,
+    expect(
+      layoutOf(
+        "instance-segmentation",
+        [
+          [4 + 3 + 32, 8400],
+          [32, 160, 160],
+        ],
+        3,
+        false,
+      ),
+    ).toEqual({
+      family: "yolov8-seg",
+      numClasses: 3,
+      numAnchors: 8400,
+      predictionsOutput: 0,
+      protosOutput: 1,
+      protoHeight: 160,
+      protoWidth: 160,
     });
-    expect(layoutOf("instance-segmentation", [[32, 160, 120], [25200, 5 + 3 + 32]], 3, false)).toEqual({
-      family: "yolov5-seg", numClasses: 3, numAnchors: 25200, predictionsOutput: 1, protosOutput: 0, protoHeight: 160, protoWidth: 120,
+    expect(
+      layoutOf(
+        "instance-segmentation",
+        [
+          [32, 160, 120],
+          [25200, 5 + 3 + 32],
+        ],
+        3,
+        false,
+      ),
+    ).toEqual({
+      family: "yolov5-seg",
+      numClasses: 3,
+      numAnchors: 25200,
+      predictionsOutput: 1,
+      protosOutput: 0,
+      protoHeight: 160,
+      protoWidth: 120,
     });
   });
 
@@ -42,14 +74,51 @@ describe("resolveFamily: detection families", () => {
   test("reads YOLOv5/v7 rows of 5 + classes, in the first output that has them", () => {
     expect(layoutOf("object-detection", [[25200, 85]], 80, false, "yolov5v2s")).toEqual({ family: "yolov5", numClasses: 80, numAnchors: 25200, output: 0 });
     // Older YOLOv5 exports add the per-level maps after the predictions.
-    expect(layoutOf("object-detection", [[3, 80, 80, 85], [25200, 85]], 80, false, "")).toEqual({ family: "yolov5", numClasses: 80, numAnchors: 25200, output: 1 });
+    expect(
+      layoutOf(
+        "object-detection",
+        [
+          [3, 80, 80, 85],
+          [25200, 85],
+        ],
+        80,
+        false,
+        "",
+      ),
+    ).toEqual({ family: "yolov5", numClasses: 80, numAnchors: 25200, output: 1 });
   });
 
   test("reads YOLO-NAS boxes and scores in either order", () => {
-    expect(layoutOf("object-detection", [[8400, 4], [8400, 80]], 80, false, "yolo_nas_s")).toEqual({
-      family: "yolonas", numClasses: 80, numAnchors: 8400, boxesOutput: 0, scoresOutput: 1,
+    expect(
+      layoutOf(
+        "object-detection",
+        [
+          [8400, 4],
+          [8400, 80],
+        ],
+        80,
+        false,
+        "yolo_nas_s",
+      ),
+    ).toEqual({
+      family: "yolonas",
+      numClasses: 80,
+      numAnchors: 8400,
+      boxesOutput: 0,
+      scoresOutput: 1,
     });
-    expect(layoutOf("object-detection", [[8400, 80], [8400, 4]], 80, false, "")).toMatchObject({ family: "yolonas", boxesOutput: 1, scoresOutput: 0 });
+    expect(
+      layoutOf(
+        "object-detection",
+        [
+          [8400, 80],
+          [8400, 4],
+        ],
+        80,
+        false,
+        "",
+      ),
+    ).toMatchObject({ family: "yolonas", boxesOutput: 1, scoresOutput: 0 });
   });
 
   test("reads end-to-end rows of 6; the model type tells YOLO26 from YOLOv10 (the default)", () => {
@@ -68,16 +137,37 @@ describe("resolveFamily: detection families", () => {
   });
 
   test("names every family's expected shapes when nothing fits", () => {
-    expect(() => layoutOf("object-detection", [[8400, 4], [8400, 3]], 5, false)).toThrow(
+    expect(() =>
+      layoutOf(
+        "object-detection",
+        [
+          [8400, 4],
+          [8400, 3],
+        ],
+        5,
+        false,
+      ),
+    ).toThrow(
       /Model package is broken.*YOLOv8 \[batch, 9 \(4 \+ 5 classes\), anchors\].*YOLOv5\/v7 \[batch, anchors, 10 \(5 \+ 5 classes\)\].*YOLO-NAS \[batch, anchors, 4\] and \[batch, anchors, 5\].*\[batch, detections, 6\].*got \[batch, 8400, 4\], \[batch, 8400, 3\]/,
     );
   });
 
   test("the model type selects the reference's detection families", () => {
     const cases: [string, string | null][] = [
-      ["yolov5v2s", "yolov5"], ["yolov5v6n", "yolov5"], ["yolov7", "yolov5"], ["yolonas", "yolonas"], ["yolo_nas_m", "yolonas"],
-      ["yolov10x", "yolov10"], ["yolo26n", "yolo26"], ["yolov8n", "yolov8"], ["yolov9", "yolov8"], ["yolov11s", "yolov8"], ["yolo11n", "yolov8"],
-      ["yolov12l", "yolov8"], ["ort", null], ["", null],
+      ["yolov5v2s", "yolov5"],
+      ["yolov5v6n", "yolov5"],
+      ["yolov7", "yolov5"],
+      ["yolonas", "yolonas"],
+      ["yolo_nas_m", "yolonas"],
+      ["yolov10x", "yolov10"],
+      ["yolo26n", "yolo26"],
+      ["yolov8n", "yolov8"],
+      ["yolov9", "yolov8"],
+      ["yolov11s", "yolov8"],
+      ["yolo11n", "yolov8"],
+      ["yolov12l", "yolov8"],
+      ["ort", null],
+      ["", null],
     ];
     for (const [type, family] of cases) expect([type, familySelectedBy("object-detection", type)?.name ?? null]).toEqual([type, family]);
   });

@@ -10,13 +10,15 @@ function row(box: [number, number, number, number], score: number, classId: numb
 }
 
 describe("decodeYolo26Segmentation", () => {
-  const output = Float32Array.from([
-    row([8, 8, 24, 24], 0.9, 0, 0),
-    // Overlapping the first: kept, there is no NMS.
-    row([10, 10, 20, 20], 0.8, 0, 1),
-    row([0, 0, 32, 32], 0.4, 1, 0),
-    row([0, 0, 32, 32], 0.7, 3, 0),
-  ].flat());
+  const output = Float32Array.from(
+    [
+      row([8, 8, 24, 24], 0.9, 0, 0),
+      // Overlapping the first: kept, there is no NMS.
+      row([10, 10, 20, 20], 0.8, 0, 1),
+      row([0, 0, 32, 32], 0.4, 1, 0),
+      row([0, 0, 32, 32], 0.7, 3, 0),
+    ].flat(),
+  );
 
   test("keeps rows strictly above the threshold, in order, with their coefficients' place", () => {
     const { candidates, coefficients } = decodeYolo26Segmentation(output, 4, 2, 0.4);
@@ -37,8 +39,19 @@ describe("decodeYolo26Segmentation", () => {
     const protos = new Float32Array(MASK_COEFFICIENTS * 64).fill(0);
     protos.fill(20, 0, 64);
     for (let i = 0; i < 64; i++) protos[64 + i] = i % 8 < 4 ? 20 : -20;
-    const masks = decodeMasks({ data: protos, width: 8, height: 8 }, gatherMaskCoefficients(output, coefficients, candidates, all), gatherBoxes(candidates, all), 32, 32, "fast", 0);
-    expect(masks.windows.map((w) => [w.left, w.top, w.width, w.height])).toEqual([[2, 2, 4, 4], [3, 3, 2, 2]]);
+    const masks = decodeMasks(
+      { data: protos, width: 8, height: 8 },
+      gatherMaskCoefficients(output, coefficients, candidates, all),
+      gatherBoxes(candidates, all),
+      32,
+      32,
+      "fast",
+      0,
+    );
+    expect(masks.windows.map((w) => [w.left, w.top, w.width, w.height])).toEqual([
+      [2, 2, 4, 4],
+      [3, 3, 2, 2],
+    ]);
     expect(Array.from(masks.windows[0]!.data).every((v) => v === 1)).toBe(true);
     expect(Array.from(masks.windows[1]!.data)).toEqual([1, 0, 1, 0]);
   });

@@ -66,9 +66,7 @@ describe("decodeYolov8Detections", () => {
     const output = yolov8Output(1, 1, [{ cx: 100.3, cy: 50.7, w: 40.1, h: 20.9, scores: [0.9] }]);
     const candidates = decodeYolov8Detections(output, 1, 1, 0.5);
     const [cx, cy, w, h] = [100.3, 50.7, 40.1, 20.9].map(Math.fround) as [number, number, number, number];
-    expect([candidates.x1[0], candidates.y1[0], candidates.x2[0], candidates.y2[0]]).toEqual(
-      [cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2].map(Math.fround),
-    );
+    expect([candidates.x1[0], candidates.y1[0], candidates.x2[0], candidates.y2[0]]).toEqual([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2].map(Math.fround));
   });
 
   test("records each candidate's anchor index and keeps anchor order", () => {
@@ -78,7 +76,10 @@ describe("decodeYolov8Detections", () => {
   });
 
   test("reads a view into a larger buffer in place", () => {
-    const image = yolov8Output(2, 3, [{ ...box, scores: [0, 0] }, { ...box, scores: [0.3, 0.7] }]);
+    const image = yolov8Output(2, 3, [
+      { ...box, scores: [0, 0] },
+      { ...box, scores: [0.3, 0.7] },
+    ]);
     const shared = new Float32Array(image.length + 10);
     shared.set(image, 10);
     const candidates = decodeYolov8Detections(shared.subarray(10), 2, 3, 0.5);
@@ -87,7 +88,10 @@ describe("decodeYolov8Detections", () => {
   });
 
   test("drops an anchor with a NaN class score, as NumPy's max propagates NaN", () => {
-    const output = yolov8Output(3, 2, [{ ...box, scores: [0.9, Number.NaN, 0.1] }, { ...box, scores: [0.9, 0.1, 0.1] }]);
+    const output = yolov8Output(3, 2, [
+      { ...box, scores: [0.9, Number.NaN, 0.1] },
+      { ...box, scores: [0.9, 0.1, 0.1] },
+    ]);
     expect(Array.from(decodeYolov8Detections(output, 3, 2, 0.5).row)).toEqual([1]);
   });
 

@@ -23,7 +23,11 @@ const UNIT = { element: "uint8", mean: [0, 0, 0], std: [1, 1, 1] } satisfies Pix
 function probeModel(batch: number | string = "batch", inputName = "images"): Uint8Array {
   const g = new OnnxGraph("probe");
   const images = g.input(inputName, [batch, 3, 2, 4]);
-  const weights = g.floats("w", [1, 3, 2, 4], Array.from({ length: 24 }, (_, i) => (i % 7) - 3 + i / 10));
+  const weights = g.floats(
+    "w",
+    [1, 3, 2, 4],
+    Array.from({ length: 24 }, (_, i) => (i % 7) - 3 + i / 10),
+  );
   const weighted = g.op("Mul", [images, weights]);
   g.op("ReduceSum", [weighted, g.int64s("axes", [2, 3])], { keepdims: attr.int(0) }, "sums");
   g.output("sums", [batch, 3]);
@@ -54,7 +58,10 @@ function pixels(batch: number, norm: PixelEncoding): { bytes: Uint8Array; floats
 }
 
 describe("withPixelInput", () => {
-  for (const [label, norm] of [["unit", UNIT], ["ImageNet", IMAGENET]] as const) {
+  for (const [label, norm] of [
+    ["unit", UNIT],
+    ["ImageNet", IMAGENET],
+  ] as const) {
     test(`the 8-bit model answers exactly what the exported model answers for the same pixels (${label} normalisation)`, () => {
       const exported = probeModel();
       const rewritten = withPixelInput(exported, norm);
@@ -70,7 +77,11 @@ describe("withPixelInput", () => {
       const rewritten = withPixelInput(exported, { ...norm, element: "uint16" });
       const { bytes, floats } = pixels(2, norm);
       const expected = run(exported, floats, [2, 3, 2, 4]);
-      const actual = run(rewritten!.model, Uint16Array.from(bytes, (v) => v * 256), [2, 3, 2, 4]);
+      const actual = run(
+        rewritten!.model,
+        Uint16Array.from(bytes, (v) => v * 256),
+        [2, 3, 2, 4],
+      );
       expect(Array.from(actual)).toEqual(Array.from(expected));
     });
   }

@@ -58,7 +58,14 @@ describe("the getWeights request (instant models)", () => {
 
   test("reads the answer: task from `taskType`, weights from `modelFiles.ort.model`, the environment inline", () => {
     const environment = { PREPROCESSING: { resize: { enabled: true, format: "Stretch to", width: 64, height: 64 } } };
-    const answer = { taskType: "instance-segmentation", modelType: "yolov8n-seg", modelFiles: { ort: { model: "https://s/w.onnx" } }, environment, classes: ["x"], colors: { x: "#00FF00" } };
+    const answer = {
+      taskType: "instance-segmentation",
+      modelType: "yolov8n-seg",
+      modelFiles: { ort: { model: "https://s/w.onnx" } },
+      environment,
+      classes: ["x"],
+      colors: { x: "#00FF00" },
+    };
     expect(describeGetWeights(answer)).toEqual({
       taskType: "instance-segmentation",
       modelType: "yolov8n-seg",

@@ -109,19 +109,35 @@ describe("RoboflowDownloader against a fake API", () => {
     expect(api.requests.length).toBe(before);
     expect(existsSync(join(cache, "remote-probe"))).toBe(false);
     await client().ensureCached(id("coco/3"), null);
-    expect(api.requests.filter((r) => r.path === "/ort/coco/3").at(-1)!.query.has("api_key")).toBe(false);
+    expect(
+      api.requests
+        .filter((r) => r.path === "/ort/coco/3")
+        .at(-1)!
+        .query.has("api_key"),
+    ).toBe(false);
     expect(existsSync(join(cache, "coco/3/weights.onnx"))).toBe(true);
   });
 
   test("falls back to the configured key", async () => {
     freshCache();
     await client(5_000, KEY).ensureCached(id("remote-probe/1"), null);
-    expect(api.requests.filter((r) => r.path === "/ort/remote-probe/1").at(-1)!.query.get("api_key")).toBe(KEY);
+    expect(
+      api.requests
+        .filter((r) => r.path === "/ort/remote-probe/1")
+        .at(-1)!
+        .query.get("api_key"),
+    ).toBe(KEY);
   });
 
   test("answers refusals with the reference's statuses and leaves nothing in the cache", async () => {
     freshCache();
-    const failure = (key: string, model = "remote-probe/1") => client().ensureCached(id(model), key).then(() => null, (e) => e);
+    const failure = (key: string, model = "remote-probe/1") =>
+      client()
+        .ensureCached(id(model), key)
+        .then(
+          () => null,
+          (e) => e,
+        );
     expect((await failure("wrong-key")).status).toBe(401);
     expect((await failure("scoped-key")).status).toBe(403);
     expect((await failure(KEY, "missing-model/1")).status).toBe(404);
@@ -146,17 +162,34 @@ describe("RoboflowDownloader against a fake API", () => {
   test("times out a stalled API (504), a stalled download (504), and an unreachable one (503)", async () => {
     freshCache();
     api.ortStalls = true;
-    const stalled = await client(300).ensureCached(id("remote-probe/1"), KEY).then(() => null, (e) => e);
+    const stalled = await client(300)
+      .ensureCached(id("remote-probe/1"), KEY)
+      .then(
+        () => null,
+        (e) => e,
+      );
     expect([stalled.status, stalled.message]).toEqual([504, "Timeout when attempting to connect to Roboflow API."]);
     api.ortStalls = false;
     api.weightsPacing = { delayMs: 1_000, chunks: 1, chunkDelayMs: 0 };
-    expect((await client(300).ensureCached(id("remote-probe/1"), KEY).then(() => null, (e) => e)).status).toBe(504);
+    expect(
+      (
+        await client(300)
+          .ensureCached(id("remote-probe/1"), KEY)
+          .then(
+            () => null,
+            (e) => e,
+          )
+      ).status,
+    ).toBe(504);
     // A slow download that keeps receiving bytes is not a stalled one.
     api.weightsPacing = { delayMs: 0, chunks: 6, chunkDelayMs: 150 };
     await client(300).ensureCached(id("remote-probe/1"), KEY);
     expect(existsSync(join(cache, "remote-probe/1/weights.onnx"))).toBe(true);
     const unreachable = new RoboflowDownloader({ apiBaseUrl: "http://127.0.0.1:9", roboflowApiKey: "", roboflowApiTimeoutMs: 2_000, modelCacheDir: cache }, log);
-    const refused = await unreachable.ensureCached(id("other/1"), KEY).then(() => null, (e) => e);
+    const refused = await unreachable.ensureCached(id("other/1"), KEY).then(
+      () => null,
+      (e) => e,
+    );
     expect([refused.status, refused.message]).toEqual([503, "Internal error. Could not connect to Roboflow API."]);
     expect(logs.join("\n")).not.toContain(KEY);
   });
@@ -211,7 +244,12 @@ describe("RoboflowDownloader against a fake API", () => {
     await client().ensureCached(id("coco/3"), null);
     // Versions alone do not make the instant model's package.
     expect(findPackageDir(cache, id("coco"))).toBeNull();
-    expect(await readModelPackage(cache, id("coco")).then(() => null, (e) => e.status)).toBe(404);
+    expect(
+      await readModelPackage(cache, id("coco")).then(
+        () => null,
+        (e) => e.status,
+      ),
+    ).toBe(404);
     await client().ensureCached(id("coco"), KEY);
     expect(readdirSync(join(cache, "coco")).sort()).toEqual(["3", "best.onnx", "environment.json", "model_type.json"]);
     expect((await readModelPackage(cache, id("coco"))).taskType).toBe("classification");
@@ -220,7 +258,13 @@ describe("RoboflowDownloader against a fake API", () => {
 
   test("answers getWeights refusals with the reference's statuses, and asks nothing without a key", async () => {
     freshCache();
-    const failure = (key: string, model = "remote-instant") => client().ensureCached(id(model), key).then(() => null, (e) => e);
+    const failure = (key: string, model = "remote-instant") =>
+      client()
+        .ensureCached(id(model), key)
+        .then(
+          () => null,
+          (e) => e,
+        );
     expect((await failure("wrong-key")).status).toBe(401);
     expect((await failure("scoped-key")).status).toBe(403);
     expect((await failure(KEY, "missing-instant")).status).toBe(404);
@@ -258,7 +302,14 @@ describe("RoboflowDownloader against a fake API", () => {
     utimesSync(join(staging, own!), anHourAgo, anHourAgo);
     leftover("crashed~2.4244.ghi", true);
     // Another download starts (and fails at once: the model does not exist) while the first still waits for its weights.
-    expect((await rf.ensureCached(id("missing-instant"), KEY).then(() => null, (e) => e)).status).toBe(404);
+    expect(
+      (
+        await rf.ensureCached(id("missing-instant"), KEY).then(
+          () => null,
+          (e) => e,
+        )
+      ).status,
+    ).toBe(404);
     expect(readdirSync(staging).sort()).toEqual([own!, "recent~1.4243.def"].sort());
     await stalled;
     expect(existsSync(join(cache, "remote-probe/1/weights.onnx"))).toBe(true);

@@ -122,7 +122,7 @@ describe("single-label", () => {
     expect(singleLabel([0.39996, 0.30002, 0.30002, 0], 0.4).predictions).toEqual([]);
   });
 
-  test("nothing above the threshold: empty predictions, top \"\" and confidence 0", () => {
+  test('nothing above the threshold: empty predictions, top "" and confidence 0', () => {
     const body = singleLabel([0, 0, 0, 0], 0.4);
     expect(body).toEqual({ image: { width: 640, height: 480 }, predictions: [], top: "", confidence: 0 });
     expect(JSON.stringify(body)).toBe('{"image":{"width":640,"height":480},"predictions":[],"top":"","confidence":0}');
@@ -151,19 +151,19 @@ describe("single-label", () => {
 describe("softmax rule", () => {
   const probabilities = softmax(Float32Array.from([2, -2, -2, 0]));
 
-  test("\"logits\" uses a distribution as it is and softmaxes anything else", () => {
+  test('"logits" uses a distribution as it is and softmaxes anything else', () => {
     expect(singleLabelScores(probabilities, "logits")).toBe(probabilities);
     expect(singleLabelScores(Float32Array.from([2, -2, -2, 0]), "logits")).toEqual(probabilities);
   });
 
-  test("\"reference\" softmaxes every row, an exported distribution a second time", () => {
+  test('"reference" softmaxes every row, an exported distribution a second time', () => {
     const twice = singleLabelScores(probabilities, "reference");
     expect(twice).toEqual(softmax(probabilities));
     expect(twice[0]).toBeCloseTo(softmax64(Array.from(probabilities))[0]!, 6);
     expect(twice[0]).toBeLessThan(0.45);
   });
 
-  test("postprocessClassification takes the rule, and defaults to \"logits\"", () => {
+  test('postprocessClassification takes the rule, and defaults to "logits"', () => {
     const body = (rule?: "logits" | "reference") =>
       postprocessClassification(probabilities, { confidence: 0.45 }, IMAGE, NAMES, { multiLabel: false, softmaxRule: rule }) as SingleLabelClassificationBody;
     expect(body().confidence).toBe(0.8533);

@@ -12,7 +12,14 @@ const numAnchors = 8400;
 /** What the task answers for one YOLOv8 output (the server's path: family decode, then the detections task). */
 function postprocessObjectDetection(output: Float32Array, params: DetectionParams, geometry: RescaleGeometry, names: string[]): ObjectDetectionPrediction[] {
   const layout = { family: "yolov8" as const, numClasses, numAnchors };
-  return detectionPredictions(YOLOV8, layout, YOLOV8.detect(layout, () => output, params), params, geometry, names);
+  return detectionPredictions(
+    YOLOV8,
+    layout,
+    YOLOV8.detect(layout, () => output, params),
+    params,
+    geometry,
+    names,
+  );
 }
 
 interface PlantedAnchor {
@@ -130,8 +137,6 @@ describe("YOLOv8 detections on a synthetic 9 × 8400 output", () => {
     };
     const output = syntheticOutput([{ anchor: 7, cx: 320, cy: 320, w: 400, h: 640, classId: 2, score: 0.75 }]);
     const predictions = postprocessObjectDetection(output, defaults, geometry, classNames);
-    expect(withoutIds(predictions)).toEqual([
-      { x: 750, y: 400, width: 500, height: 800, confidence: Math.fround(0.75), class: "triangle", class_id: 2 },
-    ]);
+    expect(withoutIds(predictions)).toEqual([{ x: 750, y: 400, width: 500, height: 800, confidence: Math.fround(0.75), class: "triangle", class_id: 2 }]);
   });
 });

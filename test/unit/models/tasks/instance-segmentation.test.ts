@@ -4,7 +4,7 @@ import { HttpError } from "../../../../src/errors.ts";
 import { YOLOV5_SEG } from "../../../../src/models/families/yolov5-seg.ts";
 import { YOLOV8_SEG } from "../../../../src/models/families/yolov8-seg.ts";
 import type { DetectionParams, MaskParams } from "../../../../src/models/task.ts";
-import { instanceSegmentationPredictions, type PolygonPrediction, } from "../../../../src/models/tasks/instance-segmentation.ts";
+import { instanceSegmentationPredictions, type PolygonPrediction } from "../../../../src/models/tasks/instance-segmentation.ts";
 import type { RescaleGeometry } from "../../../../src/vision/boxes.ts";
 import { MASK_COEFFICIENTS, type MaskDecodeMode } from "../../../../src/vision/masks.ts";
 
@@ -166,19 +166,52 @@ describe("instance-segmentation predictions", () => {
     const [rectangle, ell] = run("yolov8", {}, stretched(128, 64));
     expect(rectangle).toMatchObject({ x: 40, y: 16, width: 64, height: 24, confidence: Math.fround(0.9), class: "rect", class_id: 0, mask_format: "polygon" });
     // Rectangle pixels x 8..31, y 8..23 with each corner pixel cut by the bilinear upsampling; x doubles in a 128-wide image.
-    expect(xy(rectangle!.points)).toEqual([[18, 8], [16, 9], [16, 22], [18, 23], [60, 23], [62, 22], [62, 9], [60, 8]]);
+    expect(xy(rectangle!.points)).toEqual([
+      [18, 8],
+      [16, 9],
+      [16, 22],
+      [18, 23],
+      [60, 23],
+      [62, 22],
+      [62, 9],
+      [60, 8],
+    ]);
     expect(ell).toMatchObject({ class: "ell", class_id: 1, confidence: Math.fround(0.7) });
     // L pixels: stem x 36..43, y 32..55; foot x 44..55, y 48..55; convex corners cut, the concave corner (44, 47) filled.
     expect(xy(ell!.points)).toEqual([
-      [74, 32], [72, 33], [72, 54], [74, 55], [108, 55], [110, 54], [110, 49], [108, 48], [90, 48], [86, 46], [86, 33], [84, 32],
+      [74, 32],
+      [72, 33],
+      [72, 54],
+      [74, 55],
+      [108, 55],
+      [110, 54],
+      [110, 49],
+      [108, 48],
+      [90, 48],
+      [86, 46],
+      [86, 33],
+      [84, 32],
     ]);
     expect(rectangle!.detection_id).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   test("fast mode traces the prototype grid and scales its vertices from grid pixels", () => {
     const [rectangle, ell] = run("yolov8", { maskDecodeMode: "fast" });
-    expect(xy(rectangle!.points)).toEqual([[8, 8], [8, 20], [28, 20], [28, 8]]);
-    expect(xy(ell!.points)).toEqual([[36, 32], [36, 52], [52, 52], [52, 48], [44, 48], [40, 44], [40, 32]]);
+    expect(xy(rectangle!.points)).toEqual([
+      [8, 8],
+      [8, 20],
+      [28, 20],
+      [28, 8],
+    ]);
+    expect(xy(ell!.points)).toEqual([
+      [36, 32],
+      [36, 52],
+      [52, 52],
+      [52, 48],
+      [44, 48],
+      [40, 44],
+      [40, 32],
+    ]);
   });
 
   test("tradeoff 1 matches accurate and tradeoff 0 matches fast for a square input", () => {
@@ -224,7 +257,12 @@ describe("instance-segmentation predictions", () => {
     // A 64x32 image letterboxed into 64x64: scale 1, resized 64x32, 16 px of padding above and below.
     const geometry: RescaleGeometry = { inputWidth: INPUT, inputHeight: INPUT, imageWidth: 64, imageHeight: 32, resize: "letterbox", staticCrop: null };
     const [rectangle] = run("yolov8", { maskDecodeMode: "fast" }, geometry);
-    expect(xy(rectangle!.points)).toEqual([[8, -8], [8, 4], [28, 4], [28, -8]]);
+    expect(xy(rectangle!.points)).toEqual([
+      [8, -8],
+      [8, 4],
+      [28, 4],
+      [28, -8],
+    ]);
     expect(rectangle).toMatchObject({ x: 20, y: 6, width: 32, height: 12 });
   });
 

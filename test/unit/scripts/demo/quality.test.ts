@@ -3,15 +3,27 @@ import { boxIou, maskIous, matchDetections, type Prediction } from "../../../../
 import { rasteriseRings } from "../../../../scripts/demo/raster.ts";
 import { ownerMap, placedShape, sceneInstances, type Scene, type SceneSpec } from "../../../../scripts/demo/scenes.ts";
 
-const prediction = (cls: string, x1: number, y1: number, x2: number, y2: number, confidence = 0.9): Prediction =>
-  ({ class: cls, confidence, x: (x1 + x2) / 2, y: (y1 + y2) / 2, width: x2 - x1, height: y2 - y1 });
+const prediction = (cls: string, x1: number, y1: number, x2: number, y2: number, confidence = 0.9): Prediction => ({
+  class: cls,
+  confidence,
+  x: (x1 + x2) / 2,
+  y: (y1 + y2) / 2,
+  width: x2 - x1,
+  height: y2 - y1,
+});
 
 describe("matchDetections", () => {
-  const shapes = [{ className: "circle", box: [0, 0, 10, 10] as [number, number, number, number] }, { className: "square", box: [20, 0, 30, 10] as [number, number, number, number] }];
+  const shapes = [
+    { className: "circle", box: [0, 0, 10, 10] as [number, number, number, number] },
+    { className: "square", box: [20, 0, 30, 10] as [number, number, number, number] },
+  ];
 
   test("matches a box of the right class at IoU >= 0.5", () => {
     const result = matchDetections(shapes, [prediction("circle", 0, 0, 10, 12), prediction("square", 20, 0, 30, 10)]);
-    expect(result.matches.map((m) => [m.instance, m.prediction])).toEqual([[0, 0], [1, 1]]);
+    expect(result.matches.map((m) => [m.instance, m.prediction])).toEqual([
+      [0, 0],
+      [1, 1],
+    ]);
     expect(result.falsePositives).toBe(0);
     expect(result.falseNegatives).toBe(0);
   });
@@ -30,7 +42,13 @@ describe("matchDetections", () => {
 
 describe("maskIous", () => {
   const spec: SceneSpec = {
-    width: 200, height: 200, background: { kind: "solid", colour: "#000000" }, texture: null, noise: 0, blur: 0, jpegQuality: 90,
+    width: 200,
+    height: 200,
+    background: { kind: "solid", colour: "#000000" },
+    texture: null,
+    noise: 0,
+    blur: 0,
+    jpegQuality: 90,
     shapes: [placedShape(3, 100, 100, 120, 1, { style: "filled", colour: "#ffffff", strokeWidth: 0 })],
   };
   const owner = ownerMap(spec);

@@ -1,6 +1,15 @@
 import { describe, expect, test } from "bun:test";
 import {
-  classificationSceneSpec, detectionSceneSpec, HELD_OUT_SEED_BASE, hullArea, MAX_BLOB_SOLIDITY, ownerMap, renderDetectionScene, ringArea, sceneInstances, SHAPE_CLASSES,
+  classificationSceneSpec,
+  detectionSceneSpec,
+  HELD_OUT_SEED_BASE,
+  hullArea,
+  MAX_BLOB_SOLIDITY,
+  ownerMap,
+  renderDetectionScene,
+  ringArea,
+  sceneInstances,
+  SHAPE_CLASSES,
 } from "../../../../scripts/demo/scenes.ts";
 
 describe("detection scenes", () => {
@@ -35,7 +44,8 @@ describe("detection scenes", () => {
     const owner = ownerMap(spec);
     for (const instance of sceneInstances(spec, owner)) {
       let inside = 0;
-      for (let y = instance.box[1]; y < instance.box[3]; y++) for (let x = instance.box[0]; x < instance.box[2]; x++) if (owner[y * spec.width + x] === instance.shape + 1) inside++;
+      for (let y = instance.box[1]; y < instance.box[3]; y++)
+        for (let x = instance.box[0]; x < instance.box[2]; x++) if (owner[y * spec.width + x] === instance.shape + 1) inside++;
       const all = owner.reduce((sum, v) => sum + (v === instance.shape + 1 ? 1 : 0), 0);
       expect(inside).toBe(all);
       if (instance.className === "hex-nut") {
