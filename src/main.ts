@@ -58,15 +58,18 @@ export async function startServer(config: ServerConfig = loadConfig()): Promise<
 }
 
 if (import.meta.main) {
-  const running = await startServer();
+  // Handlers first: a signal that comes while models preload (or just as "listening" is logged) waits for the start to
+  // finish and then drains, instead of killing the process with the default action.
+  const starting = startServer();
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     console.log(`${signal}: draining and stopping`);
-    await running.stop();
+    await (await starting).stop();
     process.exit(0);
   };
   // A hang-up (a closed terminal, a supervisor's reload) stops the server as gracefully as a termination.
   for (const signal of ["SIGTERM", "SIGHUP", "SIGINT"] as const) process.on(signal, () => void shutdown(signal));
+  await starting;
 }
