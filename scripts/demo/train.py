@@ -549,9 +549,36 @@ def export(work, out):
             onnx.checker.check_model(graph)
             onnx.save(graph, path)
             print(f"wrote {path} ({os.path.getsize(path) / 1e6:.2f} MB)", flush=True)
-        record[task] = {"config": config, "steps": state["step"], "minutes": round(state["seconds"] / 60, 1), "final_log": state["log"][-1] if state["log"] else None}
-    with open(os.path.join(out, "training.json"), "w") as f:
-        json.dump(record, f, indent=2)
+        record[task] = {"config": config, "steps": state["step"], "minutes": round(state["seconds"] / 60, 1), "final_log": state["log"][-1] if state["log"] else None,
+                        "files": {f"{kind}.onnx": file_digest(os.path.join(out, f"{kind}.onnx")) for kind in files}}
+    write_manifest(os.path.join(out, "MANIFEST"), record)
+
+
+def file_digest(path):
+    import hashlib
+    with open(path, "rb") as f:
+        return {"bytes": os.path.getsize(path), "sha256": hashlib.sha256(f.read()).hexdigest()}
+
+
+def write_manifest(path, record):
+    """How the committed demo models were made: the commands, each run's settings and length, and the files' digests.
+    The quality measured through the server (bun run demo-eval) is added below the line it leaves for it."""
+    lines = ["Demo models of bun-inference-server, trained from scratch by scripts/demo/train.py on scenes from scripts/demo/scenes.ts",
+             "(README \"Demo\"). Reproduce:",
+             "  bun run demo-scenes DATA",
+             "  python3 scripts/demo/train.py segment DATA WORK && python3 scripts/demo/train.py classify DATA WORK",
+             "  python3 scripts/demo/train.py export WORK src/demo/models", ""]
+    for task, entry in record.items():
+        lines.append(f"{task}: {entry['steps']} steps in {entry['minutes']} min of training")
+        lines.append("  settings: " + json.dumps(entry["config"], sort_keys=True))
+        if entry["final_log"]:
+            lines.append("  last losses: " + json.dumps(entry["final_log"], sort_keys=True))
+        for name, digest in entry["files"].items():
+            lines.append(f"  {name}: {digest['bytes']} bytes, sha256 {digest['sha256']}")
+        lines.append("")
+    lines.append("Quality through the server (bun run demo-eval, 200 held-out scenes):")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
 
 
 def main():
