@@ -69,15 +69,18 @@ describe("the demo models", () => {
     expect([meta.width, meta.height]).toEqual([1280, 720]);
   }, 60_000);
 
-  test("demo-shapes-seg/1 answers a polygon that follows each shape of the example picture", async () => {
+  test("demo-shapes-seg/1 answers a polygon that follows each shape of the example picture (mask IoU 0.85 on average)", async () => {
     const res = await server.post("/infer/instance_segmentation", { model_id: "demo-shapes-seg/1", image: exampleImage });
     const body = await res.json();
     const found = matchDetections(exampleScene.instances, body.predictions);
     expect({ missed: found.falseNegatives, extra: found.falsePositives }).toEqual({ missed: 0, extra: 0 });
-    for (const m of found.matches) {
-      const iou = maskIous(exampleScene, m.instance, body.predictions[m.prediction].points).outline;
-      expect({ shape: exampleScene.instances[m.instance]!.className, iou: iou > 0.8 }).toEqual({ shape: exampleScene.instances[m.instance]!.className, iou: true });
-    }
+    // The bar is a mean of 0.85 over shapes; the smallest shape here (a 70 px triangle, 4 prototype cells
+    // across at 320x320) is the coarsest, so each shape has a lower bar of its own.
+    const ious = found.matches.map((m) => maskIous(exampleScene, m.instance, body.predictions[m.prediction].points).outline);
+    found.matches.forEach((m, k) => {
+      expect({ shape: exampleScene.instances[m.instance]!.className, iou: ious[k]! >= 0.7 }).toEqual({ shape: exampleScene.instances[m.instance]!.className, iou: true });
+    });
+    expect(ious.reduce((a, b) => a + b, 0) / ious.length).toBeGreaterThanOrEqual(0.85);
   }, 60_000);
 
   test("demo-shapes-cls/1 names the shape in the middle of a picture", async () => {
