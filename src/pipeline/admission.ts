@@ -23,6 +23,8 @@ export interface QueueState {
   queued: number;
   /** Images answered per second while the instance was busy, or null before it has a measurement. */
   imagesPerSecond: number | null;
+  /** How late admitted requests have come in against their expected wait (WaitLateness); 1 when not given. */
+  lateness?: number;
 }
 
 export type AdmissionDecision = { admit: true } | { admit: false; reason: "queue-full" | "expected-wait"; retryAfterSeconds: number; expectedWaitMs: number | null };
@@ -32,13 +34,21 @@ const MAX_RETRY_AFTER_S = 60;
 
 const retryAfter = (ms: number) => Math.min(MAX_RETRY_AFTER_S, Math.max(1, Math.ceil(ms / 1000)));
 
+/**
+ * Milliseconds until the last of `images` more images is answered (everything ahead of it, then the request itself) at
+ * the measured rate, stretched by how late requests have come in lately; null before the rate is measured.
+ */
+export function expectedWait(state: QueueState, images: number): number | null {
+  const rate = state.imagesPerSecond;
+  if (rate === null || rate <= 0) return null;
+  return ((state.inSlots + state.queued + images) / rate) * 1000 * (state.lateness ?? 1);
+}
+
 /** Whether `images` more images are admitted; each image that finds no free slot queues. */
 export function admissionDecision(state: QueueState, images: number, settings: AdmissionSettings): AdmissionDecision {
   const mustQueue = Math.max(0, images - state.freeSlots);
   if (mustQueue === 0) return { admit: true };
-  const rate = state.imagesPerSecond;
-  // Until the last image of the request is answered: everything ahead of it, then the request itself.
-  const expectedWaitMs = rate !== null && rate > 0 ? ((state.inSlots + state.queued + images) / rate) * 1000 : null;
+  const expectedWaitMs = expectedWait(state, images);
   if (state.queued + mustQueue > settings.maxQueue) {
     return { admit: false, reason: "queue-full", retryAfterSeconds: retryAfter(expectedWaitMs ?? 0), expectedWaitMs };
   }
@@ -94,5 +104,40 @@ export class ServiceRate {
   private accumulate(now: number): void {
     if (this.busy && this.lastChange !== null) this.busyMs += now - this.lastChange;
     this.lastChange = now;
+  }
+}
+
+/**
+ * How late admitted requests came in against the wait expected when they were admitted: a high quantile of
+ * (time to answer / expected wait) over recent requests, never below 1. MAX_QUEUE_WAIT_MS bounds the slow answers (the
+ * bench checks the p99), while the service rate gives a mean, so the wait rule judges a wait stretched by this factor.
+ */
+export class WaitLateness {
+  private readonly ratios: number[] = [];
+  private next = 0;
+  private cached: number | null = 1;
+
+  constructor(
+    private readonly capacity = 256,
+    private readonly quantile = 0.99,
+    private readonly minimumSamples = 32,
+  ) {}
+
+  /** A request admitted with `expectedMs` of expected wait was answered `actualMs` after its admission. */
+  record(expectedMs: number, actualMs: number): void {
+    const ratio = actualMs / expectedMs;
+    if (this.ratios.length < this.capacity) this.ratios.push(ratio);
+    else this.ratios[this.next] = ratio;
+    this.next = (this.next + 1) % this.capacity;
+    this.cached = null;
+  }
+
+  /** The factor expected waits are stretched by: 1 until `minimumSamples` requests have been seen. */
+  get factor(): number {
+    if (this.cached !== null) return this.cached;
+    if (this.ratios.length < this.minimumSamples) return (this.cached = 1);
+    const sorted = [...this.ratios].sort((a, b) => a - b);
+    const index = Math.min(sorted.length - 1, Math.floor(this.quantile * sorted.length));
+    return (this.cached = Math.max(1, sorted[index]!));
   }
 }

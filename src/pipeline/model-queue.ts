@@ -8,7 +8,7 @@
 import { HttpError } from "../errors.ts";
 import { SlotState, type Arena } from "../workers/arena.ts";
 import { claim, releaseAssigned, releaseInferred, withdrawReady } from "../workers/slot-states.ts";
-import { admissionDecision, ServiceRate, type AdmissionSettings } from "./admission.ts";
+import { admissionDecision, expectedWait, ServiceRate, WaitLateness, type AdmissionSettings, type QueueState } from "./admission.ts";
 import { abortError } from "../deadline.ts";
 
 export class ModelNotReadyError extends HttpError {
@@ -42,6 +42,10 @@ export class ModelQueue {
   /** Settles once the queue is closed and every slot is FREE again. */
   readonly drained = new Promise<void>((resolve) => (this.markDrained = resolve));
   private readonly rate = new ServiceRate();
+  private readonly lateness = new WaitLateness();
+  /** For each slot whose request had to queue: when it was admitted and the wait expected then (NaN otherwise). */
+  private readonly admittedAt: Float64Array;
+  private readonly expectedMs: Float64Array;
 
   constructor(
     private readonly key: string,
@@ -52,6 +56,8 @@ export class ModelQueue {
     private readonly now: () => number = () => performance.now(),
   ) {
     this.batchWaiters = new Array(arena.totalSlots).fill(undefined);
+    this.admittedAt = new Float64Array(arena.totalSlots);
+    this.expectedMs = new Float64Array(arena.totalSlots).fill(Number.NaN);
   }
 
   get slotsInUse(): number {
@@ -74,12 +80,24 @@ export class ModelQueue {
   admit(images: number, signal: AbortSignal | undefined): Promise<number>[] {
     if (this.closed) throw new ModelNotReadyError();
     const freeSlots = this.arena.layout.slots - this.held;
-    const decision = admissionDecision({ freeSlots, inSlots: this.held, queued: this.slotWaiters.length, imagesPerSecond: this.rate.imagesPerSecond }, images, this.settings);
+    const state: QueueState = { freeSlots, inSlots: this.held, queued: this.slotWaiters.length, imagesPerSecond: this.rate.imagesPerSecond, lateness: this.lateness.factor };
+    const decision = admissionDecision(state, images, this.settings);
     if (!decision.admit) {
       const why = decision.reason === "queue-full" ? "its queue is full" : `the expected wait (${Math.round(decision.expectedWaitMs!)} ms) exceeds MAX_QUEUE_WAIT_MS`;
       throw new HttpError(503, `Server is at capacity for model ${this.key}: ${why}. Retry later.`, { "Retry-After": String(decision.retryAfterSeconds) });
     }
-    return Array.from({ length: images }, () => this.slotFor(signal));
+    const slots = Array.from({ length: images }, () => this.slotFor(signal));
+    // Waits of the size the rule judges are remembered, to learn how late answers come against them (WaitLateness).
+    const expected = images > freeSlots ? expectedWait({ ...state, lateness: 1 }, images) : null;
+    if (expected === null || expected < this.settings.maxQueueWaitMs / 2) return slots;
+    const admittedAt = this.now();
+    return slots.map((slot) =>
+      slot.then((index) => {
+        this.admittedAt[index] = admittedAt;
+        this.expectedMs[index] = expected;
+        return index;
+      }),
+    );
   }
 
   /** Resolves once the batch holding `slot` has run; rejects when it failed or the instance was abandoned. */
@@ -97,6 +115,8 @@ export class ModelQueue {
   release(slot: number, answered: boolean): void {
     this.batchWaiters[slot] = undefined;
     if (answered) this.rate.recordAnswer(this.now());
+    if (answered && !Number.isNaN(this.expectedMs[slot]!)) this.lateness.record(this.expectedMs[slot]!, this.now() - this.admittedAt[slot]!);
+    this.expectedMs[slot] = Number.NaN;
     switch (this.arena.state(slot)) {
       case SlotState.ASSIGNED:
         if (releaseAssigned(this.arena, slot)) this.slotFreed();

@@ -1,6 +1,6 @@
 // Specification of admission: a request's images are admitted together or refused whole, by the queue bound and by their expected wait.
 import { describe, expect, test } from "bun:test";
-import { admissionDecision, ServiceRate } from "../../../src/pipeline/admission.ts";
+import { admissionDecision, ServiceRate, WaitLateness } from "../../../src/pipeline/admission.ts";
 
 const settings = { maxQueue: 10, maxQueueWaitMs: 5000 };
 const idle = { freeSlots: 4, inSlots: 0, queued: 0, imagesPerSecond: null };
@@ -22,6 +22,13 @@ describe("admissionDecision", () => {
     const state = { freeSlots: 0, inSlots: 4, queued: 4, imagesPerSecond: 1 };
     expect(admissionDecision(state, 2, settings)).toEqual({ admit: false, reason: "expected-wait", retryAfterSeconds: 10, expectedWaitMs: 10_000 });
     expect(admissionDecision({ ...state, imagesPerSecond: 2 }, 2, settings)).toEqual({ admit: true });
+  });
+
+  test("judges a wait stretched by how late requests have come in", () => {
+    // 8 ahead + 2 new at 2 images/s: 5 s expected, admitted; 20% late answers make it 6 s, refused.
+    const state = { freeSlots: 0, inSlots: 4, queued: 4, imagesPerSecond: 2 };
+    expect(admissionDecision(state, 2, settings)).toEqual({ admit: true });
+    expect(admissionDecision({ ...state, lateness: 1.2 }, 2, settings)).toEqual({ admit: false, reason: "expected-wait", retryAfterSeconds: 6, expectedWaitMs: 6000 });
   });
 
   test("0 turns the wait rule off, and an unmeasured rate never refuses for the wait", () => {
@@ -62,5 +69,32 @@ describe("ServiceRate", () => {
     expect(rate.imagesPerSecond).toBe(10);
     for (let t = 1500; t <= 2000; t += 500) rate.recordAnswer(t);
     expect(rate.imagesPerSecond).toBe(6);
+  });
+});
+
+describe("WaitLateness", () => {
+  test("is 1 until enough requests have been seen", () => {
+    const lateness = new WaitLateness(256, 0.99, 4);
+    for (let i = 0; i < 3; i++) lateness.record(1000, 2000);
+    expect(lateness.factor).toBe(1);
+    lateness.record(1000, 2000);
+    expect(lateness.factor).toBe(2);
+  });
+
+  test("is the high quantile of answer time over expected wait, never below 1", () => {
+    const lateness = new WaitLateness(100, 0.9, 10);
+    for (let i = 0; i < 100; i++) lateness.record(1000, 500 + i * 10);
+    // Ratios 0.5 .. 1.49: the 90th of 100 sorted is 1.4.
+    expect(lateness.factor).toBeCloseTo(1.4, 10);
+    const early = new WaitLateness(100, 0.9, 10);
+    for (let i = 0; i < 100; i++) early.record(1000, 800);
+    expect(early.factor).toBe(1);
+  });
+
+  test("forgets the oldest requests beyond its capacity", () => {
+    const lateness = new WaitLateness(10, 0.5, 10);
+    for (let i = 0; i < 10; i++) lateness.record(1000, 3000);
+    for (let i = 0; i < 10; i++) lateness.record(1000, 1500);
+    expect(lateness.factor).toBe(1.5);
   });
 });
