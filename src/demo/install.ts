@@ -1,10 +1,11 @@
 // Built-in demo: the three shape models trained by scripts/demo/train.py (weights committed in src/demo/models, how they
 // were made in src/demo/models/MANIFEST), installed into the model cache on first start with no network and no Python.
 import { existsSync } from "node:fs";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { parseModelId } from "../models/model-id.ts";
 import { packageDir } from "../models/package.ts";
+import { writeFileAtomically } from "../models/package-writer.ts";
 
 export const DEMO_CLASSES = ["circle", "square", "triangle", "hex-nut", "blob"];
 const DEMO_COLORS: Record<string, string> = { circle: "#4892EA", square: "#00EEC3", triangle: "#FE4EF0", "hex-nut": "#FA7200", blob: "#90FF00" };
@@ -57,17 +58,6 @@ function metadataFiles(pkg: DemoPackage): Record<string, string> {
 /** Written last into a package: what it was installed from, so a changed demo (or an older demo in the cache) is replaced. */
 const STAMP_FILE = ".demo-stamp";
 
-async function writeAtomically(path: string, contents: string | Uint8Array): Promise<void> {
-  const temporary = `${path}.tmp-${process.pid}-${crypto.randomUUID()}`;
-  try {
-    await writeFile(temporary, contents);
-    await rename(temporary, path);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
-  }
-}
-
 /**
  * Writes each demo package into `cacheDir` unless the one there was installed from the same files. Returns the ids it
  * wrote (empty when all were current).
@@ -83,9 +73,9 @@ export async function installDemoModels(cacheDir: string, detectionId: string = 
     if (existsSync(stampPath) && (await readFile(stampPath, "utf8")) === stamp) continue;
     await mkdir(dir, { recursive: true });
     await rm(stampPath, { force: true });
-    for (const [name, contents] of Object.entries(files)) await writeAtomically(join(dir, name), contents);
-    await writeAtomically(join(dir, "weights.onnx"), weights);
-    await writeAtomically(stampPath, stamp);
+    for (const [name, contents] of Object.entries(files)) await writeFileAtomically(join(dir, name), contents);
+    await writeFileAtomically(join(dir, "weights.onnx"), weights);
+    await writeFileAtomically(stampPath, stamp);
     installed.push(pkg.modelId);
   }
   return installed;

@@ -9,6 +9,18 @@ import { isCompletePackage, WEIGHTS_FILES } from "./package.ts";
 
 /** Where packages are assembled before they are renamed into place; the dot keeps it apart from model ids. */
 export const STAGING_DIR = ".downloads";
+
+/** Writes one file under a temporary name first and renames it, so a reader never sees half a file. */
+export async function writeFileAtomically(path: string, contents: string | Uint8Array): Promise<void> {
+  const temporary = `${path}.tmp-${process.pid}-${crypto.randomUUID()}`;
+  try {
+    await writeFile(temporary, contents);
+    await rename(temporary, path);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
+}
 /**
  * A staging directory untouched for this many ROBOFLOW_API_REQUEST_TIMEOUTs belongs to no live writer: a download
  * writes into it at least once per timeout (its inactivity limit), an import writes its upload, then inspects it for
