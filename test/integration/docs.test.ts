@@ -1,11 +1,8 @@
 // Specification of the API documentation: a complete OpenAPI document, and an interactive page that renders with no internet.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { CHROMIUM, renderedDom } from "./chromium.ts";
 import { FIXTURE_CACHE, startServerProcess, type ServerProcess } from "./server-process.ts";
 
-const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => existsSync(p));
 if (!CHROMIUM) console.warn("docs: Debian's chromium is not installed (.ci/run installs it); skipping the rendering check");
 
 let server: ServerProcess;
@@ -77,34 +74,9 @@ describe("API documentation", () => {
   });
 
   test.skipIf(!CHROMIUM)("renders the route list in headless Chromium", async () => {
-    const profile = mkdtempSync(join(tmpdir(), "chromium-"));
-    try {
-      const proc = Bun.spawn(
-        [
-          CHROMIUM!,
-          "--headless",
-          "--no-sandbox",
-          "--disable-gpu",
-          "--disable-dev-shm-usage",
-          "--no-first-run",
-          "--disable-quic",
-          "--disable-background-networking",
-          "--disable-component-update",
-          "--disable-sync",
-          `--user-data-dir=${profile}`,
-          "--virtual-time-budget=15000",
-          "--dump-dom",
-          `${server.url}/docs`,
-        ],
-        { stdout: "pipe", stderr: "ignore" },
-      );
-      const dom = await new Response(proc.stdout).text();
-      await proc.exited;
-      // Swagger UI renders one "opblock" per operation once it has fetched and parsed /openapi.json.
-      expect(dom).toContain("opblock");
-      for (const path of ["/infer/object_detection", "/infer/classification", "/model/registry"]) expect(dom).toContain(path);
-    } finally {
-      rmSync(profile, { recursive: true, force: true });
-    }
+    const dom = await renderedDom(`${server.url}/docs`);
+    // Swagger UI renders one "opblock" per operation once it has fetched and parsed /openapi.json.
+    expect(dom).toContain("opblock");
+    for (const path of ["/infer/object_detection", "/infer/classification", "/model/registry"]) expect(dom).toContain(path);
   });
 });
