@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startBenchServer } from "../../bench/server-process.ts";
 import { DEMO_CLASSIFICATION_ID, DEMO_DETECTION_ID, DEMO_SEGMENTATION_ID } from "../../src/demo/install.ts";
+import type { PolygonPrediction } from "../../src/models/tasks/instance-segmentation.ts";
 import { matchDetections, maskIous, type Prediction } from "./quality.ts";
 import { HELD_OUT_SEED_BASE, renderClassificationScene, renderDetectionScene, SHAPE_CLASSES, type Scene } from "./scenes.ts";
 
@@ -76,13 +77,13 @@ export async function evaluateDemo(
     for (const m of found.matches) byClass[scene.instances[m.instance]!.classId]!.found++;
 
     const segmentation = await post(url, "/infer/instance_segmentation", { model_id: ids.segmentation, image });
-    const predictions = segmentation.predictions as Prediction[];
+    const predictions = segmentation.predictions as PolygonPrediction[];
     const segFound = matchDetections(scene.instances, predictions);
     seg.shapes += scene.instances.length;
     seg.predictions += predictions.length;
     seg.tp += segFound.matches.length;
     for (const m of segFound.matches) {
-      const ious = maskIous(scene, m.instance, predictions[m.prediction]!.points ?? []);
+      const ious = maskIous(scene, m.instance, predictions[m.prediction]!.points);
       seg.iou += ious.outline;
       seg.exact += ious.exact;
     }

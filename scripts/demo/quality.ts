@@ -1,18 +1,12 @@
 // Quality of the demo models' answers against a scene's labels: detections matched to shapes at IoU 0.5 with the right
 // class, and the masks of matched shapes compared pixel by pixel. Pure functions; eval.ts feeds them server answers.
+import type { ObjectDetectionPrediction } from "../../src/models/tasks/detections.ts";
+import type { PolygonPoint } from "../../src/vision/polygons.ts";
 import { fillRings, type Ring } from "./raster.ts";
 import type { Scene } from "./scenes.ts";
 
-/** A prediction as the server answers it: box centre and size in image pixels, and for segmentation one polygon. */
-export interface Prediction {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-  confidence: number;
-  class: string;
-  points?: { x: number; y: number }[];
-}
+/** What is scored of a prediction as the server answers it: its box (centre and size in image pixels), confidence and class. */
+export type Prediction = Pick<ObjectDetectionPrediction, "x" | "y" | "width" | "height" | "confidence" | "class">;
 
 export type Box = [number, number, number, number];
 
@@ -87,7 +81,7 @@ export interface MaskIous {
 }
 
 /** IoU of a predicted polygon with instance `index` of `scene`, computed over the window around both. */
-export function maskIous(scene: Scene, index: number, polygon: readonly { x: number; y: number }[]): MaskIous {
+export function maskIous(scene: Scene, index: number, polygon: readonly PolygonPoint[]): MaskIous {
   const instance = scene.instances[index]!;
   const { width, height } = scene.spec;
   const ring: Ring = polygon.flatMap((p) => [p.x, p.y]);
