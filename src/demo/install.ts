@@ -5,7 +5,7 @@ import { mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { parseModelId } from "../models/model-id.ts";
 import { packageDir } from "../models/package.ts";
-import { writeFileAtomically } from "../models/package-writer.ts";
+import { weightsFileName, writeFileAtomically } from "../models/package-writer.ts";
 
 export const DEMO_CLASSES = ["circle", "square", "triangle", "hex-nut", "blob"];
 const DEMO_COLORS: Record<string, string> = { circle: "#4892EA", square: "#00EEC3", triangle: "#FE4EF0", "hex-nut": "#FA7200", blob: "#90FF00" };
@@ -74,7 +74,7 @@ export async function installDemoModels(cacheDir: string, detectionId: string = 
     await mkdir(dir, { recursive: true });
     await rm(stampPath, { force: true });
     for (const [name, contents] of Object.entries(files)) await writeFileAtomically(join(dir, name), contents);
-    await writeFileAtomically(join(dir, "weights.onnx"), weights);
+    await writeFileAtomically(join(dir, weightsFileName(pkg.taskType, pkg.modelType)), weights);
     await writeFileAtomically(stampPath, stamp);
     installed.push(pkg.modelId);
   }
