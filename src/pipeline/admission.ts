@@ -25,14 +25,38 @@ export interface QueueState {
   imagesPerSecond: number | null;
   /** How late admitted requests have come in against their expected wait (WaitLateness); 1 when not given. */
   lateness?: number;
+  /** Milliseconds from now until the last client refused so far was asked to come back (0 or absent: none still to come). */
+  lastRetryInMs?: number;
 }
 
-export type AdmissionDecision = { admit: true } | { admit: false; reason: "queue-full" | "expected-wait"; retryAfterSeconds: number; expectedWaitMs: number | null };
+export type AdmissionDecision =
+  | { admit: true }
+  | {
+      admit: false;
+      reason: "queue-full" | "expected-wait";
+      /** When this client is asked to come back, in ms from now (the queue keeps it as the next refusal's lastRetryInMs). */
+      retryInMs: number;
+      /** The same as a Retry-After header: whole seconds, at least 1. */
+      retryAfterSeconds: number;
+      expectedWaitMs: number | null;
+    };
 
 /** The longest Retry-After we ask for: beyond a minute the queue will look different anyway. */
 const MAX_RETRY_AFTER_S = 60;
 
-const retryAfter = (ms: number) => Math.min(MAX_RETRY_AFTER_S, Math.max(1, Math.ceil(ms / 1000)));
+/**
+ * When a refused client should come back: once the work queued now is done (its expected wait), and not before the
+ * clients refused ahead of it have had their turn, each spaced by the time its images take to serve. Refused clients
+ * then come back about as fast as the instance makes room, rather than all at once to be refused again: each refusal
+ * is a body read and parsed in full, on the cores that serve the answers (BENCHMARKS.md, "Admission by expected wait").
+ */
+function refusal(state: QueueState, images: number, reason: "queue-full" | "expected-wait", expectedWaitMs: number | null): AdmissionDecision {
+  const spacingMs = state.imagesPerSecond ? (images / state.imagesPerSecond) * 1000 : 0;
+  const lastRetryInMs = state.lastRetryInMs ?? 0;
+  const turnMs = lastRetryInMs > 0 ? lastRetryInMs + spacingMs : 0;
+  const retryInMs = Math.min(MAX_RETRY_AFTER_S * 1000, Math.max(expectedWaitMs ?? 0, turnMs));
+  return { admit: false, reason, retryInMs, retryAfterSeconds: Math.max(1, Math.ceil(retryInMs / 1000)), expectedWaitMs };
+}
 
 /**
  * Milliseconds until the last of `images` more images is answered (everything ahead of it, then the request itself) at
@@ -49,14 +73,9 @@ export function admissionDecision(state: QueueState, images: number, settings: A
   const mustQueue = Math.max(0, images - state.freeSlots);
   if (mustQueue === 0) return { admit: true };
   const expectedWaitMs = expectedWait(state, images);
-  if (state.queued + mustQueue > settings.maxQueue) {
-    return { admit: false, reason: "queue-full", retryAfterSeconds: retryAfter(expectedWaitMs ?? 0), expectedWaitMs };
-  }
+  if (state.queued + mustQueue > settings.maxQueue) return refusal(state, images, "queue-full", expectedWaitMs);
   if (settings.maxQueueWaitMs > 0 && expectedWaitMs !== null && expectedWaitMs > settings.maxQueueWaitMs) {
-    // Come back once the work queued now is done. The clients admitted meanwhile keep the model busy; asking for less
-    // (when the queue first has room) brings every refused client back at once, and under a load of hundreds of
-    // clients the refusals alone took a third of the throughput (BENCHMARKS.md, "Admission by expected wait").
-    return { admit: false, reason: "expected-wait", retryAfterSeconds: retryAfter(expectedWaitMs), expectedWaitMs };
+    return refusal(state, images, "expected-wait", expectedWaitMs);
   }
   return { admit: true };
 }

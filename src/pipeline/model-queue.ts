@@ -43,6 +43,8 @@ export class ModelQueue {
   readonly drained = new Promise<void>((resolve) => (this.markDrained = resolve));
   private readonly rate = new ServiceRate();
   private readonly lateness = new WaitLateness();
+  /** When (this.now()) the last refused client was asked to come back. */
+  private lastRetryAt = Number.NEGATIVE_INFINITY;
   /** For each slot whose request had to queue: when it was admitted and the wait expected then (NaN otherwise). */
   private readonly admittedAt: Float64Array;
   private readonly expectedMs: Float64Array;
@@ -80,9 +82,18 @@ export class ModelQueue {
   admit(images: number, signal: AbortSignal | undefined): Promise<number>[] {
     if (this.closed) throw new ModelNotReadyError();
     const freeSlots = this.arena.layout.slots - this.held;
-    const state: QueueState = { freeSlots, inSlots: this.held, queued: this.slotWaiters.length, imagesPerSecond: this.rate.imagesPerSecond, lateness: this.lateness.factor };
+    const now = this.now();
+    const state: QueueState = {
+      freeSlots,
+      inSlots: this.held,
+      queued: this.slotWaiters.length,
+      imagesPerSecond: this.rate.imagesPerSecond,
+      lateness: this.lateness.factor,
+      lastRetryInMs: Math.max(0, this.lastRetryAt - now),
+    };
     const decision = admissionDecision(state, images, this.settings);
     if (!decision.admit) {
+      this.lastRetryAt = now + decision.retryInMs;
       const why = decision.reason === "queue-full" ? "its queue is full" : `the expected wait (${Math.round(decision.expectedWaitMs!)} ms) exceeds MAX_QUEUE_WAIT_MS`;
       throw new HttpError(503, `Server is at capacity for model ${this.key}: ${why}. Retry later.`, { "Retry-After": String(decision.retryAfterSeconds) });
     }
@@ -90,7 +101,7 @@ export class ModelQueue {
     // Waits of the size the rule judges are remembered, to learn how late answers come against them (WaitLateness).
     const expected = images > freeSlots ? expectedWait({ ...state, lateness: 1 }, images) : null;
     if (expected === null || expected < this.settings.maxQueueWaitMs / 2) return slots;
-    const admittedAt = this.now();
+    const admittedAt = now;
     return slots.map((slot) =>
       slot.then((index) => {
         this.admittedAt[index] = admittedAt;

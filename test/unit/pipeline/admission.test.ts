@@ -20,7 +20,7 @@ describe("admissionDecision", () => {
   test("refuses images whose expected wait exceeds MAX_QUEUE_WAIT_MS, with a Retry-After for when the work queued now is done", () => {
     // 8 ahead + 2 new at 1 image/s: 10 s expected, 5 s allowed -> retry in 10 s.
     const state = { freeSlots: 0, inSlots: 4, queued: 4, imagesPerSecond: 1 };
-    expect(admissionDecision(state, 2, settings)).toEqual({ admit: false, reason: "expected-wait", retryAfterSeconds: 10, expectedWaitMs: 10_000 });
+    expect(admissionDecision(state, 2, settings)).toEqual({ admit: false, reason: "expected-wait", retryInMs: 10_000, retryAfterSeconds: 10, expectedWaitMs: 10_000 });
     expect(admissionDecision({ ...state, imagesPerSecond: 2 }, 2, settings)).toEqual({ admit: true });
   });
 
@@ -28,7 +28,13 @@ describe("admissionDecision", () => {
     // 8 ahead + 2 new at 2 images/s: 5 s expected, admitted; 20% late answers make it 6 s, refused.
     const state = { freeSlots: 0, inSlots: 4, queued: 4, imagesPerSecond: 2 };
     expect(admissionDecision(state, 2, settings)).toEqual({ admit: true });
-    expect(admissionDecision({ ...state, lateness: 1.2 }, 2, settings)).toEqual({ admit: false, reason: "expected-wait", retryAfterSeconds: 6, expectedWaitMs: 6000 });
+    expect(admissionDecision({ ...state, lateness: 1.2 }, 2, settings)).toEqual({
+      admit: false,
+      reason: "expected-wait",
+      retryInMs: 6000,
+      retryAfterSeconds: 6,
+      expectedWaitMs: 6000,
+    });
   });
 
   test("0 turns the wait rule off, and an unmeasured rate never refuses for the wait", () => {
@@ -41,6 +47,15 @@ describe("admissionDecision", () => {
     const full = { freeSlots: 0, inSlots: 4, queued: 10, imagesPerSecond: null };
     expect(admissionDecision(full, 1, settings)).toMatchObject({ retryAfterSeconds: 1 });
     expect(admissionDecision({ ...full, imagesPerSecond: 0.01 }, 1, settings)).toMatchObject({ retryAfterSeconds: 60 });
+  });
+
+  test("asks a refused client back after the clients refused before it, spaced by the time its images take", () => {
+    // 10 s of work queued; the last refused client comes back in 12 s; 2 images at 1 image/s take 2 s more.
+    const state = { freeSlots: 0, inSlots: 4, queued: 4, imagesPerSecond: 1, lastRetryInMs: 12_000 };
+    expect(admissionDecision(state, 2, settings)).toMatchObject({ admit: false, retryInMs: 14_000, retryAfterSeconds: 14 });
+    // Returns due sooner than the queued work is done do not bring it forward.
+    expect(admissionDecision({ ...state, lastRetryInMs: 3000 }, 2, settings)).toMatchObject({ retryInMs: 10_000 });
+    expect(admissionDecision({ ...state, lastRetryInMs: 59_000 }, 2, settings)).toMatchObject({ retryInMs: 60_000, retryAfterSeconds: 60 });
   });
 });
 

@@ -4,11 +4,20 @@ import { ModelQueue } from "../../../src/pipeline/model-queue.ts";
 import { Arena, SlotState } from "../../../src/workers/arena.ts";
 import { batchDone, batchFailed, claimReadyPrefix, inputWritten } from "../../../src/workers/slot-states.ts";
 
-function setup(slots = 4, maxQueue = 4) {
+function setup(slots = 4, maxQueue = 4, clock: () => number = () => performance.now()) {
   const arena = Arena.allocate({ slots, paddingSlots: 1, inputShape: [1], inputElement: "float32", outputs: [] });
   let doorbell = 0;
-  const queue = new ModelQueue("m/1", arena, { maxQueue, maxQueueWaitMs: 0 }, () => doorbell++);
+  const queue = new ModelQueue("m/1", arena, { maxQueue, maxQueueWaitMs: 0 }, () => doorbell++, clock);
   return { arena, queue, doorbells: () => doorbell };
+}
+
+function retryAfter(refuse: () => unknown): number {
+  try {
+    refuse();
+  } catch (error) {
+    return Number((error as { headers: Record<string, string> }).headers["Retry-After"]);
+  }
+  throw new Error("expected a refusal");
 }
 
 describe("ModelQueue slots", () => {
@@ -43,6 +52,23 @@ describe("ModelQueue slots", () => {
     expect(() => queue.admit(4, undefined)).toThrow(expect.objectContaining({ status: 503 }));
     expect(queue.slotsInUse).toBe(0);
     expect(queue.queued).toBe(0);
+  });
+
+  test("asks clients refused one after another to come back one after another, and forgets returns that are due", async () => {
+    let now = 0;
+    const { queue } = setup(1, 0, () => now);
+    const [slot] = await Promise.all(queue.admit(1, undefined));
+    // One image answered per 1.5 s of busy time: the service rate is measured over windows of busy time.
+    for (let answered = 0; answered < 2; answered++) {
+      now += 1500;
+      queue.release(slot!, true);
+      await queue.admit(1, undefined)[0];
+    }
+    expect(queue.imagesPerSecond).toBeCloseTo(1 / 1.5);
+    const refusals = [0, 1, 2].map(() => retryAfter(() => queue.admit(1, undefined)));
+    expect(refusals).toEqual([3, 5, 6]); // 3 s (the held image and this one), then 1.5 s apart: 4.5, 6
+    now += 10_000;
+    expect(retryAfter(() => queue.admit(1, undefined))).toBe(3);
   });
 });
 
