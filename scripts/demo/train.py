@@ -29,8 +29,9 @@ import torch.nn.functional as F
 REG_MAX = 16
 STRIDES = (8, 16, 32)
 MASKS = 32
-# YOLOv8 loss gains (Ultralytics defaults: box 7.5, cls 0.5, dfl 1.5; masks weighted as boxes).
-GAIN_BOX, GAIN_CLS, GAIN_DFL, GAIN_MASK = 7.5, 0.5, 1.5, 7.5
+# YOLOv8 loss gains (Ultralytics defaults: box 7.5, cls 0.5, dfl 1.5; masks weighted as boxes). The class gain is a
+# setting (--cls-gain): at 0.5 the detector put a second box of another class on shapes it had found (README "Demo").
+GAIN_BOX, GAIN_DFL, GAIN_MASK = 7.5, 1.5, 7.5
 
 
 # ---------------------------------------------------------------- network (YOLOv8's modules)
@@ -247,7 +248,7 @@ def crop_mask(masks, boxes):
     return masks * ((cols >= x1[..., None]) * (cols < x2[..., None]) * (rows >= y1[..., None]) * (rows < y2[..., None]))
 
 
-def segmentation_loss(model_out, batch, input_size, points, strides):
+def segmentation_loss(model_out, batch, input_size, points, strides, cls_gain):
     box_logits, cls_logits, coefs, protos = model_out
     box_logits, cls_logits, coefs = box_logits.permute(0, 2, 1), cls_logits.permute(0, 2, 1), coefs.permute(0, 2, 1)
     gt_labels, gt_boxes, gt_valid, masks = batch["labels"], batch["boxes"], batch["valid"], batch["masks"]
@@ -284,7 +285,7 @@ def segmentation_loss(model_out, batch, input_size, points, strides):
             bce = F.binary_cross_entropy_with_logits(predicted, gt_masks, reduction="none")
             total = total + (crop_mask(bce, scaled).mean((1, 2)) / area).sum()
         loss_mask = total / fg.sum()
-    parts = {"box": GAIN_BOX * loss_box, "cls": GAIN_CLS * loss_cls, "dfl": GAIN_DFL * loss_dfl, "mask": GAIN_MASK * loss_mask}
+    parts = {"box": GAIN_BOX * loss_box, "cls": cls_gain * loss_cls, "dfl": GAIN_DFL * loss_dfl, "mask": GAIN_MASK * loss_mask}
     return sum(parts.values()), {k: float(v) for k, v in parts.items()}
 
 
@@ -421,6 +422,8 @@ def train(task, data_dir, work, args):
         print(f"resuming {task} at step {step} ({seconds / 60:.1f} min trained)", flush=True)
     config = {"task": task, "width": args.width, "depth": args.depth, "hidden": args.hidden, "input_size": data.size, "batch": args.batch,
               "steps": args.steps, "cycle": args.cycle, "warmup": args.warmup, "lr": args.lr, "weight_decay": args.weight_decay, "seed": args.seed, "scenes": count}
+    if task == "segment":
+        config["cls_gain"] = args.cls_gain
 
     def save():
         state = {"model": model.state_dict(), "ema": ema.model.state_dict(), "optimizer": optimizer.state_dict(),
@@ -438,7 +441,7 @@ def train(task, data_dir, work, args):
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(step, args.lr, args.warmup, args.cycle)
         if task == "segment":
-            loss, parts = segmentation_loss(model(batch["images"]), batch, data.size, points, strides)
+            loss, parts = segmentation_loss(model(batch["images"]), batch, data.size, points, strides, args.cls_gain)
         else:
             loss = F.cross_entropy(model(batch["images"]), batch["labels"], label_smoothing=0.05)
             parts = {"ce": float(loss)}
@@ -595,6 +598,7 @@ def main():
     parser.add_argument("--lr", type=float, default=None)
     parser.add_argument("--weight-decay", type=float, default=5e-4)
     parser.add_argument("--warmup", type=int, default=None)
+    parser.add_argument("--cls-gain", type=float, default=1.0, help="weight of the detector's class loss (Ultralytics: 0.5)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--log-every", type=int, default=20)
