@@ -48,7 +48,7 @@ const MAX_RETRY_AFTER_S = 60;
  * When a refused client should come back: once the work queued now is done (its expected wait), and not before the
  * clients refused ahead of it have had their turn, each spaced by the time its images take to serve. Refused clients
  * then come back about as fast as the instance makes room, rather than all at once to be refused again: each refusal
- * is a body read and parsed in full, on the cores that serve the answers (BENCHMARKS.md, "Admission by expected wait").
+ * is a body read and parsed in full, on the cores that serve the answers (BENCHMARKS.md, "Refused clients spaced out").
  */
 function refusal(state: QueueState, images: number, reason: "queue-full" | "expected-wait", expectedWaitMs: number | null): AdmissionDecision {
   const spacingMs = state.imagesPerSecond ? (images / state.imagesPerSecond) * 1000 : 0;
