@@ -21,6 +21,7 @@ export async function writeFileAtomically(path: string, contents: string | Uint8
     throw error;
   }
 }
+
 /**
  * A staging directory untouched for this many ROBOFLOW_API_REQUEST_TIMEOUTs belongs to no live writer: a download
  * writes into it at least once per timeout (its inactivity limit), an import writes its upload, then inspects it for

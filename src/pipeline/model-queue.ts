@@ -101,10 +101,9 @@ export class ModelQueue {
     // Waits of the size the rule judges are remembered, to learn how late answers come against them (WaitLateness).
     const expected = images > freeSlots ? expectedWait({ ...state, lateness: 1 }, images) : null;
     if (expected === null || expected < this.settings.maxQueueWaitMs / 2) return slots;
-    const admittedAt = now;
     return slots.map((slot) =>
       slot.then((index) => {
-        this.admittedAt[index] = admittedAt;
+        this.admittedAt[index] = now;
         this.expectedMs[index] = expected;
         return index;
       }),
