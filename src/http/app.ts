@@ -1,6 +1,7 @@
 // HTTP app: the Elysia application with every route and the error mapping.
 import { Elysia } from "elysia";
 import { CollectionPacer } from "../workers/collection-pacer.ts";
+import { readThreadMemory } from "../workers/thread-memory.ts";
 import type { Pipeline } from "../pipeline/pipeline.ts";
 import { errorResponse } from "./errors.ts";
 import { ApiKeys, apiKeyGuard, awaitsBodyKey } from "./guards/api-key.ts";
@@ -57,7 +58,7 @@ export function createApp(pipeline: Pipeline, settings: AppSettings, serverId: s
       })
       .use(docsRoutes())
       .use(playgroundRoutes())
-      .use(opsRoutes(pipeline, serverId))
+      .use(opsRoutes(pipeline, serverId, () => readThreadMemory(pacer)))
       .use(inferRoutes(pipeline, settings))
       .use(modelRoutes(pipeline, settings.http))
       // Last, as in the reference: every fixed route above wins over /{dataset}/{version}.

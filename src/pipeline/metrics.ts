@@ -1,6 +1,7 @@
-// Server metrics: every series /metrics exports (HTTP answers, per-stage times, batch sizes, queues, arena, workers) and their recorders.
+// Server metrics: every series /metrics exports (HTTP answers, per-stage times, batch sizes, queues, arena, workers, thread memory) and their recorders.
 import { sharedNow } from "../workers/arena.ts";
 import type { BatchReport } from "../workers/protocol.ts";
+import type { ThreadMemory } from "../workers/thread-memory.ts";
 import type { ModelHost } from "./model-host.ts";
 import { Counter, Gauge, Histogram, exposition } from "./prometheus.ts";
 import type { VisionPool } from "./vision-pool.ts";
@@ -18,13 +19,17 @@ const BATCH_SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
 /** Upper bounds (seconds) of the stage histograms: 0.5 ms (a postprocess) to a minute (a deep queue). */
 const STAGE_SECONDS_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
-/** Per-model occupancy and worker health, read from the pipeline when /metrics is scraped. */
+/** Per-model occupancy, worker health and thread memory, read from the pipeline when /metrics is scraped. */
 export interface PipelineSample {
   models: { key: string; queued: number; slotsInUse: number; slots: number; arenaBytes: number }[];
   visionWorkerRestarts: number;
+  /** The HTTP thread's memory (`http`) and each vision worker's that answered (`vision-<n>`, in pool order). */
+  threads: { thread: string; memory: ThreadMemory }[];
 }
 
-export function samplePipeline(host: ModelHost, pool: VisionPool): PipelineSample {
+/** `httpThread` is the HTTP thread's own reading: only that thread can take it. */
+export async function samplePipeline(host: ModelHost, pool: VisionPool, httpThread: ThreadMemory): Promise<PipelineSample> {
+  const vision = await pool.memory();
   return {
     models: host.list().map((m) => ({
       key: m.spec.key,
@@ -34,6 +39,7 @@ export function samplePipeline(host: ModelHost, pool: VisionPool): PipelineSampl
       arenaBytes: m.arena.buffer.byteLength,
     })),
     visionWorkerRestarts: pool.restarts,
+    threads: [{ thread: "http", memory: httpThread }, ...vision.flatMap((memory, i) => (memory ? [{ thread: `vision-${i}`, memory }] : []))],
   };
 }
 
@@ -77,6 +83,19 @@ export class ServerMetrics {
     "model_id",
   ]);
   private readonly workerRestarts = new Counter("vision_worker_restarts_total", "Vision workers replaced after a crash.");
+  private readonly threadHeapBytes = new Gauge("thread_js_heap_bytes", "JavaScript heap of the HTTP thread and of each vision worker (objects live or not yet collected).", [
+    "thread",
+  ]);
+  private readonly threadExternalBytes = new Gauge(
+    "thread_external_memory_bytes",
+    "Memory outside the JavaScript heap held by a thread's objects (request bodies, decoded images), live or not yet collected: GC_EVERY_MB bounds the garbage part.",
+    ["thread"],
+  );
+  private readonly pacedCollections = new Counter(
+    "thread_paced_collections_total",
+    "Garbage collections a thread ran because GC_EVERY_MB of request bodies or images passed through it (a replaced vision worker starts again at 0).",
+    ["thread"],
+  );
 
   recordHttpResponse(route: string | undefined, status: number): void {
     this.httpResponses.inc({ route: route ?? "unmatched", status: String(status) });
@@ -117,6 +136,12 @@ export class ServerMetrics {
       this.arenaBytes.set(labels, m.arenaBytes);
     }
     this.workerRestarts.set({}, sample.visionWorkerRestarts);
+    for (const family of [this.threadHeapBytes, this.threadExternalBytes, this.pacedCollections]) family.reset();
+    for (const { thread, memory } of sample.threads) {
+      this.threadHeapBytes.set({ thread }, memory.heapBytes);
+      this.threadExternalBytes.set({ thread }, memory.externalBytes);
+      this.pacedCollections.set({ thread }, memory.pacedCollections);
+    }
     return exposition([
       this.httpResponses,
       this.imagesInFlight,
@@ -129,6 +154,9 @@ export class ServerMetrics {
       this.slots,
       this.arenaBytes,
       this.workerRestarts,
+      this.threadHeapBytes,
+      this.threadExternalBytes,
+      this.pacedCollections,
     ]);
   }
 }

@@ -2,6 +2,7 @@
 import { HttpError, fromWireError } from "../errors.ts";
 import type { ModelSpec } from "../models/model-spec.ts";
 import type { ArenaHandle, VisionInit, VisionReply, VisionRequest } from "../workers/protocol.ts";
+import type { ThreadMemory } from "../workers/thread-memory.ts";
 
 type TaskRequest = Extract<VisionRequest, { taskId: number }>;
 type TaskInput = TaskRequest extends infer R ? (R extends TaskRequest ? Omit<R, "taskId"> : never) : never;
@@ -54,6 +55,22 @@ export class VisionPool {
   run<T>(task: TaskInput): Promise<T> {
     let member = this.members[0]!;
     for (const m of this.members) if (m.pending.size < member.pending.size) member = m;
+    return this.runOn(member, task);
+  }
+
+  /**
+   * Each worker's memory, in pool order; null for a worker that did not answer within `waitMs` (busy in a long
+   * synchronous step, or being replaced), so a scrape of /metrics never waits for a task timeout.
+   */
+  async memory(waitMs = 1000): Promise<(ThreadMemory | null)[]> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), waitMs)));
+    const readings = await Promise.all(this.members.map((m) => Promise.race([this.runOn<ThreadMemory>(m, { type: "memory" }).catch(() => null), late])));
+    clearTimeout(timer);
+    return readings;
+  }
+
+  private runOn<T>(member: PoolMember, task: TaskInput): Promise<T> {
     const taskId = this.nextTaskId++;
     const timeoutMs = this.init.vision.visionTaskTimeoutMs;
     return new Promise<T>((resolve, reject) => {

@@ -20,6 +20,8 @@ export interface MemorySettings {
 
 export class CollectionPacer {
   private counted = 0;
+  /** Collections run so far (exported per thread by /metrics). */
+  collections = 0;
 
   /** `budgetBytes` <= 0 leaves collection to the engine; `collect` runs one (a synchronous full collection by default). */
   constructor(
@@ -36,6 +38,7 @@ export class CollectionPacer {
   collectIfDue(): boolean {
     if (this.budgetBytes <= 0 || this.counted < this.budgetBytes) return false;
     this.counted = 0;
+    this.collections++;
     this.collect();
     return true;
   }

@@ -14,6 +14,7 @@ import type { UrlInputSettings } from "../vision/url-policy.ts";
 import type { ArenaLayout } from "./arena.ts";
 import type { BatchingSettings } from "./batcher.ts";
 import type { MemorySettings } from "./collection-pacer.ts";
+import type { ThreadMemory } from "./thread-memory.ts";
 
 /** Control words shared by all threads of one device (an Int32Array over a SharedArrayBuffer). */
 export const Control = {
@@ -60,12 +61,14 @@ export type VisionRequest =
   | { type: "fetch"; taskId: number; image: ImageInput }
   | { type: "preprocess"; taskId: number; instance: number; slot: number; image: ImageInput; switches: PreprocessSwitches }
   /** Reads the slot's outputs into a response; the slot stays INFERRED (the main thread releases it). */
-  | { type: "postprocess"; taskId: number; instance: number; slot: number; meta: ImageMeta; params: TaskParams; visualize: VisualizationRequest | null };
+  | { type: "postprocess"; taskId: number; instance: number; slot: number; meta: ImageMeta; params: TaskParams; visualize: VisualizationRequest | null }
+  /** Reads the worker's own memory (for /metrics). */
+  | { type: "memory"; taskId: number };
 
 // ---- vision worker -> main ----
 export type VisionReply =
   | { type: "ready" }
-  | { type: "done"; taskId: number; result: ImageMeta | PostprocessResult | Uint8Array }
+  | { type: "done"; taskId: number; result: ImageMeta | PostprocessResult | Uint8Array | ThreadMemory }
   | { type: "failed"; taskId: number; error: WireError };
 
 /** The vision section of the configuration: the vision pool and its workers. */

@@ -15,6 +15,7 @@ import { decodeImage, reducedDecodingAvailable, setDecodeSettings } from "../vis
 import { drawClassification, drawPredictions } from "../vision/draw.ts";
 import { loadImageBytes } from "../vision/image-input.ts";
 import { preprocessInto } from "../vision/preprocess.ts";
+import { readThreadMemory } from "./thread-memory.ts";
 import { nameThread, THREAD_NAMES } from "./thread-name.ts";
 import { DEFAULT_URL_INPUT_SETTINGS, type UrlInputSettings } from "../vision/url-policy.ts";
 
@@ -100,6 +101,9 @@ async function handle(request: VisionRequest): Promise<void> {
       models.delete(request.instance);
       // Collect this thread's views of the arena now rather than whenever this worker next collects (see memory-release.ts).
       setTimeout(() => Bun.gc(true), 0);
+      return;
+    case "memory":
+      self.postMessage({ type: "done", taskId: request.taskId, result: readThreadMemory(pacer) } satisfies VisionReply);
       return;
     case "fetch":
     case "preprocess":

@@ -2,12 +2,14 @@
 import { Elysia } from "elysia";
 import { samplePipeline } from "../../pipeline/metrics.ts";
 import type { Pipeline } from "../../pipeline/pipeline.ts";
+import type { ThreadMemory } from "../../workers/thread-memory.ts";
 import { ServerInfo } from "../schemas.ts";
 
 /** Reported as the reference's version so clients that check it accept us. */
 export const COMPAT_VERSION = "1.5.0";
 
-export function opsRoutes(pipeline: Pipeline, serverId: string) {
+/** `httpThreadMemory` reads the HTTP thread's memory (it runs on that thread, with its collection pacer). */
+export function opsRoutes(pipeline: Pipeline, serverId: string, httpThreadMemory: () => ThreadMemory) {
   return new Elysia()
     .get(
       "/info",
@@ -28,12 +30,16 @@ export function opsRoutes(pipeline: Pipeline, serverId: string) {
     .get("/readiness", () => ({ status: "ready" }), { detail: { tags: ["Operations"], summary: "Readiness" } })
     .get(
       "/metrics",
-      () => new Response(pipeline.metrics.toPrometheus(samplePipeline(pipeline.host, pipeline.pool)), { headers: { "content-type": "text/plain; version=0.0.4" } }),
+      async () => {
+        const sample = await samplePipeline(pipeline.host, pipeline.pool, httpThreadMemory());
+        return new Response(pipeline.metrics.toPrometheus(sample), { headers: { "content-type": "text/plain; version=0.0.4" } });
+      },
       {
         detail: {
           tags: ["Operations"],
           summary: "Prometheus metrics",
-          description: "Requests by route and status, images in flight and queued per model, time per pipeline stage, batch sizes, arena slots in use, vision worker restarts.",
+          description:
+            "Requests by route and status, images in flight and queued per model, time per pipeline stage, batch sizes, arena slots in use, vision worker restarts, and the memory of the HTTP thread and each vision worker (JavaScript heap, memory held outside it, paced collections).",
         },
       },
     );

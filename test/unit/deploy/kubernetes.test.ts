@@ -75,7 +75,7 @@ describe("deploy/kubernetes", () => {
 
   test("the autoscaler's queue-depth metric is one the server exports and the adapter rule publishes", () => {
     const metric = read("hpa.yaml").spec.metrics[0].pods.metric.name;
-    const exposition = new ServerMetrics().toPrometheus({ models: [{ key: "m/1", queued: 3, slotsInUse: 5, slots: 64, arenaBytes: 0 }], visionWorkerRestarts: 0 });
+    const exposition = new ServerMetrics().toPrometheus({ models: [{ key: "m/1", queued: 3, slotsInUse: 5, slots: 64, arenaBytes: 0 }], visionWorkerRestarts: 0, threads: [] });
     expect(exposition).toContain(`${metric}{model_id="m/1"} 8`);
     expect(read("prometheus-adapter-rules.yaml").data["config.yaml"]).toContain(metric);
   });

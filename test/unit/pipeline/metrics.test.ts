@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { sharedNow } from "../../../src/workers/arena.ts";
 import { ServerMetrics, type PipelineSample } from "../../../src/pipeline/metrics.ts";
 
-const idle: PipelineSample = { models: [], visionWorkerRestarts: 0 };
+const idle: PipelineSample = { models: [], visionWorkerRestarts: 0, threads: [] };
 
 /** The value of one series line, e.g. `series(text, 'http_requests_total{route="/x",status="200"}')`. */
 function series(text: string, name: string): number | undefined {
@@ -62,7 +62,7 @@ describe("ServerMetrics", () => {
 
   test("occupancy, arena size and worker restarts come from the pipeline sample taken at scrape time", () => {
     const m = new ServerMetrics();
-    const busy = m.toPrometheus({ models: [{ key: "a/1", queued: 5, slotsInUse: 64, slots: 64, arenaBytes: 333_000_000 }], visionWorkerRestarts: 2 });
+    const busy = m.toPrometheus({ models: [{ key: "a/1", queued: 5, slotsInUse: 64, slots: 64, arenaBytes: 333_000_000 }], visionWorkerRestarts: 2, threads: [] });
     expect(series(busy, 'inference_images_queued{model_id="a/1"}')).toBe(5);
     expect(series(busy, 'inference_images_in_flight{model_id="a/1"}')).toBe(69);
     expect(series(busy, 'arena_slots_in_use{model_id="a/1"}')).toBe(64);
@@ -72,6 +72,23 @@ describe("ServerMetrics", () => {
     // A model no longer loaded is no longer exported.
     expect(series(m.toPrometheus(idle), 'arena_slots{model_id="a/1"}')).toBeUndefined();
     expect(series(m.toPrometheus(idle), 'arena_bytes{model_id="a/1"}')).toBeUndefined();
+  });
+
+  test("each thread's memory comes from the sample, labelled by thread; a thread missing from a later sample is no longer exported", () => {
+    const m = new ServerMetrics();
+    const text = m.toPrometheus({
+      ...idle,
+      threads: [
+        { thread: "http", memory: { heapBytes: 4_000_000, externalBytes: 9_000_000, pacedCollections: 12 } },
+        { thread: "vision-1", memory: { heapBytes: 6_000_000, externalBytes: 30_000_000, pacedCollections: 40 } },
+      ],
+    });
+    expect(series(text, 'thread_js_heap_bytes{thread="http"}')).toBe(4_000_000);
+    expect(series(text, 'thread_external_memory_bytes{thread="http"}')).toBe(9_000_000);
+    expect(series(text, 'thread_paced_collections_total{thread="http"}')).toBe(12);
+    expect(series(text, 'thread_external_memory_bytes{thread="vision-1"}')).toBe(30_000_000);
+    expect(series(text, 'thread_paced_collections_total{thread="vision-1"}')).toBe(40);
+    expect(series(m.toPrometheus(idle), 'thread_external_memory_bytes{thread="vision-1"}')).toBeUndefined();
   });
 
   test("every family is announced with HELP and TYPE even before anything happened", () => {
@@ -88,6 +105,9 @@ describe("ServerMetrics", () => {
       ["arena_slots", "gauge"],
       ["arena_bytes", "gauge"],
       ["vision_worker_restarts_total", "counter"],
+      ["thread_js_heap_bytes", "gauge"],
+      ["thread_external_memory_bytes", "gauge"],
+      ["thread_paced_collections_total", "counter"],
     ]) {
       expect(text).toContain(`# TYPE ${name} ${type}\n`);
       expect(text).toMatch(new RegExp(`# HELP ${name} \\S`));

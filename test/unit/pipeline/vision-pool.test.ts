@@ -52,3 +52,25 @@ describe("VisionPool supervision", () => {
     expect(pool.restarts).toBe(0);
   });
 });
+
+describe("VisionPool memory readings", () => {
+  test("each vision worker reports its own JavaScript heap, the memory its objects hold outside it, and its paced collections", async () => {
+    pool = new VisionPool(init(2, 0));
+    await pool.ready();
+    const readings = await pool.memory();
+    expect(readings).toHaveLength(2);
+    for (const reading of readings) {
+      expect(reading!.heapBytes).toBeGreaterThan(0);
+      expect(reading!.externalBytes).toBeGreaterThanOrEqual(0);
+      expect(reading!.pacedCollections).toBe(0);
+    }
+  });
+
+  test("a worker that does not answer in time reads as null, so a scrape never waits for a task timeout", async () => {
+    pool = new VisionPool(init(1, 0), WORKER); // the stand-in never answers a memory request
+    await pool.ready();
+    const started = performance.now();
+    expect(await pool.memory(200)).toEqual([null]);
+    expect(performance.now() - started).toBeLessThan(2000);
+  });
+});

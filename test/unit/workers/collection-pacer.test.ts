@@ -37,6 +37,15 @@ describe("CollectionPacer", () => {
     expect(p.collections).toEqual([1000]);
   });
 
+  test("counts the collections it ran", () => {
+    const p = new CollectionPacer(100, () => {});
+    for (let i = 0; i < 7; i++) {
+      p.count(50);
+      p.collectIfDue();
+    }
+    expect(p.collections).toBe(3);
+  });
+
   test("never collects with a budget of 0: the engine's own schedule decides", () => {
     const p = pacer(0);
     for (let i = 0; i < 5; i++) expect(p.request(2 ** 30)).toBe(false);
