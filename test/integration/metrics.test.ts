@@ -50,6 +50,18 @@ test("/metrics counts answers by route and status and times every stage of the i
   expect(text).toContain("vision_worker_restarts_total 0\n");
 });
 
+test("/metrics reports the memory of the HTTP thread and of each vision worker, each thread's own", async () => {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const value = (series: string) => Number(new RegExp(`^${series.replace(/[{}]/g, "\\$&")} (\\S+)$`, "m").exec(text)?.[1]);
+  // Two vision workers (the test servers' NUM_WORKERS); every thread holds views of the model's arena outside its heap.
+  for (const thread of ["http", "vision-0", "vision-1"]) {
+    expect(value(`thread_js_heap_bytes{thread="${thread}"}`)).toBeGreaterThan(0);
+    expect(value(`thread_external_memory_bytes{thread="${thread}"}`)).toBeGreaterThanOrEqual(Number(/arena_bytes\{model_id="colour-probe\/1"\} (\d+)/.exec(text)?.[1]));
+    expect(value(`thread_paced_collections_total{thread="${thread}"}`)).toBe(0);
+  }
+  expect(text).not.toContain('thread="vision-2"');
+});
+
 test.skipIf(process.platform !== "linux")("names its threads: vision workers, inference workers, session loaders and ONNX Runtime's intra-op threads", () => {
   const names = readdirSync(`/proc/${server.pid}/task`).map((tid) => readFileSync(`/proc/${server.pid}/task/${tid}/comm`, "utf8").trim());
   const count = (name: string) => names.filter((n) => n === name).length;
