@@ -20,14 +20,18 @@ export interface MemorySettings {
 
 export class CollectionPacer {
   private counted = 0;
-  /** Collections run so far (exported per thread by /metrics). */
-  collections = 0;
+  private collectionsRun = 0;
 
   /** `budgetBytes` <= 0 leaves collection to the engine; `collect` runs one (a synchronous full collection by default). */
   constructor(
     private readonly budgetBytes: number,
     private readonly collect: () => void = fullGC,
   ) {}
+
+  /** Collections run so far (exported per thread by /metrics). */
+  get collections(): number {
+    return this.collectionsRun;
+  }
 
   /** Counts bytes that become garbage once the request at hand is answered. */
   count(bytes: number): void {
@@ -38,7 +42,7 @@ export class CollectionPacer {
   collectIfDue(): boolean {
     if (this.budgetBytes <= 0 || this.counted < this.budgetBytes) return false;
     this.counted = 0;
-    this.collections++;
+    this.collectionsRun++;
     this.collect();
     return true;
   }
