@@ -3,6 +3,7 @@ import { loadConfig, type ServerConfig } from "./config.ts";
 import { installDemoModels } from "./demo/install.ts";
 import { createApp } from "./http/app.ts";
 import { earlyAnswer } from "./http/guards/early-answer.ts";
+import { PackageWriter } from "./models/package-writer.ts";
 import { ShutdownDrain } from "./http/shutdown.ts";
 import { describeLanes } from "./pipeline/inference-lanes.ts";
 import { Pipeline } from "./pipeline/pipeline.ts";
@@ -19,7 +20,8 @@ async function ensureDemoModels(config: ServerConfig): Promise<void> {
   const { demoModelId } = config.startup;
   const { modelCacheDir } = config.models;
   if (!demoModelId) return;
-  const installed = await installDemoModels(modelCacheDir, demoModelId);
+  const writer = new PackageWriter({ modelCacheDir, roboflowApiTimeoutMs: config.roboflow.roboflowApiTimeoutMs });
+  const installed = await installDemoModels(modelCacheDir, writer, demoModelId);
   if (installed.length > 0) console.log(`installed the demo models ${installed.join(", ")} in ${modelCacheDir}`);
 }
 

@@ -1,11 +1,11 @@
 // Built-in demo: the three shape models trained by scripts/demo/train.py (weights committed in src/demo/models, how they
 // were made in src/demo/models/MANIFEST), installed into the model cache on first start with no network and no Python.
 import { existsSync } from "node:fs";
-import { mkdir, readFile, rm } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseModelId } from "../models/model-id.ts";
 import { packageDir } from "../models/package.ts";
-import { weightsFileName, writeFileAtomically } from "../models/package-writer.ts";
+import { type PackageWriter, weightsFileName } from "../models/package-writer.ts";
 
 export const DEMO_CLASSES = ["circle", "square", "triangle", "hex-nut", "blob"];
 const DEMO_COLORS: Record<string, string> = { circle: "#4892EA", square: "#00EEC3", triangle: "#FE4EF0", "hex-nut": "#FA7200", blob: "#90FF00" };
@@ -59,10 +59,11 @@ function metadataFiles(pkg: DemoPackage): Record<string, string> {
 const STAMP_FILE = ".demo-stamp";
 
 /**
- * Writes each demo package into `cacheDir` unless the one there was installed from the same files. Returns the ids it
- * wrote (empty when all were current).
+ * Writes each demo package into `cacheDir` unless the one there was installed from the same files, staged and
+ * installed whole by `writer` (readers see the old package or the new one, never a mix). Returns the ids it wrote
+ * (empty when all were current).
  */
-export async function installDemoModels(cacheDir: string, detectionId: string = DEMO_DETECTION_ID): Promise<string[]> {
+export async function installDemoModels(cacheDir: string, writer: PackageWriter, detectionId: string = DEMO_DETECTION_ID): Promise<string[]> {
   const installed: string[] = [];
   for (const pkg of demoPackages(detectionId)) {
     const weights = new Uint8Array(await readFile(join(MODELS_DIR, pkg.weights)));
@@ -71,11 +72,15 @@ export async function installDemoModels(cacheDir: string, detectionId: string = 
     const dir = packageDir(cacheDir, parseModelId(pkg.modelId));
     const stampPath = join(dir, STAMP_FILE);
     if (existsSync(stampPath) && (await readFile(stampPath, "utf8")) === stamp) continue;
-    await mkdir(dir, { recursive: true });
-    await rm(stampPath, { force: true });
-    for (const [name, contents] of Object.entries(files)) await writeFileAtomically(join(dir, name), contents);
-    await writeFileAtomically(join(dir, weightsFileName(pkg.taskType, pkg.modelType)), weights);
-    await writeFileAtomically(stampPath, stamp);
+    const staged = await writer.stage(`demo~${pkg.modelId}`);
+    try {
+      for (const [name, contents] of Object.entries(files)) await staged.writeFile(name, contents);
+      await staged.writeFile(weightsFileName(pkg.taskType, pkg.modelType), weights);
+      await staged.writeFile(STAMP_FILE, stamp);
+      await staged.installReplacing(dir, true);
+    } finally {
+      await staged.discard();
+    }
     installed.push(pkg.modelId);
   }
   return installed;

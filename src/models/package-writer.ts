@@ -1,6 +1,6 @@
 // Package writer: assembles a model package in MODEL_CACHE_DIR's staging area and moves it into place, so that neither
-// a crash nor a full disk leaves half a package where packages are read. Roboflow downloads and imports both write
-// through it; it owns the weights file name rule (docs/compatibility.md §3.2) and says when the disk is full (507).
+// a crash nor a full disk leaves half a package where packages are read. Roboflow downloads, imports and the
+// built-in demo all write through it; it owns the weights file name rule (docs/compatibility.md §3.2) and says when the disk is full (507).
 import { existsSync } from "node:fs";
 import { copyFile, mkdir, open, readdir, rename, rm, stat, statfs, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -9,18 +9,6 @@ import { isCompletePackage, WEIGHTS_FILES } from "./package.ts";
 
 /** Where packages are assembled before they are renamed into place; the dot keeps it apart from model ids. */
 export const STAGING_DIR = ".downloads";
-
-/** Writes one file under a temporary name first and renames it, so a reader never sees half a file. */
-export async function writeFileAtomically(path: string, contents: string | Uint8Array): Promise<void> {
-  const temporary = `${path}.tmp-${process.pid}-${crypto.randomUUID()}`;
-  try {
-    await writeFile(temporary, contents);
-    await rename(temporary, path);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
-  }
-}
 
 /**
  * A staging directory untouched for this many ROBOFLOW_API_REQUEST_TIMEOUTs belongs to no live writer: a download
