@@ -71,13 +71,18 @@ export async function installDemoModels(cacheDir: string, writer: PackageWriter,
     const stamp = `${Bun.hash(weights).toString(16)} ${Bun.hash(JSON.stringify(files)).toString(16)}`;
     const dir = packageDir(cacheDir, parseModelId(pkg.modelId));
     const stampPath = join(dir, STAMP_FILE);
-    if (existsSync(stampPath) && (await readFile(stampPath, "utf8")) === stamp) continue;
+    const current = async () => existsSync(stampPath) && (await readFile(stampPath, "utf8")) === stamp;
+    if (await current()) continue;
     const staged = await writer.stage(`demo~${pkg.modelId}`);
     try {
       for (const [name, contents] of Object.entries(files)) await staged.writeFile(name, contents);
       await staged.writeFile(weightsFileName(pkg.taskType, pkg.modelType), weights);
       await staged.writeFile(STAMP_FILE, stamp);
       await staged.installReplacing(dir, true);
+    } catch (error) {
+      // Another server starting on the same cache replaced the package under us: what it installed is the same demo.
+      if (!(await current())) throw error;
+      continue;
     } finally {
       await staged.discard();
     }

@@ -39,4 +39,35 @@ describe("installDemoModels", () => {
     expect(await installDemoModels(cache, writer, "my-shapes/3")).toEqual(["my-shapes/3"]);
     expect(JSON.parse(readFileSync(join(cache, "my-shapes/3/model_type.json"), "utf8")).model_id).toBe("my-shapes/3");
   });
+
+  test("a package another server installed the same demo into meanwhile counts as current; any other failure is raised", async () => {
+    const racing = join(cache, "racing");
+    /** A writer whose installs fail, after `meanwhile` ran (the other server's install). */
+    const failingWriter = (meanwhile: () => Promise<unknown>) =>
+      new (class extends PackageWriter {
+        override async stage(label: string) {
+          const staged = await super.stage(label);
+          staged.installReplacing = async () => {
+            await meanwhile();
+            throw new Error("ENOENT: the package moved under us");
+          };
+          return staged;
+        }
+      })({ modelCacheDir: racing, roboflowApiTimeoutMs: 10_000 });
+    const otherServer = new PackageWriter({ modelCacheDir: racing, roboflowApiTimeoutMs: 10_000 });
+    expect(
+      await installDemoModels(
+        racing,
+        failingWriter(() => installDemoModels(racing, otherServer)),
+      ),
+    ).toEqual([]);
+    expect(readFileSync(join(racing, "demo-shapes/1/weights.onnx")).equals(readFileSync(join(MODELS_DIR, "detect.onnx")))).toBe(true);
+    rmSync(racing, { recursive: true, force: true });
+    await expect(
+      installDemoModels(
+        racing,
+        failingWriter(async () => {}),
+      ),
+    ).rejects.toThrow("moved under us");
+  });
 });
