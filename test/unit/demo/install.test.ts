@@ -40,7 +40,7 @@ describe("installDemoModels", () => {
     expect(JSON.parse(readFileSync(join(cache, "my-shapes/3/model_type.json"), "utf8")).model_id).toBe("my-shapes/3");
   });
 
-  test("a package another server installed the same demo into meanwhile counts as current; any other failure is raised", async () => {
+  test("a failed install looks again: a package another server installed from the same demo meanwhile is current, and a failure that persists is raised", async () => {
     const racing = join(cache, "racing");
     /** A writer whose installs fail, after `meanwhile` ran (the other server's install). */
     const failingWriter = (meanwhile: () => Promise<unknown>) =>
