@@ -86,6 +86,17 @@ export async function benchImages(perSize: number): Promise<BenchImage[]> {
   return images;
 }
 
+/** A JPEG of noise (quality 90): large to send for its size, and a full frame of pixels once decoded. */
+export async function noiseJpeg(width: number, height: number): Promise<Uint8Array> {
+  const noise = Buffer.alloc(width * height * 3);
+  for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) >>> 24;
+  return new Uint8Array(
+    await sharp(noise, { raw: { width, height, channels: 3 } })
+      .jpeg({ quality: 90 })
+      .toBuffer(),
+  );
+}
+
 /** A phone camera's 12 MP frame. */
 export const PHOTO_SIZE = { width: 4032, height: 3024 } as const;
 

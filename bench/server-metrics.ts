@@ -47,3 +47,23 @@ export function stageMeansBetween(before: MetricsScrape, after: MetricsScrape, m
 export function arenaBytes(scrape: MetricsScrape, modelId: string): number {
   return scrape.get(`arena_bytes{model_id="${modelId}"}`) ?? Number.NaN;
 }
+
+/** One thread's memory as /metrics exports it (thread_external_memory_bytes, thread_paced_collections_total). */
+export interface ThreadMemoryReading {
+  externalBytes: number;
+  pacedCollections: number;
+}
+
+/** Each thread's memory in a scrape, by thread label (`http`, `vision-<n>`). */
+export function threadMemoryReadings(scrape: MetricsScrape): Map<string, ThreadMemoryReading> {
+  const readings = new Map<string, ThreadMemoryReading>();
+  for (const [series, value] of scrape) {
+    const m = /^thread_(external_memory_bytes|paced_collections_total)\{thread="([^"]+)"\}$/.exec(series);
+    if (!m) continue;
+    const reading = readings.get(m[2]!) ?? { externalBytes: 0, pacedCollections: 0 };
+    if (m[1] === "external_memory_bytes") reading.externalBytes = value;
+    else reading.pacedCollections = value;
+    readings.set(m[2]!, reading);
+  }
+  return readings;
+}

@@ -7,11 +7,11 @@
 // to colour-probe/1) while reading /metrics every 50 ms, and prints per thread the highest and median
 // thread_external_memory_bytes and the collections GC_EVERY_MB ran, with the process's highest RSS growth.
 import { parseArgs } from "node:util";
-import sharp from "sharp";
 import { DEFAULT_FIXTURE_CACHE, buildFixtures } from "../test/fixtures/build.ts";
 import { sendRequest, type LoadTarget } from "./request-sender.ts";
 import { startBenchServer, type BenchServer } from "./server-process.ts";
-import { scrapeMetrics } from "./server-metrics.ts";
+import { scrapeMetrics, threadMemoryReadings } from "./server-metrics.ts";
+import { noiseJpeg } from "./images.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -26,18 +26,8 @@ const MODEL = "colour-probe/1";
 const WARM_REQUESTS = 80;
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
-/** Per thread label: [external memory bytes, paced collections] from one scrape. */
-async function threadReadings(url: string): Promise<Map<string, [number, number]>> {
-  const readings = new Map<string, [number, number]>();
-  for (const [series, value] of await scrapeMetrics(url)) {
-    const m = /^thread_(external_memory_bytes|paced_collections_total)\{thread="([^"]+)"\}$/.exec(series);
-    if (!m) continue;
-    const reading = readings.get(m[2]!) ?? [0, 0];
-    reading[m[1] === "external_memory_bytes" ? 0 : 1] = value;
-    readings.set(m[2]!, reading);
-  }
-  return readings;
-}
+/** Per thread label: its external memory and paced collections now. */
+const threadReadings = async (url: string) => threadMemoryReadings(await scrapeMetrics(url));
 
 async function send(target: LoadTarget, count: number): Promise<void> {
   let next = 0;
@@ -70,7 +60,7 @@ async function measure(budget: string, body: Uint8Array<ArrayBuffer>): Promise<s
     let loading = true;
     const sampling = (async () => {
       while (loading) {
-        for (const [thread, [external]] of await threadReadings(server.url)) samples.set(thread, [...(samples.get(thread) ?? []), external / MIB]);
+        for (const [thread, { externalBytes }] of await threadReadings(server.url)) samples.set(thread, [...(samples.get(thread) ?? []), externalBytes / MIB]);
         highestRss = Math.max(highestRss, server.memory().rssMiB);
         await Bun.sleep(50);
       }
@@ -80,7 +70,7 @@ async function measure(budget: string, body: Uint8Array<ArrayBuffer>): Promise<s
     await sampling;
     const after = await threadReadings(server.url);
     const threads = [...samples].map(
-      ([thread, mib]) => `${thread} highest ${Math.max(...mib).toFixed(0)} median ${median(mib).toFixed(0)} MiB, ${after.get(thread)?.[1] ?? "?"} collections`,
+      ([thread, mib]) => `${thread} highest ${Math.max(...mib).toFixed(0)} median ${median(mib).toFixed(0)} MiB, ${after.get(thread)?.pacedCollections ?? "?"} collections`,
     );
     return `GC_EVERY_MB=${budget}: ${threads.join("; ")}; RSS ${(highestRss - warmRss).toFixed(0)} MiB above warm`;
   } finally {
@@ -89,11 +79,7 @@ async function measure(budget: string, body: Uint8Array<ArrayBuffer>): Promise<s
 }
 
 await buildFixtures(DEFAULT_FIXTURE_CACHE);
-const noise = Buffer.alloc(1280 * 720 * 3);
-for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) >>> 24;
-const jpeg = await sharp(noise, { raw: { width: 1280, height: 720, channels: 3 } })
-  .jpeg({ quality: 90 })
-  .toBuffer();
-const body = new TextEncoder().encode(JSON.stringify({ model_id: MODEL, image: { type: "base64", value: jpeg.toString("base64") } }));
+const jpeg = await noiseJpeg(1280, 720);
+const body = new TextEncoder().encode(JSON.stringify({ model_id: MODEL, image: { type: "base64", value: Buffer.from(jpeg).toString("base64") } }));
 console.log(`machine: ${navigator.hardwareConcurrency} cores; ${args.clients} clients, ${args.requests} requests per run after ${WARM_REQUESTS} to warm up`);
 for (let round = 1; round <= Number(args.rounds); round++) for (const budget of args.budgets!.split(",")) console.log(`round ${round}, ${await measure(budget, body)}`);

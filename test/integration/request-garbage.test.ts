@@ -4,7 +4,8 @@
 // thread's objects, live or not yet collected), which the allocator's habits do not blur as they blur the process's RSS.
 import { afterEach, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import sharp from "sharp";
+import { noiseJpeg } from "../../bench/images.ts";
+import { scrapeMetrics, threadMemoryReadings } from "../../bench/server-metrics.ts";
 import { FIXTURE_CACHE, startServerProcess, type ServerProcess } from "./server-process.ts";
 
 const MIB = 2 ** 20;
@@ -26,15 +27,6 @@ function rss(pid: number): number {
   return Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) * 1024;
 }
 
-/** A JPEG of noise: about 0.4 MiB to send and 2.6 MiB of pixels once decoded. */
-async function largeJpeg(): Promise<Buffer> {
-  const noise = Buffer.alloc(WIDTH * HEIGHT * 3);
-  for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) >>> 24;
-  return sharp(noise, { raw: { width: WIDTH, height: HEIGHT, channels: 3 } })
-    .jpeg({ quality: 90 })
-    .toBuffer();
-}
-
 /** Sends `count` requests from CLIENTS closed-loop clients; every one must be answered with 200. */
 async function send(s: ServerProcess, count: number, body: unknown): Promise<void> {
   let next = 0;
@@ -49,20 +41,12 @@ async function send(s: ServerProcess, count: number, body: unknown): Promise<voi
 }
 
 /** Per thread (`http`, `vision-0`, ...): its external memory and paced collections, as /metrics reads them now. */
-async function threadMemory(s: ServerProcess): Promise<Map<string, { external: number; collections: number }>> {
-  const text = await (await fetch(`${s.url}/metrics`)).text();
-  const threads = new Map<string, { external: number; collections: number }>();
-  const reading = (thread: string) => threads.get(thread) ?? threads.set(thread, { external: 0, collections: 0 }).get(thread)!;
-  for (const [, name, thread, value] of text.matchAll(/^(thread_external_memory_bytes|thread_paced_collections_total)\{thread="([^"]+)"\} (\S+)$/gm)) {
-    if (name === "thread_external_memory_bytes") reading(thread!).external = Number(value);
-    else reading(thread!).collections = Number(value);
-  }
-  return threads;
-}
+const threadMemory = async (s: ServerProcess) => threadMemoryReadings(await scrapeMetrics(s.url));
 
 describe.skipIf(process.platform !== "linux")("garbage of answered requests", () => {
   test("each thread collects after every GC_EVERY_MB of bodies or images, so none holds more than that plus the requests in flight", async () => {
-    const jpeg = await largeJpeg();
+    // About 0.4 MiB to send and 2.6 MiB of pixels once decoded.
+    const jpeg = await noiseJpeg(WIDTH, HEIGHT);
     server = await startServerProcess({
       MODEL_CACHE_DIR: FIXTURE_CACHE,
       PRELOAD_MODELS: "colour-probe/1",
@@ -75,7 +59,7 @@ describe.skipIf(process.platform !== "linux")("garbage of answered requests", ()
     const idle = await threadMemory(s);
     expect([...idle.keys()].sort()).toEqual(["http", "vision-0", "vision-1"]);
 
-    const body = { model_id: "colour-probe/1", image: { type: "base64", value: jpeg.toString("base64") } };
+    const body = { model_id: "colour-probe/1", image: { type: "base64", value: Buffer.from(jpeg).toString("base64") } };
     await send(s, WARM_REQUESTS, body);
     const warmRss = rss(s.pid);
     const highest = new Map([...idle.keys()].map((thread) => [thread, 0]));
@@ -83,7 +67,7 @@ describe.skipIf(process.platform !== "linux")("garbage of answered requests", ()
     let loading = true;
     const sampling = (async () => {
       while (loading) {
-        for (const [thread, { external }] of await threadMemory(s)) highest.set(thread, Math.max(highest.get(thread)!, external - idle.get(thread)!.external));
+        for (const [thread, { externalBytes }] of await threadMemory(s)) highest.set(thread, Math.max(highest.get(thread)!, externalBytes - idle.get(thread)!.externalBytes));
         highestRss = Math.max(highestRss, rss(s.pid));
         await Bun.sleep(50);
       }
@@ -103,9 +87,9 @@ describe.skipIf(process.platform !== "linux")("garbage of answered requests", ()
     );
     for (const [thread, bytes] of highest) expect({ thread, bytes: Math.min(bytes, bound) }).toEqual({ thread, bytes });
     // The pacer did the collecting: the vision workers saw at least WARM_REQUESTS + REQUESTS decoded images between them.
-    const visionCollections = [...after].filter(([thread]) => thread.startsWith("vision-")).reduce((sum, [, r]) => sum + r.collections, 0);
+    const visionCollections = [...after].filter(([thread]) => thread.startsWith("vision-")).reduce((sum, [, r]) => sum + r.pacedCollections, 0);
     expect(visionCollections).toBeGreaterThanOrEqual(Math.floor(((WARM_REQUESTS + REQUESTS) * WIDTH * HEIGHT * 3) / (2 * GC_EVERY_MB * MIB)));
-    expect(after.get("http")!.collections).toBeGreaterThan(0);
+    expect(after.get("http")!.pacedCollections).toBeGreaterThan(0);
     expect(highestRss - warmRss).toBeLessThan(256 * MIB);
   }, 120_000);
 });
