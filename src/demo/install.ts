@@ -58,13 +58,10 @@ function metadataFiles(pkg: DemoPackage): Record<string, string> {
 /** Written last into a package: what it was installed from, so a changed demo (or an older demo in the cache) is replaced. */
 const STAMP_FILE = ".demo-stamp";
 
-/** Tries this many times to install a package: another server starting on the same cache may be replacing it too. */
-const INSTALL_ATTEMPTS = 5;
-
 /**
  * Writes each demo package into `cacheDir` unless the one there was installed from the same files, staged and
  * installed whole by `writer` (readers see the old package or the new one, never a mix). Returns the ids it wrote
- * (empty when all were current).
+ * (empty when all were current, or another server starting on the same cache installed them first).
  */
 export async function installDemoModels(cacheDir: string, writer: PackageWriter, detectionId: string = DEMO_DETECTION_ID): Promise<string[]> {
   const installed: string[] = [];
@@ -74,22 +71,15 @@ export async function installDemoModels(cacheDir: string, writer: PackageWriter,
     const stamp = `${Bun.hash(weights).toString(16)} ${Bun.hash(JSON.stringify(files)).toString(16)}`;
     const dir = packageDir(cacheDir, parseModelId(pkg.modelId));
     const stampPath = join(dir, STAMP_FILE);
-    const current = async () => existsSync(stampPath) && (await readFile(stampPath, "utf8").catch(() => "")) === stamp;
-    for (let attempt = 1; !(await current()); attempt++) {
-      const staged = await writer.stage(`demo~${pkg.modelId}`);
-      try {
-        for (const [name, contents] of Object.entries(files)) await staged.writeFile(name, contents);
-        await staged.writeFile(weightsFileName(pkg.taskType, pkg.modelType), weights);
-        await staged.writeFile(STAMP_FILE, stamp);
-        await staged.installReplacing(dir, true);
-        installed.push(pkg.modelId);
-        break;
-      } catch (error) {
-        // The package moved while another server replaced it: look again (it may have installed the same demo).
-        if (attempt >= INSTALL_ATTEMPTS) throw error;
-      } finally {
-        await staged.discard();
-      }
+    if (existsSync(stampPath) && (await readFile(stampPath, "utf8")) === stamp) continue;
+    const staged = await writer.stage(`demo~${pkg.modelId}`);
+    try {
+      for (const [name, contents] of Object.entries(files)) await staged.writeFile(name, contents);
+      await staged.writeFile(weightsFileName(pkg.taskType, pkg.modelType), weights);
+      await staged.writeFile(STAMP_FILE, stamp);
+      if ((await staged.installReplacing(dir, true)) !== "kept") installed.push(pkg.modelId);
+    } finally {
+      await staged.discard();
     }
   }
   return installed;

@@ -161,9 +161,11 @@ export class StagedPackage {
   }
 
   /**
-   * Installs an imported package at `target` whole: readers see the old package or the new one, never a mix. An
-   * existing package is replaced only with `overwrite` (its old weights file, whatever its name, goes with it), else
-   * the answer is "kept" and nothing changes.
+   * Installs a package at `target` whole (imports, the built-in demo): readers see the old package or the new one,
+   * never a mix. An existing package is replaced only with `overwrite` (its old weights file, whatever its name, goes
+   * with it), else the answer is "kept" and nothing changes. Another writer of the same id may be replacing it at the
+   * same time (servers starting on one cache): whichever puts its package in place first wins, and the other's answer
+   * is "kept".
    */
   async installReplacing(target: string, overwrite: boolean): Promise<InstallOutcome> {
     return writing(this.log, `installing ${target}`, async () => {
@@ -174,17 +176,29 @@ export class StagedPackage {
       const retired = `${this.dir}.replaced`;
       LIVE_STAGING.add(retired);
       try {
-        if (existed) await rename(target, retired);
+        let movedAside = false;
+        if (existed) {
+          try {
+            await rename(target, retired);
+            movedAside = true;
+          } catch (error) {
+            // Gone since the check: another writer moved it aside to put its own in place.
+            if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+          }
+        }
         try {
           await rename(this.dir, target);
         } catch (error) {
-          if (existed) await rename(retired, target).catch(() => undefined);
           const code = (error as NodeJS.ErrnoException).code;
-          // Another import of the same id finished first.
-          if (!existed && (code === "ENOTEMPTY" || code === "EEXIST")) return "kept";
+          // Another writer of the same id put its package in place first: the old one must not come back over it.
+          if (code === "ENOTEMPTY" || code === "EEXIST") {
+            if (movedAside) await rm(retired, { recursive: true, force: true });
+            return "kept";
+          }
+          if (movedAside) await rename(retired, target).catch(() => undefined);
           throw error;
         }
-        if (existed) await rm(retired, { recursive: true, force: true });
+        if (movedAside) await rm(retired, { recursive: true, force: true });
         return existed ? "replaced" : "created";
       } finally {
         LIVE_STAGING.delete(retired);

@@ -94,6 +94,24 @@ describe("PackageWriter", () => {
     expect(readdirSync(staging())).toEqual([]);
   });
 
+  test("writers replacing one package at the same time (servers starting on one cache) never fail: one whole package is left, and the staging area empty", async () => {
+    for (let round = 0; round < 20; round++) {
+      const target = join(cache, `race/${round}`);
+      if (round % 2 === 1) {
+        const old = await stagedPackage({ "best.onnx": "old", "environment.json": "{}" });
+        await old.installReplacing(target, false);
+        await old.discard();
+      }
+      const writers = await Promise.all(["a", "b", "c"].map((name) => stagedPackage({ "weights.onnx": name, "environment.json": "{}" })));
+      const outcomes = await Promise.all(writers.map((staged) => staged.installReplacing(target, true)));
+      await Promise.all(writers.map((staged) => staged.discard()));
+      expect(outcomes.some((outcome) => outcome !== "kept")).toBe(true);
+      expect(readdirSync(target).sort()).toEqual(["environment.json", "weights.onnx"]);
+      expect(["a", "b", "c"]).toContain(readFileSync(join(target, "weights.onnx"), "utf8"));
+      expect(readdirSync(staging())).toEqual([]);
+    }
+  });
+
   test("sweeps staging directories nothing wrote to for two request timeouts, sparing this process's own however old", async () => {
     mkdirSync(staging(), { recursive: true });
     const anHourAgo = (Date.now() - 3_600_000) / 1000;
